@@ -1,0 +1,184 @@
+# /// script
+# requires-python = ">=3.11"
+#
+# [tool.playground.promote]
+# deps = ["iris/iris_cleaned"]
+# writes = "lessons.tour_summary"
+# ///
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+
+@app.cell
+def _():
+    import altair as alt
+    import marimo as mo
+    import pyarrow as pa
+
+    from playground import duck, lakehouse
+    from playground.iris import dataset
+    from playground.settings import get_settings
+
+    return alt, dataset, duck, get_settings, lakehouse, mo, pa
+
+
+@app.cell
+def _(mo):
+    mo.md(r"""
+    # A tour of the playground
+
+    This lesson shows the pieces every other lesson stands on: the **settings** that decide where
+    things live, the **Iceberg catalog** that holds the lakehouse tables, and **DuckDB** reading one
+    of those tables. It needs no services of its own: `make run` starts the embedded PostgreSQL and
+    builds the iris tables before it opens this editor.
+    """)
+    return
+
+
+@app.cell
+def _(get_settings, mo):
+    settings = get_settings()
+    mo.md(f"""
+    ## Where am I?
+
+    | setting | value |
+    |---|---|
+    | mode | **{settings.mode}** |
+    | data directory | `{settings.data_dir}` |
+    | Iceberg catalog | `{settings.catalog_name}` |
+    | warehouse | `{settings.warehouse}` |
+
+    Everything that differs between **embedded** mode (this machine only) and **stack** mode
+    (`docker compose up --wait`, then `PLAYGROUND_MODE=stack`) comes from these settings; the code
+    below is the same in both.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md(r"""
+    ## The lakehouse
+
+    The Dagster asset `iris/iris_cleaned` stores the cleaned iris measurements as the Iceberg table
+    `iris.iris_cleaned`. Iceberg keeps the data in Parquet files and a *metadata file* per commit;
+    the catalog only remembers which metadata file is current. If the table is missing (you skipped
+    `make run`), the next cell builds it the way the asset does.
+    """)
+    return
+
+
+@app.cell
+def _(dataset, lakehouse):
+    catalog = lakehouse.catalog()
+    if not catalog.table_exists("iris.iris_cleaned"):
+        lakehouse.write_table("iris.iris_cleaned", dataset.clean(dataset.read_csv()), cat=catalog)
+    iris_table = catalog.load_table("iris.iris_cleaned")
+    snapshots = len(iris_table.snapshots())
+    return (snapshots,)
+
+
+@app.cell
+def _(mo, snapshots):
+    mo.md(f"""
+    The table has **{snapshots}** snapshot(s): every materialization adds one, and older ones stay
+    readable until they are expired.
+
+    ## DuckDB reads it
+
+    DuckDB cannot talk to our catalog directly, so `lakehouse.register_duckdb_view` asks the
+    catalog for the current metadata file and creates a view over `iceberg_scan(...)`.
+    """)
+    return
+
+
+@app.cell
+def _(duck, lakehouse):
+    con = duck.connect()
+    lakehouse.register_duckdb_view(con, "iris.iris_cleaned", "iris")
+    return (con,)
+
+
+@app.cell
+def _(con, mo):
+    summary = mo.sql(
+        f"""
+        SELECT species,
+               count(*) AS flowers,
+               round(avg(petal_length_cm), 2) AS avg_petal_length_cm,
+               round(avg(petal_width_cm), 2) AS avg_petal_width_cm
+        FROM iris
+        GROUP BY species
+        ORDER BY species
+        """,
+        engine=con
+    )
+    return (summary,)
+
+
+@app.cell
+def _(mo):
+    mo.md(r"""
+    Notice that one *virginica* is gone: the raw data has 150 flowers, and cleaning dropped an exact
+    duplicate. Petal size alone separates *setosa* from the other two, as the chart shows.
+    """)
+    return
+
+
+@app.cell
+def _(con, mo):
+    flowers = mo.sql(
+        f"""
+        SELECT * FROM iris
+        """,
+        engine=con
+    )
+    return (flowers,)
+
+
+@app.cell
+def _(alt, flowers):
+    alt.Chart(flowers).mark_circle(size=50, opacity=0.7).encode(
+        x=alt.X("petal_length_cm", title="petal length (cm)"),
+        y=alt.Y("petal_width_cm", title="petal width (cm)"),
+        color="species",
+        tooltip=["species", "petal_length_cm", "petal_width_cm"],
+    ).properties(width=520, height=320, title="Iris petals by species")
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md(r"""
+    ## Writing back
+
+    A summary is a table too. Writing it to the catalog makes it readable by every other engine;
+    when Dagster runs this lesson as an asset, this is the table downstream assets read.
+    """)
+    return
+
+
+@app.cell
+def _(lakehouse, pa, summary):
+    written = lakehouse.write_table("lessons.tour_summary", pa.Table.from_pandas(summary))
+    print(f"wrote {'.'.join(written.name())} with {len(summary)} rows")
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md(r"""
+    > **Exercise.** Change the query to compare sepal sizes instead of petal sizes. Which species
+    > overlap?
+
+    **Recap:** settings pick the mode; the catalog knows the tables; DuckDB reads them through
+    `iceberg_scan`; a lesson can write tables back for others to use.
+    """)
+    return
+
+
+if __name__ == "__main__":
+    app.run()

@@ -1,0 +1,1 @@
+"""Lessons promoted to Dagster assets (notebooks/promoted/*.ipynb, run through dagstermill)."""

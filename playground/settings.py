@@ -1,0 +1,157 @@
+"""Every setting that differs between embedded and stack mode, read at call time.
+
+Values come from the process environment first, then from the project's `.env` file (if present),
+then from the defaults below, which match `.env.example`. Nothing is read at import time: call
+`get_settings()` where a value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+MODES = ("embedded", "stack")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the playground cannot use; the message names the variable and the fix."""
+
+
+def project_root() -> Path:
+    """The folder holding `pyproject.toml` for an editable install, else the current directory."""
+    candidate = Path(__file__).resolve().parent.parent
+    if (candidate / "pyproject.toml").is_file() and (candidate / "playground").is_dir():
+        return candidate
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Field names map to `PLAYGROUND_<NAME>` environment variables."""
+
+    mode: str = "embedded"
+    data_dir: Path = Path(".playground")
+    # PostgreSQL (stack service; the embedded server ignores host/port/user/password)
+    pg_host: str = "localhost"
+    pg_port: int = 5432
+    pg_user: str = "playground"
+    pg_password: str = "playground"
+    pagila_db: str = "pagila"
+    catalog_db: str = "iceberg_catalog"
+    # Iceberg catalog shared by PyIceberg, DuckDB and Trino
+    catalog_name: str = "playground"
+    # S3-compatible object store (stack)
+    s3_endpoint: str = "http://localhost:9000"
+    s3_access_key: str = "playground"
+    s3_secret_key: str = "playground-secret"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "warehouse"
+    # Trino (stack)
+    trino_host: str = "localhost"
+    trino_port: int = 8080
+    trino_user: str = "playground"
+    trino_password: str = ""
+    # Local UIs started by `make run`
+    dagster_port: int = 3000
+    marimo_port: int = 2718
+
+    @property
+    def is_stack(self) -> bool:
+        return self.mode == "stack"
+
+    @property
+    def pgdata(self) -> Path:
+        """Data directory of the embedded PostgreSQL server."""
+        return self.data_dir / "pgdata"
+
+    @property
+    def warehouse(self) -> str:
+        """Where Iceberg data and metadata files live: a local folder, or the stack's bucket."""
+        if self.is_stack:
+            return f"s3://{self.s3_bucket}/"
+        return (self.data_dir / "warehouse").as_uri()
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB warehouse file (dbt marts, BI)."""
+        return self.data_dir / "playground.duckdb"
+
+
+def env_name(field_name: str) -> str:
+    return f"PLAYGROUND_{field_name.upper()}"
+
+
+def _raw_values(env_file: Path | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    env_file = env_file if env_file is not None else project_root() / ".env"
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update({k: v for k, v in os.environ.items() if k.startswith("PLAYGROUND_")})
+    return values
+
+
+def _check_writable(path: Path, variable: str) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"{variable}={path} is not a writable directory ({exc.strerror}). "
+            f"Point {variable} at a folder you can write to, or unset it to use "
+            f"{project_root() / '.playground'}."
+        ) from None
+    return path
+
+
+def get_settings(env_file: Path | None = None) -> Settings:
+    """Build the settings from the environment and `.env`, validating every value.
+
+    Args:
+        env_file: Read this file instead of the project's `.env` (tests).
+
+    Raises:
+        SettingsError: a value is invalid; the message names the variable and how to fix it.
+    """
+    raw = _raw_values(env_file)
+    known = {env_name(f.name) for f in fields(Settings)}
+    unknown = sorted(k for k in raw if k.startswith("PLAYGROUND_") and k not in known)
+    if unknown:
+        raise SettingsError(
+            f"Unknown setting {', '.join(unknown)}. Known settings are listed in .env.example."
+        )
+    kwargs: dict[str, object] = {}
+    for f in fields(Settings):
+        variable = env_name(f.name)
+        if variable not in raw:
+            continue
+        value = raw[variable].strip()
+        if f.type == "int":
+            try:
+                number = int(value)
+            except ValueError:
+                raise SettingsError(f"{variable}={value!r} is not a whole number.") from None
+            if not 0 < number < 65536:
+                raise SettingsError(f"{variable}={number} is not a TCP port (1-65535).")
+            kwargs[f.name] = number
+        elif f.type == "Path":
+            kwargs[f.name] = Path(value).expanduser()
+        else:
+            kwargs[f.name] = value
+
+    mode = str(kwargs.get("mode", Settings.mode)).lower()
+    if mode not in MODES:
+        raise SettingsError(
+            f"PLAYGROUND_MODE={mode!r} is not a mode. Use 'embedded' (default, no Docker) or "
+            "'stack' (after `docker compose up --wait`)."
+        )
+    kwargs["mode"] = mode
+    data_dir = Path(kwargs.get("data_dir", project_root() / ".playground"))  # type: ignore[arg-type]
+    if not data_dir.is_absolute():
+        data_dir = project_root() / data_dir
+    kwargs["data_dir"] = _check_writable(data_dir.resolve(), "PLAYGROUND_DATA_DIR")
+    return Settings(**kwargs)  # type: ignore[arg-type]
