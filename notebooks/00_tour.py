@@ -84,7 +84,8 @@ def _(dataset, lakehouse):
 @app.cell
 def _(mo, snapshots):
     mo.md(f"""
-    The table has **{snapshots}** snapshot(s): every materialization adds one, and older ones stay
+    The table has **{snapshots}** snapshot(s): every materialization commits new ones (a
+    replacement is a *delete* and an *append*, committed together), and older snapshots stay
     readable until they are expired.
 
     ## DuckDB reads it

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +30,14 @@ class Status:
     detail: str
 
 
+def _pgserver():
+    # pgserver warns at import when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    return pgserver
+
+
 def _server_user() -> str | None:
     # pgserver runs postgres as this system user when we are root (postgres refuses to run as root).
     if platform.system() != "Windows" and os.geteuid() == 0:
@@ -37,9 +46,7 @@ def _server_user() -> str | None:
 
 
 def _postmaster(pgdata: Path):
-    from pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    info = _pgserver().utils.PostmasterInfo.read_from_pgdata(pgdata)
     if info is not None and info.is_running() and info.status == "ready":
         return info
     return None
@@ -50,11 +57,9 @@ def start(settings: Settings | None = None) -> Status:
     settings = settings or get_settings()
     if settings.is_stack:
         return status(settings)
-    import pgserver
-
     settings.pgdata.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: this process exiting must not stop a server other processes use.
-    server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
+    server = _pgserver().get_server(settings.pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
     return Status(True, f"embedded PostgreSQL pid {info.pid}, socket {info.socket_dir}")
 
@@ -67,9 +72,7 @@ def stop(settings: Settings | None = None) -> Status:
     info = _postmaster(settings.pgdata)
     if info is None:
         return Status(False, "embedded PostgreSQL was not running")
-    import pgserver
-
-    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata, user=_server_user())
+    _pgserver().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata, user=_server_user())
     return Status(False, f"stopped embedded PostgreSQL pid {info.pid}")
 
 
@@ -109,7 +112,9 @@ def url(database: str | None = None, settings: Settings | None = None, driver: s
 
 def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> str:
     """A `key=value` connection string, the form DuckDB's postgres extension takes."""
-    return psycopg.conninfo.make_conninfo(url(database, settings))
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    return make_conninfo("", **conninfo_to_dict(url(database, settings)))
 
 
 def connect(database: str | None = None, settings: Settings | None = None, **kwargs):

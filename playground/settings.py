@@ -15,6 +15,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 MODES = ("embedded", "stack")
+# Names the file read instead of `<project>/.env` (the test suite points it at nothing).
+ENV_FILE_VARIABLE = "PLAYGROUND_ENV_FILE"
 
 
 class SettingsError(ValueError):
@@ -87,7 +89,8 @@ def env_name(field_name: str) -> str:
 
 def _raw_values(env_file: Path | None) -> dict[str, str]:
     values: dict[str, str] = {}
-    env_file = env_file if env_file is not None else project_root() / ".env"
+    if env_file is None:
+        env_file = Path(os.environ.get(ENV_FILE_VARIABLE) or project_root() / ".env")
     if env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update({k: v for k, v in os.environ.items() if k.startswith("PLAYGROUND_")})
@@ -118,7 +121,7 @@ def get_settings(env_file: Path | None = None) -> Settings:
         SettingsError: a value is invalid; the message names the variable and how to fix it.
     """
     raw = _raw_values(env_file)
-    known = {env_name(f.name) for f in fields(Settings)}
+    known = {env_name(f.name) for f in fields(Settings)} | {ENV_FILE_VARIABLE}
     unknown = sorted(k for k in raw if k.startswith("PLAYGROUND_") and k not in known)
     if unknown:
         raise SettingsError(

@@ -1,0 +1,65 @@
+# The one place the playground's commands are spelled out; the README quotes these targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+UV_VERSION := 0.13.8
+
+# Tools write under $HOME and phone home unless told not to.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export MARIMO_SKIP_UPDATE_CHECK := 1
+
+.PHONY: run test install lint format doctor promote services-stop lock clean
+
+## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
+run: install
+	$(BIN)/playground run
+
+## test: install if needed, then lint and the whole test suite
+test: install lint
+	$(BIN)/pytest
+
+## install: create .venv and install the pinned dependencies (constraints.txt)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+## lint: ruff over the code, the tests and the lessons; marimo check over the lessons
+lint: install
+	$(BIN)/ruff check playground tests notebooks
+	$(BIN)/ruff format --check playground tests notebooks
+	$(BIN)/marimo check notebooks/*.py
+
+## format: apply ruff's fixes and formatting
+format: install
+	$(BIN)/ruff check --fix playground tests notebooks
+	$(BIN)/ruff format playground tests notebooks
+
+## doctor: one line per component, with the fix for each failure
+doctor: install
+	$(BIN)/playground doctor
+
+## promote: re-export every promoted lesson (after editing its marimo source)
+promote: install
+	$(BIN)/playground promote $(notdir $(basename $(wildcard notebooks/promoted/*.ipynb)))
+
+## services-stop: stop the embedded PostgreSQL
+services-stop: install
+	$(BIN)/playground services stop
+
+## lock: re-resolve constraints.txt from pyproject.toml
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--no-header --no-annotate -o constraints.txt
+
+## clean: stop services and remove the virtualenv and the data directory
+clean:
+	-test -x $(BIN)/playground && $(BIN)/playground services stop
+	rm -rf $(VENV) .playground

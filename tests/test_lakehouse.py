@@ -1,0 +1,51 @@
+import pyarrow as pa
+import pytest
+
+from playground import duck, lakehouse
+
+
+def test_write_replace_and_read_through_duckdb(fresh_data_dir) -> None:
+    first = pa.table({"id": [1, 2, 3], "name": ["a", "b", "c"]})
+    table = lakehouse.write_table("test_ns.things", first)
+    assert table.scan().to_arrow().num_rows == 3
+    first_snapshot = table.current_snapshot().snapshot_id
+    second = pa.table({"id": [7, 8], "name": ["x", "y"], "extra": [1.5, 2.5]})
+    table = lakehouse.write_table("test_ns.things", second)
+    # one transaction: PyIceberg's overwrite commits a delete and an append snapshot together
+    assert [s.operation.value for s in (s.summary for s in table.snapshots())] == [
+        "append",
+        "delete",
+        "append",
+    ]
+    assert table.scan(snapshot_id=first_snapshot).to_arrow().num_rows == 3
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == [7, 8]
+    assert "extra" in table.schema().column_names
+
+    with duck.connect() as con:
+        view = lakehouse.register_duckdb_view(con, "test_ns.things")
+        assert view == "things"
+        rows = con.execute("select id, name, extra from things order by id").fetchall()
+    assert rows == [(7, "x", 1.5), (8, "y", 2.5)]
+
+
+def test_metadata_location_is_a_plain_path(fresh_data_dir) -> None:
+    lakehouse.write_table("test_ns.t", pa.table({"a": [1]}))
+    location = lakehouse.metadata_location("test_ns.t")
+    assert location.startswith(str(fresh_data_dir.resolve()))
+    assert location.endswith(".metadata.json")
+
+
+@pytest.mark.parametrize("bad", ["nonamespace", "a.b.c", "Bad.table", "ns.drop table", "ns.1x"])
+def test_invalid_identifiers_are_refused(bad: str, fresh_data_dir) -> None:
+    with pytest.raises(ValueError, match="not a valid table identifier"):
+        lakehouse.write_table(bad, pa.table({"a": [1]}))
+    assert lakehouse.catalog().list_namespaces() == []
+
+
+def test_stack_catalog_properties(stack_settings) -> None:
+    props = lakehouse.catalog_properties(stack_settings)
+    assert props["uri"].startswith("postgresql+psycopg://playground:playground@localhost:")
+    assert props["uri"].endswith("/iceberg_catalog")
+    assert props["warehouse"] == "s3://warehouse/"
+    assert props["s3.region"] == "us-east-1"
+    assert props["s3.path-style-access"] == "true"
