@@ -33,14 +33,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## lint: ruff over the code, the tests and the lessons; marimo check over the lessons
 lint: install
-	$(BIN)/ruff check playground tests notebooks
-	$(BIN)/ruff format --check playground tests notebooks
+	$(BIN)/ruff check playground tests notebooks conftest.py
+	$(BIN)/ruff format --check playground tests notebooks conftest.py
 	$(BIN)/marimo check notebooks/*.py
 
 ## format: apply ruff's fixes and formatting
 format: install
-	$(BIN)/ruff check --fix playground tests notebooks
-	$(BIN)/ruff format playground tests notebooks
+	$(BIN)/ruff check --fix playground tests notebooks conftest.py
+	$(BIN)/ruff format playground tests notebooks conftest.py
 
 ## doctor: one line per component, with the fix for each failure
 doctor: install

@@ -106,7 +106,7 @@ def _(duck, lakehouse):
 @app.cell
 def _(con, mo):
     summary = mo.sql(
-        f"""
+        """
         SELECT species,
                count(*) AS flowers,
                round(avg(petal_length_cm), 2) AS avg_petal_length_cm,
@@ -115,7 +115,7 @@ def _(con, mo):
         GROUP BY species
         ORDER BY species
         """,
-        engine=con
+        engine=con,
     )
     return (summary,)
 
@@ -132,10 +132,10 @@ def _(mo):
 @app.cell
 def _(con, mo):
     flowers = mo.sql(
-        f"""
+        """
         SELECT * FROM iris
         """,
-        engine=con
+        engine=con,
     )
     return (flowers,)
 

@@ -25,7 +25,9 @@ def _promote(args: argparse.Namespace) -> int:
     from playground import promote
 
     if args.check:
-        problems = [p for p in map(promote.stale, sorted(promote.promoted_dir().glob("*.ipynb"))) if p]
+        problems = [
+            p for p in map(promote.stale, sorted(promote.promoted_dir().glob("*.ipynb"))) if p
+        ]
         for problem in problems:
             print(problem)
         print(f"{len(problems)} promoted notebook(s) out of date." if problems else "up to date")
@@ -65,7 +67,9 @@ def parser() -> argparse.ArgumentParser:
 
     promote = commands.add_parser("promote", help="export marimo lessons for dagstermill")
     promote.add_argument("lessons", nargs="*", help="lesson names, e.g. 00_tour")
-    promote.add_argument("--check", action="store_true", help="fail if any promoted notebook is stale")
+    promote.add_argument(
+        "--check", action="store_true", help="fail if any promoted notebook is stale"
+    )
     promote.set_defaults(func=_promote)
 
     materialize = commands.add_parser("materialize", help="build the starter (iris) assets")

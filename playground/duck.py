@@ -1,8 +1,8 @@
 """DuckDB connections with the lakehouse extensions loaded offline.
 
-The extensions come from the `duckdb-extension-*` wheels installed with the project, so DuckDB never
-downloads anything and never writes to `~/.duckdb`. In stack mode the connection also gets an S3 secret
-for the object store.
+The extensions come from the `duckdb-extension-*` wheels installed with the project, so DuckDB
+never downloads anything and never writes to `~/.duckdb`. In stack mode the connection also gets
+an S3 secret for the object store.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """The Iceberg catalog shared by PyIceberg, DuckDB and (on the stack) Trino.
 
-Embedded mode: a PyIceberg `SqlCatalog` on SQLite with a local warehouse folder. Stack mode: the same
-catalog tables in the stack's PostgreSQL (Trino's JDBC catalog reads them) with the warehouse in the
-object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB as views over
+Embedded mode: a PyIceberg `SqlCatalog` on SQLite with a local warehouse folder. Stack mode: the
+same catalog tables in the stack's PostgreSQL (Trino's JDBC catalog reads them) with the warehouse
+in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB as views over
 `iceberg_scan(<current metadata file>)`.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -18,7 +18,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
-from playground.settings import Settings, get_settings
+from playground.settings import Settings, get_settings, require_reachable
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -57,8 +57,18 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
 
 
 def catalog(settings: Settings | None = None) -> Catalog:
-    """The `playground` Iceberg catalog for the current mode."""
+    """The `playground` Iceberg catalog for the current mode.
+
+    Raises:
+        ServiceUnavailable: in stack mode, the catalog database or the object store is down.
+    """
     settings = settings or get_settings()
+    if settings.is_stack:
+        s3 = urlsplit(settings.s3_endpoint)
+        require_reachable(
+            "Iceberg catalog (PostgreSQL)", settings.pg_host, settings.pg_port, settings
+        )
+        require_reachable("object store (S3)", s3.hostname or "localhost", s3.port or 80, settings)
     return SqlCatalog(settings.catalog_name, **catalog_properties(settings))
 
 
@@ -108,5 +118,6 @@ def register_duckdb_view(
     if not _IDENTIFIER.match(view):
         raise ValueError(f"{view!r} is not a valid view name.")
     location = metadata_location(identifier, settings).replace("'", "''")
-    con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM iceberg_scan(\'{location}\')')
+    # The view name matched _IDENTIFIER and the path is quoted: nothing unchecked reaches the SQL.
+    con.execute(f"CREATE OR REPLACE VIEW \"{view}\" AS SELECT * FROM iceberg_scan('{location}')")  # noqa: S608
     return view

@@ -17,11 +17,9 @@ from urllib.parse import quote
 
 import psycopg
 
-from playground.settings import Settings, get_settings
+from playground.settings import ServiceUnavailable, Settings, get_settings
 
-
-class ServiceUnavailable(RuntimeError):
-    """A service the playground needs cannot be reached; the message says how to start it."""
+__all__ = ["ServiceUnavailable", "connect", "start", "status", "stop", "url"]
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,7 @@ from pathlib import Path
 
 from playground.settings import project_root
 
-_PEP723 = re.compile(
-    r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
-)
+_PEP723 = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
 _MO_SQL = re.compile(
     r"^(?P<name>[A-Za-z_]\w*)\s*=\s*mo\.sql\(\s*f?(?P<quote>\"\"\"|''')(?P<sql>.*?)(?P=quote)"
     r"\s*,\s*engine\s*=\s*(?P<engine>[A-Za-z_]\w*)\s*,?\s*\)\s*$",
@@ -79,7 +77,9 @@ def promotion_config(source: str, path: Path) -> dict:
         if config is not None:
             deps = config.get("deps", [])
             if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-                raise PromoteError(f"{path}: [tool.playground.promote] deps must be a list of keys.")
+                raise PromoteError(
+                    f"{path}: [tool.playground.promote] deps must be a list of keys."
+                )
             return {"deps": deps, "writes": config.get("writes")}
     raise PromoteError(
         f"{path} is not marked for promotion: add a [tool.playground.promote] table to its "

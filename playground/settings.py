@@ -8,6 +8,7 @@ then from the defaults below, which match `.env.example`. Nothing is read at imp
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -20,7 +21,27 @@ ENV_FILE_VARIABLE = "PLAYGROUND_ENV_FILE"
 
 
 class SettingsError(ValueError):
-    """A setting has a value the playground cannot use; the message names the variable and the fix."""
+    """A setting has a value the playground cannot use; the message names the variable and fix."""
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service the playground needs cannot be reached; the message says how to start it."""
+
+
+def require_reachable(service: str, host: str, port: int, settings: Settings) -> None:
+    """Raise `ServiceUnavailable` naming the service and the fix unless host:port accepts TCP."""
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return
+    except OSError as exc:
+        fix = (
+            "start the stack with `docker compose up --wait`, or set PLAYGROUND_MODE=embedded"
+            if settings.is_stack
+            else "run `playground doctor`"
+        )
+        raise ServiceUnavailable(
+            f"{service} at {host}:{port} is unreachable ({exc.strerror or exc}). Next: {fix}."
+        ) from None
 
 
 def project_root() -> Path:

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL: shared across processes, stopped only on request (starts real servers)."""
+"""The embedded PostgreSQL: shared across processes, stopped only on request (real servers)."""
 
 import sys
 from dataclasses import replace
@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 PROBE = """
 from playground import postgres
 with postgres.connect() as conn:
-    print(conn.execute("select pg_backend_pid() > 0, current_setting('server_version_num')").fetchone())
+    row = conn.execute("select pg_backend_pid() > 0, current_setting('server_version_num')")
+    print(row.fetchone())
 print(postgres.start().detail)
 """
 

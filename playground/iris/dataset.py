@@ -51,7 +51,7 @@ def read_csv(path: Path | str | None = None) -> pa.Table:
                     f"{path}, line {line}: expected {len(COLUMNS)} columns, found {len(row)} "
                     f"({','.join(row)!r}). Fix or remove that line."
                 )
-            for name, cell in zip(MEASUREMENTS, row):
+            for name, cell in zip(MEASUREMENTS, row, strict=False):
                 columns[name].append(_measurement(cell, path, line, name))
             columns["species"].append(row[-1].strip() or None)
     if not columns["species"]:
@@ -77,7 +77,7 @@ def clean(table: pa.Table) -> pa.Table:
     complete = table.drop_null()
     seen: set[tuple] = set()
     keep = []
-    for row in zip(*(complete.column(c).to_pylist() for c in complete.column_names)):
+    for row in zip(*(complete.column(c).to_pylist() for c in complete.column_names), strict=True):
         keep.append(row not in seen)
         seen.add(row)
     return complete.filter(pa.array(keep, pa.bool_()))

@@ -7,8 +7,8 @@ import pytest
 
 from playground import lakehouse
 from playground.definitions import defs
-from playground.iris import assets, checks, dataset
 from playground.io_managers import ArrowIcebergIOManager
+from playground.iris import assets, checks, dataset
 
 
 def _materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -84,3 +84,18 @@ def test_definitions_load_with_lessons() -> None:
     assert {"iris/iris_dataset", "iris/iris_cleaned", "lessons/tour"} <= keys
     tour = graph.get(dg.AssetKey(["lessons", "tour"]))
     assert dg.AssetKey(["iris", "iris_cleaned"]) in tour.parent_keys
+
+
+def test_stack_down_names_the_service(fresh_data_dir, monkeypatch) -> None:
+    from tests.helpers import free_port
+
+    monkeypatch.setenv("PLAYGROUND_MODE", "stack")
+    monkeypatch.setenv("PLAYGROUND_PG_PORT", str(free_port()))
+    with dg.instance_for_test() as instance:
+        result = _materialize(instance)
+    assert not result.success
+    message = result.failure_data_for_node("iris__iris_dataset").error.cause.message
+    assert "Iceberg catalog (PostgreSQL) at localhost:" in message
+    assert "docker compose up --wait" in message
+    monkeypatch.setenv("PLAYGROUND_MODE", "embedded")
+    assert lakehouse.catalog().list_namespaces() == []

@@ -1,0 +1,88 @@
+"""`playground run` end to end: both servers answer, Ctrl-C stops everything it started."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psutil
+import pytest
+
+from playground import postgres
+from tests.helpers import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> None:
+    dagster_port, marimo_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PLAYGROUND_DATA_DIR": str(fresh_data_dir),
+        "PLAYGROUND_DAGSTER_PORT": str(dagster_port),
+        "PLAYGROUND_MARIMO_PORT": str(marimo_port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            output.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        text = "".join(output)
+        assert "Playground is up" in text, text[-3000:]
+        assert "materialized iris assets" in text
+        assert f"http://127.0.0.1:{dagster_port}" in text
+        assert f"http://127.0.0.1:{marimo_port}?access_token=" in text
+
+        status, body = _get(f"http://127.0.0.1:{dagster_port}/server_info")
+        assert status == 200 and b"dagster_webserver_version" in body
+        status, body = _get(f"http://127.0.0.1:{marimo_port}/health")
+        assert status == 200 and b"healthy" in body
+        assert postgres.status().running
+
+        descendants = psutil.Process(process.pid).children(recursive=True)
+        assert len(descendants) >= 2
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest[-3000:]
+    assert "playground stopped" in rest
+    assert "stopped embedded PostgreSQL" in rest
+    time.sleep(0.5)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], [p.cmdline() for p in alive]
+    assert not postgres.status().running
+
+
+def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
+    import socket
+
+    from playground import run
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        monkeypatch.setenv("PLAYGROUND_DAGSTER_PORT", str(busy.getsockname()[1]))
+        with pytest.raises(run.RunError, match="in use.*PLAYGROUND_DAGSTER_PORT"):
+            run.run()
