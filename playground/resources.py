@@ -1,8 +1,14 @@
 """Resources shared by the Dagster code location."""
 
-from dagstermill import ConfigurableLocalOutputNotebookIOManager
+import warnings
+
+import dagster as dg
 
 from playground.io_managers import ArrowIcebergIOManager
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # dagstermill is beta; nothing to act on
+    from dagstermill import ConfigurableLocalOutputNotebookIOManager
 
 
 def resources() -> dict:
@@ -12,8 +18,8 @@ def resources() -> dict:
     (environment, then `.env`, then `.env.example`'s defaults) when it runs, so the same
     definitions serve embedded and stack mode and no credential is written into code.
     """
-    return {
-        "iceberg_io_manager": ArrowIcebergIOManager(),
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
         # Executed notebooks go to the Dagster instance's storage folder.
-        "output_notebook_io_manager": ConfigurableLocalOutputNotebookIOManager(),
-    }
+        notebooks = ConfigurableLocalOutputNotebookIOManager()
+    return {"iceberg_io_manager": ArrowIcebergIOManager(), "output_notebook_io_manager": notebooks}

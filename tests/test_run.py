@@ -1,4 +1,5 @@
-"""`playground run` end to end: both servers answer, Ctrl-C stops everything it started."""
+"""`playground run` end to end: both servers answer, the UI's GraphQL materializes the promoted
+lesson, and Ctrl-C stops everything it started."""
 
 import os
 import signal
@@ -7,13 +8,25 @@ import sys
 import time
 import urllib.request
 
+import dagster as dg
 import psutil
 import pytest
+from dagster_graphql import DagsterGraphQLClient
 
-from playground import postgres
+from playground import lakehouse, postgres
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
+
+
+def _wait_for_run(client: DagsterGraphQLClient, run_id: str) -> dg.DagsterRunStatus:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = client.get_run_status(run_id)
+        if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE):
+            return status
+        time.sleep(1)
+    raise TimeoutError(f"run {run_id} did not finish in 300 s")
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -58,6 +71,16 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         status, body = _get(f"http://127.0.0.1:{marimo_port}/health")
         assert status == 200 and b"healthy" in body
         assert postgres.status().running
+
+        # What the UI's "Materialize" button does: launch a run through the webserver's GraphQL.
+        client = DagsterGraphQLClient("127.0.0.1", port_number=dagster_port)
+        run_id = client.submit_job_execution(
+            "__ASSET_JOB", asset_selection=[dg.AssetKey(["lessons", "tour"])]
+        )
+        status = _wait_for_run(client, run_id)
+        assert status == dg.DagsterRunStatus.SUCCESS
+        summary = lakehouse.catalog().load_table("lessons.tour_summary").scan().to_arrow()
+        assert sorted(summary.column("flowers").to_pylist()) == [49, 50, 50]
 
         descendants = psutil.Process(process.pid).children(recursive=True)
         assert len(descendants) >= 2

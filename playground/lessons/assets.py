@@ -1,9 +1,14 @@
 import json
 import re
+import warnings
 from pathlib import Path
 
 import dagster as dg
-from dagstermill import define_dagstermill_asset
+
+with warnings.catch_warnings():
+    # dagstermill is a beta API; its import-time warning says nothing a learner can act on.
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    from dagstermill import define_dagstermill_asset
 
 from playground.promote import promoted_dir
 
@@ -28,8 +33,9 @@ def promoted_lesson_assets(folder: Path | None = None) -> list[dg.AssetsDefiniti
             + (f"; writes the Iceberg table `{writes}`." if writes else ".")
             + " The executed notebook is kept as this asset's output."
         )
-        assets.append(
-            define_dagstermill_asset(
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            asset = define_dagstermill_asset(
                 name=asset_name(notebook),
                 notebook_path=str(notebook),
                 key_prefix="lessons",
@@ -39,5 +45,5 @@ def promoted_lesson_assets(folder: Path | None = None) -> list[dg.AssetsDefiniti
                 metadata={"writes": writes or "", "source": meta.get("source", "")},
                 save_notebook_on_failure=True,
             )
-        )
+        assets.append(asset)
     return assets

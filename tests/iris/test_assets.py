@@ -77,6 +77,14 @@ def test_unsupported_output_type_is_explained(fresh_data_dir) -> None:
         dg.materialize([not_a_table], resources={"iceberg_io_manager": ArrowIcebergIOManager()})
 
 
+def test_dagster_cli_validates_the_project() -> None:
+    from tests.helpers import BIN, run
+
+    result = run([str(BIN / "dagster"), "definitions", "validate"], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Validation successful for code location playground" in result.stdout + result.stderr
+
+
 def test_definitions_load_with_lessons() -> None:
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
