@@ -48,6 +48,24 @@ def _materialize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    from playground.pagila import seed
+
+    counts = seed.seed(
+        scale=args.scale, seed=args.seed, dump=args.dump, target=args.target,
+        database=args.database, force=args.force,
+    )  # fmt: skip
+    print(f"{sum(counts.values()):,} rows in {len(counts)} tables")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from playground import bench
+
+    bench.bench_seed(args.scale, seed=args.seed)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from playground import run
 
@@ -75,6 +93,24 @@ def parser() -> argparse.ArgumentParser:
     materialize = commands.add_parser("materialize", help="build the starter (iris) assets")
     materialize.add_argument("--force", action="store_true", help="even if already materialized")
     materialize.set_defaults(func=_materialize)
+
+    seed = commands.add_parser("seed", help="create or replace the pagila database")
+    seed.add_argument("--scale", type=float, default=1.0, help="scale factor (1 = upstream size)")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    seed.add_argument("--dump", help="load upstream pagila's SQL files from this folder instead")
+    seed.add_argument(
+        "--target", help="'embedded' (default in embedded mode), 'stack', or a postgresql:// URL"
+    )
+    seed.add_argument("--database", help="database to create or replace (default: pagila)")
+    seed.add_argument("--force", action="store_true", help="replace a database seed did not create")
+    seed.set_defaults(func=_seed)
+
+    bench = commands.add_parser("bench", help="measure the playground's heavy commands")
+    bench_commands = bench.add_subparsers(dest="bench", required=True)
+    bench_seed = bench_commands.add_parser("seed", help="seed at several scales, one process each")
+    bench_seed.add_argument("--scale", type=float, nargs="+", default=[1, 10, 100])
+    bench_seed.add_argument("--seed", type=int, default=42)
+    bench_seed.set_defaults(func=_bench)
 
     run = commands.add_parser("run", help="serve the Dagster UI and the marimo lessons")
     run.add_argument("--no-materialize", action="store_true", help="skip the starter assets")

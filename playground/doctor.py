@@ -63,6 +63,17 @@ def checks(settings: Settings) -> list[Check]:
     pg_hint = "docker compose up --wait" if stack else "playground services start"
     result.append(Check("postgres", pg.running, pg.detail, pg_hint))
 
+    def pagila_probe() -> str:
+        from playground.pagila.seed import row_counts
+
+        if not pg.running:
+            raise RuntimeError("PostgreSQL is not running")
+        counts = row_counts(postgres.url(settings.pagila_db, settings))
+        rentals, films = counts["rental"], counts["film"]
+        return f"database {settings.pagila_db!r}: {rentals:,} rentals, {films:,} films"
+
+    result.append(_guard("pagila", "playground seed", pagila_probe))
+
     def duck_probe() -> str:
         with duck.connect(settings=settings) as con:
             loaded = duck.loaded_extensions(con)

@@ -78,6 +78,21 @@ def materialize_starter_assets(settings: Settings, force: bool = False) -> bool:
     return True
 
 
+def seed_if_missing(settings: Settings) -> bool:
+    """Seed pagila at SF 1 into the embedded server unless the database exists. True if seeded."""
+    from playground.pagila import seed
+
+    with postgres.connect("postgres", settings) as conn:
+        found = conn.execute(
+            "select 1 from pg_database where datname = %s", (settings.pagila_db,)
+        ).fetchone()
+    if found:
+        return False
+    print(f"seeding pagila (SF 1) into database {settings.pagila_db!r} ...", flush=True)
+    seed.seed(scale=1.0, target="embedded", database=settings.pagila_db)
+    return True
+
+
 def _wait_http(url: str, process: subprocess.Popen, name: str, timeout: float) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -152,6 +167,8 @@ def run(materialize: bool = True) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
+        if not settings.is_stack:
+            seed_if_missing(settings)
         if materialize:
             print("checking the starter assets (iris) ...", flush=True)
             built = materialize_starter_assets(settings)

@@ -1,0 +1,326 @@
+"""`playground seed`: create or replace the pagila database, generated or from the upstream dump.
+
+The data is always loaded into a fresh database (`<name>__loading`), which replaces the target only
+once everything succeeded: a failed or interrupted seed leaves the target as it was. A database is
+replaced only if `playground seed` created it (marked by a comment), unless `force=True`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from playground import postgres
+from playground.pagila import generate
+from playground.settings import Settings, get_settings
+
+MARKER = "created by playground seed"
+DUMP_FILES = ("pagila-schema.sql", "pagila-data.sql")
+DIMENSIONS = (
+    "language", "category", "country", "city", "address", "actor", "film", "film_actor",
+    "film_category", "store", "staff", "customer", "inventory",
+)  # fmt: skip
+# Tables with an identity column whose sequence must continue after the loaded ids.
+IDENTITIES = {
+    "language": "language_id", "category": "category_id", "country": "country_id",
+    "city": "city_id", "address": "address_id", "actor": "actor_id", "film": "film_id",
+    "store": "store_id", "staff": "staff_id", "customer": "customer_id",
+    "inventory": "inventory_id", "rental": "rental_id", "payment": "payment_id",
+}  # fmt: skip
+_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+
+Progress = Callable[[str], None]
+
+
+class SeedError(RuntimeError):
+    """Seeding cannot proceed; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to seed: a server (as a libpq URL of its maintenance database) and a database name."""
+
+    server_url: str
+    database: str
+    label: str
+
+    def url(self, database: str) -> str:
+        info = psycopg.conninfo.conninfo_to_dict(self.server_url)
+        info["dbname"] = database
+        return psycopg.conninfo.make_conninfo("", **info)
+
+
+def resolve_target(
+    target: str | None = None, database: str | None = None, settings: Settings | None = None
+) -> Target:
+    """`None`/"embedded" → the embedded server; "stack" → the stack's; else a PostgreSQL URL."""
+    settings = settings or get_settings()
+    database = database or settings.pagila_db
+    if not _DB_NAME.match(database):
+        raise SeedError(f"{database!r} is not a usable database name (lower-case, digits, _).")
+    if target in (None, "", "embedded", "stack"):
+        from dataclasses import replace
+
+        mode = target or settings.mode
+        chosen = replace(settings, mode=mode)
+        if mode == "embedded":
+            postgres.start(chosen)
+        return Target(postgres.url("postgres", chosen), database, f"{mode} PostgreSQL")
+    if not target.startswith(("postgresql://", "postgres://")):
+        raise SeedError(
+            f"target {target!r} is not 'embedded', 'stack' or a postgresql:// URL "
+            "(e.g. postgresql://user:password@localhost:5432/postgres)."
+        )
+    return Target(target, database, re.sub(r"//[^@/]*@", "//***@", target))
+
+
+def _connect(target: Target, database: str, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(target.url(database), connect_timeout=5, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise SeedError(
+            f"cannot reach {target.label}: {str(exc).strip().splitlines()[0]}. Check the target "
+            "(`playground doctor`; for the stack, `docker compose up --wait`)."
+        ) from None
+
+
+def _comment(conn: psycopg.Connection, database: str) -> str | None:
+    row = conn.execute(
+        "select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
+        (database,),
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0] or ""
+
+
+def _drop(conn: psycopg.Connection, database: str) -> None:
+    conn.execute(
+        sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
+    )
+
+
+def seed(
+    scale: float = 1.0,
+    seed: int = 42,
+    dump: Path | str | None = None,
+    target: str | None = None,
+    database: str | None = None,
+    force: bool = False,
+    progress: Progress = print,
+) -> dict[str, int]:
+    """Create or replace the pagila database; returns the row count of every table.
+
+    Args:
+        scale: scale factor (SF 1 = upstream's row counts); ignored with `dump`.
+        seed: random seed; the same (scale, seed) always gives the same data.
+        dump: a directory with upstream's `pagila-schema.sql` and `pagila-data.sql` to load instead.
+        target: None/"embedded", "stack", or a postgresql:// URL of the server.
+        database: the database to create or replace (default PLAYGROUND_PAGILA_DB, `pagila`).
+        force: replace the database even if `playground seed` did not create it.
+    """
+    if dump is None:
+        generate.Scale(scale)  # validate before touching anything
+    else:
+        dump = _check_dump(Path(dump))
+    where = resolve_target(target, database)
+    loading = f"{where.database}__loading"
+    with _connect(where, "postgres", autocommit=True) as admin:
+        existing = _comment(admin, where.database)
+        if existing is not None and not existing.startswith(MARKER) and not force:
+            raise SeedError(
+                f"database {where.database!r} on {where.label} exists and was not created by "
+                "`playground seed`; pass --force to replace it, or choose --database."
+            )
+        _drop(admin, loading)  # a leftover of an interrupted seed
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(loading)))
+        source = {"dump": str(dump)} if dump else {"scale": scale, "seed": seed}
+        admin.execute(
+            sql.SQL("comment on database {} is {}").format(
+                sql.Identifier(loading), sql.Literal(f"{MARKER} {json.dumps(source)}")
+            )
+        )
+        try:
+            if dump:
+                _load_dump(where, loading, dump, progress)
+            else:
+                _load_generated(where, loading, generate.Generator(scale, seed), progress)
+            counts = row_counts(where.url(loading))
+        except BaseException:
+            _drop(admin, loading)
+            raise
+        # Swap: the only moment the target is briefly absent. Sessions on it are closed.
+        _drop(admin, where.database)
+        admin.execute(
+            sql.SQL("alter database {} rename to {}").format(
+                sql.Identifier(loading), sql.Identifier(where.database)
+            )
+        )
+    progress(f"pagila ready in database {where.database!r} on {where.label}")
+    return counts
+
+
+def _check_dump(folder: Path) -> Path:
+    if not folder.is_dir():
+        raise SeedError(f"dump directory {folder} does not exist.")
+    missing = [name for name in DUMP_FILES if not (folder / name).is_file()]
+    if missing:
+        raise SeedError(
+            f"{folder} lacks {', '.join(missing)}: --dump wants a folder holding upstream pagila's "
+            f"{' and '.join(DUMP_FILES)} (github.com/devrimgunduz/pagila)."
+        )
+    return folder
+
+
+def _psql() -> Path:
+    import pgserver._commands  # the psql client shipped with pgserver's PostgreSQL build
+
+    return pgserver._commands.POSTGRES_BIN_PATH / "psql"
+
+
+def _load_dump(target: Target, database: str, folder: Path, progress: Progress) -> None:
+    """Run the dump through psql in one transaction, stopping at the first error."""
+    for name in DUMP_FILES:
+        started = time.monotonic()
+        # The dump assigns objects to role `postgres`, which need not exist on the target.
+        text = (folder / name).read_text(encoding="utf-8")
+        text = re.sub(r"OWNER TO postgres;", "OWNER TO CURRENT_USER;", text)
+        result = subprocess.run(
+            [str(_psql()), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+             "-d", target.url(database), "-f", "-"],
+            input=text, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise SeedError(f"loading {folder / name} failed: {result.stderr.strip()[-2000:]}")
+        progress(f"  {name:<20} loaded in {time.monotonic() - started:6.2f} s")
+
+
+def _load_generated(
+    target: Target, database: str, gen: generate.Generator, progress: Progress
+) -> None:
+    schema = resources.files("playground.pagila").joinpath("schema.sql").read_text()
+    constraints = resources.files("playground.pagila").joinpath("constraints.sql").read_text()
+    total = time.monotonic()
+    with _connect(target, database) as conn:
+        conn.execute("set synchronous_commit = off")
+        conn.execute(schema)
+        for month in generate.partitions():
+            upper = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+            name = f"payment_p{month:%Y_%m}"
+            conn.execute(
+                sql.SQL("create table {} partition of payment for values from ({}) to ({})").format(
+                    sql.Identifier(name), sql.Literal(f"{month} 00:00:00+00"),
+                    sql.Literal(f"{upper} 00:00:00+00"),
+                )
+            )  # fmt: skip
+        for table in DIMENSIONS:
+            _timed(progress, table, lambda t=table: _copy_rows(conn, t, getattr(gen, t)()))
+        _timed(progress, "rental", lambda: _copy_facts(conn, "rental", gen, _rental_batch))
+        _timed(progress, "payment", lambda: _copy_facts(conn, "payment", gen, _payment_batch))
+        started = time.monotonic()
+        conn.execute(constraints)
+        for table, column in IDENTITIES.items():
+            conn.execute(
+                sql.SQL(
+                    "select setval(pg_get_serial_sequence({t}, {c}), "
+                    "coalesce((select max({ci}) from {ti}), 0) + 1, false)"
+                ).format(
+                    t=sql.Literal(table), c=sql.Literal(column),
+                    ci=sql.Identifier(column), ti=sql.Identifier(table),
+                )
+            )  # fmt: skip
+        progress(f"  {'keys and indexes':<20} {time.monotonic() - started:27.2f} s")
+        conn.commit()
+        conn.execute("analyze")
+    progress(f"  {'total':<20} {time.monotonic() - total:27.2f} s")
+
+
+def _timed(progress: Progress, table: str, load: Callable[[], int]) -> None:
+    started = time.monotonic()
+    rows = load()
+    seconds = max(time.monotonic() - started, 1e-6)
+    progress(f"  {table:<20} {rows:>12,} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s")
+
+
+def _copy_rows(conn: psycopg.Connection, table: str, rows: Iterable[tuple]) -> int:
+    count = 0
+    columns = [
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_name = %s "
+            "and is_generated = 'NEVER' order by ordinal_position",
+            (table,),
+        )
+    ]
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def _rental_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return batch.select(list(generate.RENTAL_COLUMNS))
+
+
+def _payment_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return pa.record_batch(
+        {
+            "payment_id": batch["rental_id"],  # one payment per rental
+            "customer_id": batch["customer_id"],
+            "staff_id": batch["staff_id"],
+            "rental_id": batch["rental_id"],
+            "amount": batch["amount"],
+            "payment_date": batch["payment_date"],
+        }
+    )
+
+
+def _copy_facts(
+    conn: psycopg.Connection,
+    table: str,
+    gen: generate.Generator,
+    shape: Callable[[pa.RecordBatch], pa.RecordBatch],
+) -> int:
+    """COPY the generated blocks as CSV written by Arrow (C speed, one block in memory)."""
+    columns = generate.RENTAL_COLUMNS if table == "rental" else generate.PAYMENT_COLUMNS
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    count = 0
+    with conn.cursor().copy(statement) as copy:
+        for block in gen.fact_blocks():
+            data = shape(block).select(list(columns))
+            buffer = io.BytesIO()
+            pacsv.write_csv(data, buffer, options)
+            copy.write(buffer.getvalue())
+            count += data.num_rows
+    return count
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """Exact row count of every pagila table."""
+    tables = (*DIMENSIONS, "rental", "payment")
+    with psycopg.connect(url) as conn:
+        return {
+            t: conn.execute(
+                sql.SQL("select count(*) from {}").format(sql.Identifier(t))
+            ).fetchone()[0]
+            for t in tables
+        }
