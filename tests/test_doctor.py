@@ -1,16 +1,19 @@
 import sys
 
-from playground import doctor, postgres
+from playground import doctor
 from tests.helpers import run
 
 
 def test_doctor_embedded_reports_every_component(settings) -> None:
-    postgres.start(settings)
+    from playground.pagila import seed
+
+    seed.seed(0.05, database=settings.pagila_db, progress=lambda _line: None)
     result = run([sys.executable, "-m", "playground.cli", "doctor"])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for component in ("mode", "data dir", "postgres", "duckdb", "iceberg catalog"):
+    for component in ("mode", "data dir", "postgres", "pagila", "duckdb", "iceberg catalog"):
         assert any(line.startswith("ok") and f" {component} " in line for line in lines), component
+    assert any("database 'pagila': 802 rentals" in line for line in lines)
     assert any("stack: trino" in line and "only needed in stack mode" in line for line in lines)
     assert "All required components are ready." in result.stdout
 

@@ -2,6 +2,7 @@
 lesson, and Ctrl-C stops everything it started."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         text = "".join(output)
         assert "Playground is up" in text, text[-3000:]
         assert "materialized iris assets" in text
+        assert "seeding pagila (SF 1) into database 'pagila'" in text
+        assert re.search(r"rental\s+16,044 rows", text)
         assert f"http://127.0.0.1:{dagster_port}" in text
         assert f"http://127.0.0.1:{marimo_port}?access_token=" in text
 

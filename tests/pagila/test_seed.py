@@ -1,0 +1,182 @@
+"""`playground seed`: the upstream dump, schema fidelity, and bad input that leaves the target as
+it was."""
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from playground import postgres
+from playground.pagila import seed
+from tests.helpers import free_port, run
+
+pytestmark = pytest.mark.slow
+
+TABLES = (*seed.DIMENSIONS, "rental", "payment")
+COLUMNS_QUERY = """
+    select table_name, column_name, data_type, udt_name, character_maximum_length,
+           numeric_precision, numeric_scale, is_nullable
+    from information_schema.columns
+    where table_schema = 'public' and table_name = any(%s)
+    order by table_name, ordinal_position"""
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+def _upstream_counts(folder: Path) -> dict[str, int]:
+    """Rows per table, counted in the dump's COPY blocks (payment partitions summed)."""
+    counts: dict[str, int] = {}
+    table = None
+    for line in (folder / "pagila-data.sql").read_text(encoding="utf-8").splitlines():
+        if table is None and (match := re.match(r"COPY public\.(\w+) ", line)):
+            table = re.sub(r"_p\d{4}_\d{2}$", "", match.group(1))
+            counts.setdefault(table, 0)
+        elif line == "\\.":
+            table = None
+        elif table is not None:
+            counts[table] += 1
+    return counts
+
+
+def test_upstream_dump_loads_with_upstream_counts(shared_pagila: Path) -> None:
+    counts = seed.seed(dump=shared_pagila, database="pagila_upstream", progress=_quiet)
+    assert counts == _upstream_counts(shared_pagila)
+    assert counts["rental"] == 16044 and counts["payment"] == 16049
+
+
+def test_schema_matches_upstream(shared_pagila: Path, seeded) -> None:
+    seed.seed(dump=shared_pagila, database="pagila_upstream", progress=_quiet)
+    with psycopg.connect(postgres.url("pagila_upstream")) as upstream:
+        expected = upstream.execute(COLUMNS_QUERY, (list(TABLES),)).fetchall()
+    with seeded(0.1) as ours:
+        actual = ours.execute(COLUMNS_QUERY, (list(TABLES),)).fetchall()
+        enum = ours.execute(
+            "select array_agg(enumlabel order by enumsortorder) from pg_enum "
+            "where enumtypid = 'mpaa_rating'::regtype"
+        ).fetchone()[0]
+    assert len(expected) == 87
+    assert actual == expected
+    assert enum == ["G", "PG", "PG-13", "R", "NC-17"]
+
+
+def test_reseeding_replaces_only_its_own_database(seeded) -> None:
+    seed.seed(0.05, database="pagila_mine", progress=_quiet)
+    first = seed.row_counts(postgres.url("pagila_mine"))
+    seed.seed(0.05, database="pagila_mine", progress=_quiet)  # idempotent
+    assert seed.row_counts(postgres.url("pagila_mine")) == first
+    postgres.ensure_database("pagila_foreign")
+    with pytest.raises(seed.SeedError, match="was not created by `playground seed`; pass --force"):
+        seed.seed(0.05, database="pagila_foreign", progress=_quiet)
+    counts = seed.seed(0.05, database="pagila_foreign", force=True, progress=_quiet)
+    assert counts == first
+
+
+def _databases() -> set[str]:
+    with postgres.connect("postgres") as conn:
+        return {r[0] for r in conn.execute("select datname from pg_database")}
+
+
+def test_dump_failing_halfway_leaves_target_as_it_was(shared_pagila: Path, tmp_path) -> None:
+    seed.seed(0.05, database="pagila_keep", progress=_quiet)
+    before = seed.row_counts(postgres.url("pagila_keep"))
+    broken = tmp_path / "dump"
+    broken.mkdir()
+    shutil.copy(shared_pagila / "pagila-schema.sql", broken)
+    data = (shared_pagila / "pagila-data.sql").read_text(encoding="utf-8").splitlines()
+    cut = data.index(next(line for line in data if line.startswith("COPY public.rental ")))
+    data[cut + 100] = "this is not a rental row"
+    (broken / "pagila-data.sql").write_text("\n".join(data) + "\n", encoding="utf-8")
+    with pytest.raises(seed.SeedError, match="pagila-data.sql failed: .*invalid input syntax"):
+        seed.seed(dump=broken, database="pagila_keep", progress=_quiet)
+    assert seed.row_counts(postgres.url("pagila_keep")) == before
+    assert "pagila_keep__loading" not in _databases()
+
+
+def test_dump_folder_without_the_files(tmp_path) -> None:
+    (tmp_path / "pagila-schema.sql").write_text("-- only the schema\n")
+    with pytest.raises(seed.SeedError, match="lacks pagila-data.sql"):
+        seed.seed(dump=tmp_path, progress=_quiet)
+    with pytest.raises(seed.SeedError, match="does not exist"):
+        seed.seed(dump=tmp_path / "nowhere", progress=_quiet)
+
+
+def test_unreachable_target() -> None:
+    url = f"postgresql://someone:secret@127.0.0.1:{free_port()}/postgres"
+    with pytest.raises(seed.SeedError, match=r"cannot reach postgresql://\*\*\*@127.0.0.1") as err:
+        seed.seed(0.05, target=url, progress=_quiet)
+    assert "secret" not in str(err.value)
+
+
+def test_seed_into_a_url_target() -> None:
+    url = postgres.url("postgres")
+    counts = seed.seed(0.05, target=url, database="pagila_by_url", progress=_quiet)
+    assert counts["rental"] == round(16044 * 0.05)
+
+
+def test_bad_arguments_touch_nothing() -> None:
+    before = _databases()
+    with pytest.raises(ValueError, match="scale factor must be a positive number"):
+        seed.seed(0, database="pagila_zero", progress=_quiet)
+    with pytest.raises(seed.SeedError, match="not a usable database name"):
+        seed.seed(1, database="Robert'); drop table students;--", progress=_quiet)
+    with pytest.raises(seed.SeedError, match="is not 'embedded', 'stack' or a postgresql:// URL"):
+        seed.seed(1, target="mysql://x", progress=_quiet)
+    assert _databases() == before
+
+
+def test_cli_reports_progress_and_errors() -> None:
+    result = run([sys.executable, "-m", "playground.cli", "seed", "--scale", "0.05",
+                  "--database", "pagila_cli"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"rental\s+802 rows .* rows/s", result.stdout)
+    assert "pagila ready in database 'pagila_cli'" in result.stdout
+    bad = run([sys.executable, "-m", "playground.cli", "seed", "--scale", "-2"])
+    assert bad.returncode == 2
+    assert "scale factor must be a positive number, got -2.0" in bad.stderr
+
+
+def test_interrupted_seed_leaves_target_as_it_was(tmp_path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    seed.seed(0.05, database="pagila_interrupted", progress=_quiet)
+    before = seed.row_counts(postgres.url("pagila_interrupted"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground.cli", "seed", "--scale", "20",
+         "--database", "pagila_interrupted"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in process.stdout:  # kill it in the middle of the load
+        if line.strip().startswith("customer"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert seed.row_counts(postgres.url("pagila_interrupted")) == before
+    # the next run cleans the leftover loading database up
+    seed.seed(0.05, database="pagila_interrupted", progress=_quiet)
+    assert "pagila_interrupted__loading" not in _databases()
+
+
+def test_bench_seed_small_run() -> None:
+    from playground import bench
+
+    lines: list[str] = []
+    rows = bench.bench_seed([0.05], print_=lines.append)
+    assert rows[0]["rental"] == rows[0]["payment"] == 802
+    assert 0 < rows[0]["peak_rss"] < 1_000_000_000
+    assert "rentals" in lines[0] and "MB" in lines[1]
+    with postgres.connect("postgres") as conn:
+        gone = conn.execute(
+            sql.SQL("select count(*) from pg_database where datname = {}").format(
+                sql.Literal("pagila_bench")
+            )
+        ).fetchone()
+    assert gone == (0,)
