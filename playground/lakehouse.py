@@ -96,6 +96,12 @@ def write_table(
     return table
 
 
+def iceberg_schema(schema: pa.Schema):
+    """The Iceberg schema PyIceberg creates for an Arrow schema (fresh field ids, in order)."""
+    # The same conversion create_table applies; needed up front to build a partition spec.
+    return Catalog._convert_schema_if_needed(schema)
+
+
 def metadata_location(identifier: str, settings: Settings | None = None) -> str:
     """The current metadata file of a table, as DuckDB's `iceberg_scan` wants it."""
     check_identifier(identifier)
