@@ -3,22 +3,49 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
+import threading
 import time
 
 
-def run_measured(command: list[str]) -> tuple[float, int, int, str]:
-    """Run a command in its own process; return (seconds, peak RSS in bytes, exit code, output)."""
+def _vm_hwm(pid: int) -> int:
+    """Peak resident set of a live process (Linux /proc), in bytes; 0 if unavailable."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(command: list[str], env: dict | None = None) -> tuple[float, int, int, str]:
+    """Run a command in its own process; return (seconds, peak RSS in bytes, exit code, output).
+
+    On Linux the peak is the child's own VmHWM, sampled until it exits: `ru_maxrss` would also
+    count the pages of this (larger) parent process that the child inherited before exec. On other
+    systems `ru_maxrss` is used, an overestimate by up to this process's size.
+    """
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    peak = 0
+    output_parts: list[str] = []
+    reader = threading.Thread(target=lambda: output_parts.append(process.stdout.read()))
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _vm_hwm(process.pid))
+        time.sleep(0.02)
+    reader.join()
     seconds = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss is KiB on Linux, bytes on macOS
-    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return seconds, peak, process.returncode, output
+    if peak == 0:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    return seconds, peak, process.returncode, "".join(output_parts)
 
 
 def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:
@@ -48,6 +75,102 @@ def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:
         )
     _drop_bench_database()
     return rows
+
+
+BENCH_DB = "playground_bench"
+_DUCKDB_ANCHOR = """
+import sys
+from playground import duck
+con = duck.connect()
+con.execute("SET preserve_insertion_order = false")
+con.execute("ATTACH '" + sys.argv[1].replace("'", "''") + "' AS pg (TYPE postgres, READ_ONLY)")
+table, target = sys.argv[2], sys.argv[3]
+con.execute(f"COPY (SELECT * FROM pg.public.{table}) TO '{target}' (FORMAT parquet)")
+"""
+
+
+def ensure_bench_table(rows: int, print_=print) -> tuple[str, str]:
+    """A payment-shaped table of `rows` rows in the embedded server (built once); (url, name)."""
+    from psycopg import sql
+
+    from playground import postgres
+
+    name = f"bench_payment_{rows}"
+    postgres.ensure_database(BENCH_DB)
+    with postgres.connect(BENCH_DB, autocommit=True) as conn:
+        found = conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+        if not found:
+            print_(f"building {name} ({rows:,} rows) in database {BENCH_DB!r} ...")
+            conn.execute(
+                sql.SQL(
+                    "create table {} as select g::int as payment_id, (g % 599 + 1)::int as "
+                    "customer_id, (g % 2 + 1)::int as staff_id, g::int as rental_id, "
+                    "((g % 1000) / 100.0 + 0.99)::numeric(5,2) as amount, "
+                    "timestamptz '2022-02-01' + (g % 15552000) * interval '1 second' "
+                    "as payment_date from generate_series(1, {}) g"
+                ).format(sql.Identifier(name), sql.Literal(rows))
+            )
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
+    return postgres.url(BENCH_DB), name
+
+
+def measure_extract(
+    url: str, table: str, method: str, scratch: str, batch_rows: int = 100_000
+) -> dict:
+    """One `playground extract` run in its own process, into a catalog under `scratch`."""
+    command = [
+        sys.executable, "-m", "playground.cli", "extract", "--source", url, "--table", table,
+        "--to", f"bench.{table}_{method.replace('-', '_')}", "--method", method,
+        "--batch-rows", str(batch_rows),
+    ]  # fmt: skip
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": scratch}
+    seconds, peak, code, output = run_measured(command, env=env)
+    if code != 0:
+        raise RuntimeError(f"extract with {method} failed:\n{output[-2000:]}")
+    return {"method": method, "batch_rows": batch_rows, "seconds": seconds, "peak_rss": peak}
+
+
+def bench_extract(rows: int, methods: list[str], print_=print) -> list[dict]:
+    """Each extraction method and two anchors, each in its own process, on `rows` rows."""
+    import shutil
+    import tempfile
+
+    from playground import postgres
+    from playground.pagila.seed import _psql
+
+    url, table = ensure_bench_table(rows, print_)
+    scratch = tempfile.mkdtemp(prefix="playground-bench-")
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": scratch}
+    runs: list[tuple[str, list[str]]] = [
+        ("anchor: COPY binary → /dev/null", [str(_psql()), "-X", "-q", "-d", url, "-o", os.devnull,
+         "-c", f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"]),  # noqa: S608
+        ("anchor: DuckDB → Parquet", [sys.executable, "-c", _DUCKDB_ANCHOR,
+         postgres.libpq_dsn(BENCH_DB), table, f"{scratch}/anchor.parquet"]),
+    ]  # fmt: skip
+    results = []
+    print_(f"{rows:,} rows")
+    print_(
+        f"{'method':<32} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10} {'×DuckDB':>8} {'×COPY':>7}"
+    )
+    try:
+        for name, command in [*runs, *((m, None) for m in methods)]:
+            if command is None:
+                results.append(measure_extract(url, table, name, scratch))
+            else:
+                seconds, peak, code, output = run_measured(command, env=env)
+                if code != 0:
+                    raise RuntimeError(f"{name} failed:\n{output[-2000:]}")
+                results.append({"method": name, "seconds": seconds, "peak_rss": peak})
+            seconds, peak = results[-1]["seconds"], results[-1]["peak_rss"]
+            copy = results[0]["seconds"]
+            duckdb_anchor = results[1]["seconds"] if len(results) > 1 else seconds
+            print_(
+                f"{name:<32} {seconds:>8.2f} {rows / seconds:>12,.0f} {peak / 2**20:>7.0f} MB "
+                f"{seconds / duckdb_anchor:>7.2f}× {seconds / copy:>6.2f}×"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
 
 
 def _drop_bench_database() -> None:

@@ -61,8 +61,22 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from playground import bench
+    from playground.extract import METHODS
 
-    bench.bench_seed(args.scale, seed=args.seed)
+    if args.bench == "seed":
+        bench.bench_seed(args.scale, seed=args.seed)
+    else:
+        bench.bench_extract(args.rows, args.methods or list(METHODS))
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from playground import extract
+
+    extract.extract(
+        args.to, table=args.table, query=args.query, source=args.source, method=args.method,
+        batch_rows=args.batch_rows, partition_by=args.partition_by, mode=args.mode,
+    )  # fmt: skip
     return 0
 
 
@@ -111,6 +125,27 @@ def parser() -> argparse.ArgumentParser:
     bench_seed.add_argument("--scale", type=float, nargs="+", default=[1, 10, 100])
     bench_seed.add_argument("--seed", type=int, default=42)
     bench_seed.set_defaults(func=_bench)
+
+    bench_extract = bench_commands.add_parser("extract", help="extraction methods vs anchors")
+    bench_extract.add_argument("--rows", type=int, default=2_000_000)
+    bench_extract.add_argument("--methods", nargs="+", default=None, help="default: all")
+    bench_extract.set_defaults(func=_bench)
+
+    extract = commands.add_parser("extract", help="stream PostgreSQL into an Iceberg table")
+    source = extract.add_mutually_exclusive_group(required=True)
+    source.add_argument("--table", help="source table (schema.table or table)")
+    source.add_argument("--query", help="source query")
+    extract.add_argument("--source", help="postgresql:// URL (default: the configured pagila)")
+    extract.add_argument("--to", required=True, help="target Iceberg table, NAMESPACE.TABLE")
+    extract.add_argument(
+        "--method", default="duckdb", help="duckdb (default), adbc, pandas-chunks, pandas-concat"
+    )
+    extract.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch")
+    extract.add_argument("--partition-by", help="COLUMN:month partitions the target by month")
+    extract.add_argument(
+        "--mode", default="replace", help="replace (default), append or overwrite-partitions"
+    )
+    extract.set_defaults(func=_extract)
 
     run = commands.add_parser("run", help="serve the Dagster UI and the marimo lessons")
     run.add_argument("--no-materialize", action="store_true", help="skip the starter assets")

@@ -18,24 +18,24 @@ from __future__ import annotations
 
 import re
 import resource
-import shutil
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan, Or
-from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.transforms import MonthTransform
 
-from playground import duck, lakehouse, pgtypes
+from playground import duck, pgtypes
+from playground._names import check_identifier
 from playground.settings import Settings, get_settings
+
+# PyIceberg (and the catalog's SQLAlchemy) are imported lazily: for the duckdb method they load
+# while DuckDB is already copying, which hides their import time.
 
 METHODS = ("duckdb", "adbc", "pandas-chunks", "pandas-concat")
 DEFAULT_METHOD = "duckdb"
@@ -95,7 +95,10 @@ def _describe(source_url: str, read_sql: str, name: str) -> list[pgtypes.Column]
         raise ExtractError(f"{name}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def _partition_spec(schema, partition_by: str | None) -> PartitionSpec:
+def _partition_spec(schema, partition_by: str | None):
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.transforms import MonthTransform
+
     if not partition_by:
         return PartitionSpec()
     column, _, transform = partition_by.partition(":")
@@ -190,6 +193,21 @@ def _pandas_engine(url: str):
     return sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
+def _read_options(batch_rows: int) -> dict:
+    # coerce_float=False keeps numerics as exact Decimal objects instead of floats.
+    return {"chunksize": batch_rows, "coerce_float": False}
+
+
+def _from_pandas(frame, schema: pa.Schema) -> pa.Table:
+    """Arrow from a pandas chunk; bytea arrives as hex, bigint as text (postgres_projection)."""
+    for name in (f.name for f in schema if f.type == pa.binary()):
+        frame[name] = frame[name].map(lambda v: bytes.fromhex(v) if isinstance(v, str) else None)
+    text_schema = pa.schema(
+        [pa.field(f.name, pa.string()) if f.type == pa.int64() else f for f in schema]
+    )
+    return pa.Table.from_pandas(frame, schema=text_schema, preserve_index=False).cast(schema)
+
+
 def _stream_pandas(url: str, sql: str, batch_rows: int, schema: pa.Schema):
     import pandas as pd
     import sqlalchemy
@@ -197,10 +215,8 @@ def _stream_pandas(url: str, sql: str, batch_rows: int, schema: pa.Schema):
     engine = _pandas_engine(url)
     try:
         with engine.connect().execution_options(stream_results=True) as conn:
-            for chunk in pd.read_sql(
-                sqlalchemy.text(sql), conn, chunksize=batch_rows, coerce_float=False
-            ):
-                yield pa.Table.from_pandas(chunk, schema=schema, preserve_index=False)
+            for chunk in pd.read_sql(sqlalchemy.text(sql), conn, **_read_options(batch_rows)):
+                yield _from_pandas(chunk, schema)
     finally:
         engine.dispose()
 
@@ -213,12 +229,10 @@ def _concat_pandas(url: str, sql: str, batch_rows: int, schema: pa.Schema):
     engine = _pandas_engine(url)
     try:
         with engine.connect() as conn:
-            frame = pd.concat(
-                pd.read_sql(sqlalchemy.text(sql), conn, chunksize=batch_rows, coerce_float=False)
-            )
+            frame = pd.concat(pd.read_sql(sqlalchemy.text(sql), conn, **_read_options(batch_rows)))
     finally:
         engine.dispose()
-    yield pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    yield _from_pandas(frame, schema)
 
 
 def _duckdb_copy(
@@ -259,6 +273,33 @@ def _duckdb_copy(
         con.close()
 
 
+class _Background(threading.Thread):
+    """Run a function in a thread (DuckDB releases the GIL) and re-raise its error on join()."""
+
+    def __init__(self, function, *args) -> None:
+        super().__init__(daemon=True)
+        self.function, self.args, self.error = function, args, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.function(*self.args)
+        except BaseException as exc:  # handed to the joining thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def _open_catalog(settings: Settings, identifier: str, cat):
+    from playground import lakehouse
+
+    cat = cat or lakehouse.catalog(settings)
+    return cat, cat.table_exists(identifier)
+
+
 def _list_parquet(fs, folder: str) -> list[str]:
     from pyarrow.fs import FileSelector
 
@@ -283,6 +324,8 @@ def _filesystem(settings: Settings, location: str):
 
 
 def _month_filter(column: str, months: list[str]):
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan, Or
+
     clauses = []
     for month in months:
         year, number = map(int, month.split("-"))
@@ -307,6 +350,7 @@ def extract(
     mode: str = "replace",
     settings: Settings | None = None,
     progress: Progress = print,
+    cat=None,
 ) -> Result:
     """Extract `table` or `query` from PostgreSQL into the Iceberg table `to` (namespace.table).
 
@@ -329,7 +373,7 @@ def extract(
     if batch_rows < 1:
         raise ExtractError("--batch-rows must be at least 1.")
     try:
-        namespace, name = lakehouse.check_identifier(to)
+        namespace, name = check_identifier(to)
     except ValueError as exc:
         raise ExtractError(str(exc)) from None
     read_sql, source_name, plain_table = _source_query(table, query)
@@ -337,30 +381,41 @@ def extract(
     columns = _describe(source_url, read_sql, source_name)
     schema = pgtypes.arrow_schema(columns)
     partition_column = partition_by.partition(":")[0] if partition_by else None
+    if partition_by:
+        column, _, transform = partition_by.partition(":")
+        types = {c.name: c.arrow for c in columns}
+        if transform != "month":
+            raise ExtractError(f"--partition-by {partition_by!r}: only COLUMN:month is supported.")
+        if column not in types:
+            raise ExtractError(f"--partition-by: the source has no column {column!r}.")
+        if not (pa.types.is_timestamp(types[column]) or pa.types.is_date(types[column])):
+            raise ExtractError(f"--partition-by: {column!r} is not a date or timestamp column.")
     if mode == "overwrite-partitions" and not partition_by:
         raise ExtractError("mode overwrite-partitions needs --partition-by COLUMN:month.")
 
-    cat = lakehouse.catalog(settings)
-    exists = cat.table_exists(to)
-    if exists:
-        target = cat.load_table(to)
-        location = target.location()
-    else:
-        location = f"{settings.warehouse.rstrip('/')}/{namespace}.db/{name}"
+    # New files go under the catalog's default location for the table; add_files accepts any
+    # path, so this needs no catalog lookup before the copy starts.
+    location = f"{settings.warehouse.rstrip('/')}/{namespace}.db/{name}"
     fs, base = _filesystem(settings, location)
     folder = f"{base}/data/extract-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
     try:
         fs.create_dir(folder, recursive=True)
         if method == "duckdb":
-            _duckdb_copy(settings, source_url, read_sql, plain_table, columns,
-                         ("s3://" + folder) if location.startswith("s3://") else folder,
-                         partition_column)  # fmt: skip
+            copy = _Background(
+                _duckdb_copy, settings, source_url, read_sql, plain_table, columns,
+                ("s3://" + folder) if location.startswith("s3://") else folder, partition_column,
+            )  # fmt: skip
+            cat, exists = _open_catalog(settings, to, cat)  # while DuckDB copies
+            copy.join()
             files = _list_parquet(fs, folder)
             rows = sum(pq.ParquetFile(f, filesystem=fs).metadata.num_rows for f in files)
         else:
+            cat, exists = _open_catalog(settings, to, cat)
             sink = _ParquetSink(folder, schema, fs, partition_column)
-            projected = pgtypes.postgres_projection(columns, read_sql)
+            projected = pgtypes.postgres_projection(
+                columns, read_sql, for_pandas=method.startswith("pandas")
+            )
             if method == "adbc":
                 batches = (
                     _cast_batch(b, schema) for b in _stream_adbc(source_url, projected, batch_rows)
@@ -400,6 +455,10 @@ def extract(
 
 def _commit(cat, identifier, exists, location, schema, files, mode, partition_by,
             partition_column, folder, fs) -> int | None:  # fmt: skip
+    from pyiceberg.expressions import AlwaysTrue
+
+    from playground import lakehouse
+
     """One Iceberg transaction: delete what is replaced, add the new files."""
     if not exists:
         namespace = identifier.split(".")[0]

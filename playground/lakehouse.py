@@ -8,7 +8,6 @@ in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB 
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote, urlsplit
 
 import duckdb
@@ -16,22 +15,14 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 
+from playground._names import IDENTIFIER, check_identifier
 from playground.settings import Settings, get_settings, require_reachable
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-def check_identifier(identifier: str) -> tuple[str, str]:
-    """Split `namespace.table`, accepting only lower-case SQL-safe names (one namespace level)."""
-    parts = identifier.split(".")
-    if len(parts) != 2 or not all(_IDENTIFIER.match(p) for p in parts):
-        raise ValueError(
-            f"{identifier!r} is not a valid table identifier: use namespace.table, each part "
-            "lower-case letters, digits and underscores, starting with a letter or underscore."
-        )
-    return parts[0], parts[1]
+_IDENTIFIER = IDENTIFIER
+__all__ = ["catalog", "check_identifier", "read", "register_duckdb_view", "write_table"]
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -96,16 +87,105 @@ def write_table(
     return table
 
 
+def _load(identifier: str, settings: Settings | None, cat: Catalog | None) -> Table:
+    check_identifier(identifier)
+    return (cat or catalog(settings)).load_table(identifier)
+
+
+def append(
+    identifier: str, data: pa.Table, settings: Settings | None = None, cat: Catalog | None = None
+) -> Table:
+    """Add rows to an existing table (one snapshot)."""
+    table = _load(identifier, settings, cat)
+    table.append(data)
+    return table
+
+
+def overwrite(
+    identifier: str,
+    data: pa.Table,
+    where: str,
+    settings: Settings | None = None,
+    cat: Catalog | None = None,
+) -> Table:
+    """Replace the rows matching `where` (e.g. one partition) with `data`, in one commit.
+
+    `where` is a PyIceberg filter expression such as
+    "payment_date >= '2022-03-01T00:00:00+00:00' and payment_date < '2022-04-01T00:00:00+00:00'".
+    """
+    table = _load(identifier, settings, cat)
+    table.overwrite(data, overwrite_filter=where)
+    return table
+
+
+def delete(
+    identifier: str, where: str, settings: Settings | None = None, cat: Catalog | None = None
+) -> Table:
+    """Delete the rows matching the filter expression `where`."""
+    table = _load(identifier, settings, cat)
+    table.delete(delete_filter=where)
+    return table
+
+
+def upsert(
+    identifier: str,
+    data: pa.Table,
+    key: list[str],
+    settings: Settings | None = None,
+    cat: Catalog | None = None,
+) -> tuple[int, int]:
+    """Update rows whose `key` columns match `data`, insert the others; (updated, inserted)."""
+    table = _load(identifier, settings, cat)
+    result = table.upsert(data, join_cols=key)
+    return result.rows_updated, result.rows_inserted
+
+
+def snapshots(
+    identifier: str, settings: Settings | None = None, cat: Catalog | None = None
+) -> list[dict]:
+    """The table's history, oldest first: id, time, operation and row counts."""
+    table = _load(identifier, settings, cat)
+
+    def count(snapshot, key: str) -> int:
+        return int((snapshot.summary and snapshot.summary.get(key)) or 0)
+
+    return [
+        {
+            "snapshot_id": s.snapshot_id,
+            "timestamp_ms": s.timestamp_ms,
+            "operation": s.summary.operation.value if s.summary else None,
+            "added_records": count(s, "added-records"),
+            "deleted_records": count(s, "deleted-records"),
+            "total_records": count(s, "total-records"),
+        }
+        for s in table.snapshots()
+    ]
+
+
+def read(
+    identifier: str,
+    snapshot_id: int | None = None,
+    where: str | None = None,
+    settings: Settings | None = None,
+    cat: Catalog | None = None,
+) -> pa.Table:
+    """Read a table as Arrow, optionally as of a snapshot and filtered."""
+    table = _load(identifier, settings, cat)
+    scan = table.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue())
+    return scan.to_arrow()
+
+
 def iceberg_schema(schema: pa.Schema):
     """The Iceberg schema PyIceberg creates for an Arrow schema (fresh field ids, in order)."""
     # The same conversion create_table applies; needed up front to build a partition spec.
     return Catalog._convert_schema_if_needed(schema)
 
 
-def metadata_location(identifier: str, settings: Settings | None = None) -> str:
+def metadata_location(
+    identifier: str, settings: Settings | None = None, cat: Catalog | None = None
+) -> str:
     """The current metadata file of a table, as DuckDB's `iceberg_scan` wants it."""
-    check_identifier(identifier)
-    location = catalog(settings).load_table(identifier).metadata_location
+    location = _load(identifier, settings, cat).metadata_location
     return location.removeprefix("file://")
 
 
@@ -114,16 +194,24 @@ def register_duckdb_view(
     identifier: str,
     view: str | None = None,
     settings: Settings | None = None,
+    snapshot_id: int | None = None,
+    cat: Catalog | None = None,
 ) -> str:
-    """Expose an Iceberg table's current snapshot in DuckDB as a view; returns the view name.
+    """Expose an Iceberg table in DuckDB as a view; returns the view name.
 
-    The view pins the snapshot current now; call again after the table changes.
+    The view pins the snapshot current now (or `snapshot_id`, for time travel); call again after
+    the table changes. Time travel uses `snapshot_from_id`: DuckDB's `version =>` parameter
+    silently returns current data for these tables.
     """
     _, table = check_identifier(identifier)
     view = view or table
     if not _IDENTIFIER.match(view):
         raise ValueError(f"{view!r} is not a valid view name.")
-    location = metadata_location(identifier, settings).replace("'", "''")
-    # The view name matched _IDENTIFIER and the path is quoted: nothing unchecked reaches the SQL.
-    con.execute(f"CREATE OR REPLACE VIEW \"{view}\" AS SELECT * FROM iceberg_scan('{location}')")  # noqa: S608
+    location = metadata_location(identifier, settings, cat).replace("'", "''")
+    travel = f", snapshot_from_id => {int(snapshot_id)}" if snapshot_id is not None else ""
+    # The view name matched _IDENTIFIER, the path is quoted and the id is an int.
+    con.execute(
+        f'CREATE OR REPLACE VIEW "{view}" AS '  # noqa: S608
+        f"SELECT * FROM iceberg_scan('{location}'{travel})"
+    )
     return view

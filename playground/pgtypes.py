@@ -6,7 +6,8 @@
 | bigint | int64 | long | |
 | real, double precision | float32, float64 | float, double | |
 | numeric(p, s) | decimal128(p, s) | decimal(p, s) | numeric without precision is refused: cast it |
-| text, varchar, char(n), name | string | string | char(n) keeps its padding, as PostgreSQL returns it |
+| text, varchar, name | string | string | |
+| char(n) | string | string | without trailing blanks, as PostgreSQL's `::text` gives it |
 | boolean | bool | boolean | |
 | date | date32 | date | |
 | time | time64(us) | time | |
@@ -47,7 +48,7 @@ _SIMPLE = {
     "bytea": pa.binary(),
 }
 # Transported as text: PostgreSQL renders them, Arrow keeps the string.
-_AS_TEXT = {"tsvector", "json", "jsonb", "uuid"}
+_AS_TEXT = {"tsvector", "json", "jsonb", "uuid", "bpchar"}
 
 
 class UnsupportedType(TypeError):
@@ -73,6 +74,19 @@ def _type_rows(conn: psycopg.Connection, oids: list[int]) -> dict[int, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
+def _scalar(
+    name: str, kind: str, precision: int | None, scale: int | None
+) -> tuple[pa.DataType, bool] | None:
+    """(Arrow type, sent as text) for a scalar PostgreSQL type, or None if unsupported."""
+    if kind == "e" or name in _AS_TEXT:
+        return pa.string(), True
+    if name == "numeric":
+        return None if precision is None else (pa.decimal128(precision, scale or 0), False)
+    if name in _SIMPLE:
+        return _SIMPLE[name], False
+    return None
+
+
 def describe(conn: psycopg.Connection, query: str, relation: str) -> list[Column]:
     """Columns of `query` with their Arrow types (`relation` names the source in errors)."""
     cursor = conn.execute(f"select * from ({query}) as source limit 0")  # noqa: S608 - caller checks
@@ -83,22 +97,10 @@ def describe(conn: psycopg.Connection, query: str, relation: str) -> list[Column
         pg_name, typname, typtype, category, elem_name, elem_type = types[d.type_code]
         shown = pg_name if d.precision is None else f"{pg_name}({d.precision},{d.scale})"
 
-        def scalar(name: str, kind: str) -> tuple[pa.DataType, bool] | None:
-            if kind == "e" or name in _AS_TEXT:
-                return pa.string(), True
-            if name == "numeric":
-                if d.precision is None or category == "A":
-                    return None
-                return pa.decimal128(d.precision, d.scale), False
-            if name in _SIMPLE:
-                return _SIMPLE[name], False
-            return None
-
-        mapped = (
-            scalar(elem_name, elem_type)
-            if category == "A" and elem_name
-            else scalar(typname, typtype)
-        )
+        if category == "A" and elem_name:
+            mapped = _scalar(elem_name, elem_type, None, None)
+        else:
+            mapped = _scalar(typname, typtype, d.precision, d.scale)
         if mapped is None:
             raise UnsupportedType(
                 f"{relation}.{d.name} has type {shown}, which the lakehouse cannot hold. Extract a "
@@ -119,12 +121,20 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def postgres_projection(columns: list[Column], query: str) -> str:
-    """`query` with every column cast to what the Arrow side expects (run by PostgreSQL)."""
+def postgres_projection(columns: list[Column], query: str, for_pandas: bool = False) -> str:
+    """`query` with every column cast to what the Arrow side expects (run by PostgreSQL).
+
+    `for_pandas` also sends bytea as hex and bigint as text: pandas turns an integer column with a
+    NULL into float64 (rounding bigints above 2**53) and its nullable dtypes mangle raw bytes.
+    """
     parts = []
     for c in columns:
         name = _quote(c.name)
-        if c.as_text:
+        if for_pandas and c.arrow == pa.binary():
+            parts.append(f"encode({name}, 'hex') as {name}")
+        elif for_pandas and c.arrow == pa.int64():
+            parts.append(f"{name}::text as {name}")
+        elif c.as_text:
             cast = "::text[]" if pa.types.is_list(c.arrow) else "::text"
             parts.append(f"{name}{cast} as {name}")
         else:
