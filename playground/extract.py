@@ -393,9 +393,9 @@ def extract(
     if mode == "overwrite-partitions" and not partition_by:
         raise ExtractError("mode overwrite-partitions needs --partition-by COLUMN:month.")
 
-    # New files go under the catalog's default location for the table; add_files accepts any
+    # New files go under PyIceberg's default location for the table; add_files accepts any
     # path, so this needs no catalog lookup before the copy starts.
-    location = f"{settings.warehouse.rstrip('/')}/{namespace}.db/{name}"
+    location = f"{settings.warehouse.rstrip('/')}/{namespace}/{name}"
     fs, base = _filesystem(settings, location)
     folder = f"{base}/data/extract-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
