@@ -136,13 +136,13 @@ def bench_extract(rows: int, methods: list[str], print_=print) -> list[dict]:
     import tempfile
 
     from playground import postgres
-    from playground.pagila.seed import _psql
 
     url, table = ensure_bench_table(rows, print_)
     scratch = tempfile.mkdtemp(prefix="playground-bench-")
     env = {**os.environ, "PLAYGROUND_DATA_DIR": scratch}
     runs: list[tuple[str, list[str]]] = [
-        ("anchor: COPY binary → /dev/null", [str(_psql()), "-X", "-q", "-d", url, "-o", os.devnull,
+        ("anchor: COPY binary → /dev/null", [str(postgres.psql_path()), "-X", "-q", "-d", url,
+         "-o", os.devnull,
          "-c", f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"]),  # noqa: S608
         ("anchor: DuckDB → Parquet", [sys.executable, "-c", _DUCKDB_ANCHOR,
          postgres.libpq_dsn(BENCH_DB), table, f"{scratch}/anchor.parquet"]),

@@ -36,6 +36,11 @@ def _pgserver():
     return pgserver
 
 
+def psql_path() -> Path:
+    """The psql client shipped with pgserver's PostgreSQL build (works against any server)."""
+    return Path(_pgserver()._commands.POSTGRES_BIN_PATH) / "psql"
+
+
 def _server_user() -> str | None:
     # pgserver runs postgres as this system user when we are root (postgres refuses to run as root).
     if platform.system() != "Windows" and os.geteuid() == 0:

@@ -184,12 +184,6 @@ def _check_dump(folder: Path) -> Path:
     return folder
 
 
-def _psql() -> Path:
-    import pgserver._commands  # the psql client shipped with pgserver's PostgreSQL build
-
-    return pgserver._commands.POSTGRES_BIN_PATH / "psql"
-
-
 def _load_dump(target: Target, database: str, folder: Path, progress: Progress) -> None:
     """Run the dump through psql in one transaction, stopping at the first error."""
     for name in DUMP_FILES:
@@ -198,7 +192,7 @@ def _load_dump(target: Target, database: str, folder: Path, progress: Progress) 
         text = (folder / name).read_text(encoding="utf-8")
         text = re.sub(r"OWNER TO postgres;", "OWNER TO CURRENT_USER;", text)
         result = subprocess.run(
-            [str(_psql()), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+            [str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
              "-d", target.url(database), "-f", "-"],
             input=text, capture_output=True, text=True, check=False,
         )  # fmt: skip
