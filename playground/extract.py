@@ -243,6 +243,7 @@ def _duckdb_copy(
     columns: list[pgtypes.Column],
     folder: str,
     partition_column: str | None,
+    progress: Progress,
 ) -> None:
     """DuckDB reads PostgreSQL and writes the Parquet files itself."""
     con = duck.connect(settings=settings)
@@ -268,7 +269,17 @@ def _duckdb_copy(
         else:
             options = "FORMAT parquet, PER_THREAD_OUTPUT, FILENAME_PATTERN 'part-{i}'"
         target = folder.replace("'", "''")
-        con.execute(f"COPY (SELECT {select} FROM {relation}) TO '{target}' ({options})")  # noqa: S608
+        # progress is tracked only with the bar on; we print it ourselves instead of DuckDB
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        done = threading.Event()
+        watcher = threading.Thread(target=_report_progress, args=(con, done, progress), daemon=True)
+        watcher.start()
+        try:
+            con.execute(f"COPY (SELECT {select} FROM {relation}) TO '{target}' ({options})")  # noqa: S608
+        finally:
+            done.set()
+            watcher.join()
     finally:
         con.close()
 
@@ -298,6 +309,15 @@ def _open_catalog(settings: Settings, identifier: str, cat):
 
     cat = cat or lakehouse.catalog(settings)
     return cat, cat.table_exists(identifier)
+
+
+def _report_progress(con, done: threading.Event, progress: Progress) -> None:
+    """Print DuckDB's own estimate of the running COPY every 2 s (it may say -1 when unknown)."""
+    started = time.monotonic()
+    while not done.wait(2.0):
+        percent = con.query_progress()
+        if percent >= 0:
+            progress(f"  {percent:5.1f} % after {time.monotonic() - started:5.1f} s")
 
 
 def _list_parquet(fs, folder: str) -> list[str]:
@@ -405,6 +425,7 @@ def extract(
             copy = _Background(
                 _duckdb_copy, settings, source_url, read_sql, plain_table, columns,
                 ("s3://" + folder) if location.startswith("s3://") else folder, partition_column,
+                progress,
             )  # fmt: skip
             cat, exists = _open_catalog(settings, to, cat)  # while DuckDB copies
             copy.join()
