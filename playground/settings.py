@@ -78,6 +78,7 @@ class Settings:
     trino_port: int = 8080
     trino_user: str = "playground"
     trino_password: str = ""
+    trino_scheme: str = "http"
     # Local UIs started by `make run`
     dagster_port: int = 3000
     marimo_port: int = 2718
@@ -167,6 +168,10 @@ def get_settings(env_file: Path | None = None) -> Settings:
         else:
             kwargs[f.name] = value
 
+    if kwargs.get("trino_scheme", "http") not in ("http", "https"):
+        raise SettingsError(
+            f"PLAYGROUND_TRINO_SCHEME={kwargs['trino_scheme']!r} must be http or https."
+        )
     mode = str(kwargs.get("mode", Settings.mode)).lower()
     if mode not in MODES:
         raise SettingsError(
