@@ -51,3 +51,28 @@ def test_trino_crud_on_iceberg() -> None:
         trino.execute(f"drop table if exists {table}", settings=settings)
         trino.execute(f"drop schema if exists {trino.qualified('iceberg', schema)}",
                       settings=settings)  # fmt: skip
+
+
+@pytest.mark.stack
+def test_pyiceberg_table_read_by_trino_and_duckdb() -> None:
+    import pyarrow as pa
+
+    from playground import duck, lakehouse
+
+    settings = _stack_or_skip()
+    namespace = f"test_{uuid.uuid4().hex[:8]}"
+    data = pa.table({"id": list(range(500)), "amount": [i / 4 for i in range(500)]})
+    lakehouse.write_table(f"{namespace}.shared", data, settings=settings)
+    try:
+        names, rows = trino.execute(
+            f"select count(*), sum(id) from {trino.qualified('iceberg', namespace, 'shared')}",
+            settings=settings,
+        )
+        assert rows == [(500, 124750)]
+        with duck.connect(settings=settings) as con:
+            lakehouse.register_duckdb_view(con, f"{namespace}.shared", "shared", settings)
+            assert con.execute("select count(*), sum(id) from shared").fetchone() == (500, 124750)
+    finally:
+        cat = lakehouse.catalog(settings)
+        cat.purge_table(f"{namespace}.shared")
+        cat.drop_namespace(namespace)

@@ -1,0 +1,149 @@
+"""The compose stack's files, validated offline (no Docker engine needed).
+
+Checks: pinned images, healthchecks and dependency conditions; compose defaults equal to
+.env.example and to the library's settings; Trino property keys against the documented keys of the
+pinned release; the Postgres init SQL run for real on a throw-away PostgreSQL, then used by
+PyIceberg's SqlCatalog as the stack uses it.
+"""
+
+import re
+import subprocess
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import yaml
+from dotenv import dotenv_values
+
+from playground import postgres
+from playground.settings import Settings, env_name
+from tests.helpers import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+ENV_EXAMPLE = dotenv_values(ROOT / ".env.example")
+TRINO = ROOT / "docker" / "trino"
+
+# Documented keys (trino.io/docs/481: admin/properties, connector/iceberg, connector/postgresql,
+# connector/tpch, object-storage/file-system-s3) of every key the stack sets.
+TRINO_KEYS = {
+    "config": {
+        "coordinator", "node-scheduler.include-coordinator", "http-server.http.port",
+        "discovery.uri",
+    },
+    "iceberg": {
+        "connector.name", "iceberg.catalog.type", "iceberg.jdbc-catalog.catalog-name",
+        "iceberg.jdbc-catalog.driver-class", "iceberg.jdbc-catalog.connection-url",
+        "iceberg.jdbc-catalog.connection-user", "iceberg.jdbc-catalog.connection-password",
+        "iceberg.jdbc-catalog.default-warehouse-dir", "fs.s3.enabled", "s3.endpoint",
+        "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
+    },
+    "postgresql": {"connector.name", "connection-url", "connection-user", "connection-password"},
+    "tpch": {"connector.name"},
+}  # fmt: skip
+
+
+def _properties(path: Path) -> dict[str, str]:
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def test_images_are_pinned_and_services_healthchecked() -> None:
+    for name, service in COMPOSE["services"].items():
+        image = service["image"]
+        assert ":" in image and not image.endswith((":latest", ":main")), name
+        if name != "minio-init":  # one-shot
+            assert service["healthcheck"]["test"], name
+        for dependency, spec in service.get("depends_on", {}).items():
+            target = COMPOSE["services"][dependency]
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in target, f"{name} waits for {dependency}'s health"
+            else:
+                assert spec["condition"] == "service_completed_successfully"
+
+
+def test_volumes_are_named_or_in_the_repository() -> None:
+    declared = set(COMPOSE["volumes"])
+    for name, service in COMPOSE["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert "PWD" not in source, name
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source} missing"
+            else:
+                assert source in declared, f"{name}: volume {source} not declared"
+
+
+def test_compose_defaults_equal_env_example_and_settings() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    known = {env_name(f.name) for f in fields(Settings)}
+    defaults = re.findall(r"\$\{(PLAYGROUND_[A-Z0-9_]+):-([^}]*)\}", text)
+    assert len(defaults) >= 10
+    for variable, default in defaults:
+        assert variable in known, variable
+        assert ENV_EXAMPLE[variable] == default, variable
+    assert not re.findall(r"\$\{(?!PLAYGROUND_)", text), "every variable comes from .env"
+
+
+def test_trino_properties_use_documented_keys_and_env() -> None:
+    assert not (TRINO / "coordinator" / "jvm.config").exists()
+    environment = COMPOSE["services"]["trino"]["environment"]
+    assert environment == COMPOSE["services"]["trino-worker"]["environment"]
+    files = {
+        "config": [TRINO / "coordinator" / "config.properties",
+                   TRINO / "worker" / "config.properties"],
+        **{kind: [TRINO / "catalog" / f"{kind}.properties"]
+           for kind in ("iceberg", "postgresql", "tpch")},
+    }  # fmt: skip
+    for kind, paths in files.items():
+        for path in paths:
+            properties = _properties(path)
+            assert set(properties) <= TRINO_KEYS[kind], (path, set(properties) - TRINO_KEYS[kind])
+            assert not any(k.startswith("hive.s3.") for k in properties)
+            for variable in re.findall(r"\$\{ENV:([A-Z0-9_]+)\}", path.read_text()):
+                assert variable in environment, (path, variable)
+    iceberg = _properties(TRINO / "catalog" / "iceberg.properties")
+    assert iceberg["iceberg.jdbc-catalog.catalog-name"] == "${ENV:PLAYGROUND_CATALOG_NAME}"
+    assert environment["PLAYGROUND_CATALOG_NAME"].endswith(f":-{Settings.catalog_name}}}")
+    assert iceberg["s3.path-style-access"] == "true"
+    assert COMPOSE["services"]["trino"]["ports"] == ["${PLAYGROUND_TRINO_PORT:-8080}:8080"]
+
+
+@pytest.mark.slow
+def test_init_sql_builds_the_shared_catalog(tmp_path, settings) -> None:
+    """Run the init SQL as the postgres image does, on a throw-away server, then use it."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    init = ROOT / "docker" / "postgres" / "initdb" / "01-playground.sql"
+    names = re.findall(r"CREATE DATABASE (\w+);", init.read_text())
+    assert names == [Settings.pagila_db, Settings.catalog_db]
+    throwaway = replace(settings, data_dir=tmp_path)
+    postgres.start(throwaway)
+    try:
+        result = subprocess.run(
+            [str(postgres.psql_path()), "-v", "ON_ERROR_STOP=1", "-X", "-q",
+             "-d", postgres.url("postgres", throwaway), "-f", str(init)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        url = postgres.url(Settings.catalog_db, throwaway, driver="psycopg")
+        catalog = SqlCatalog(
+            Settings.catalog_name, uri=url, warehouse=(tmp_path / "wh").as_uri(),
+            init_catalog_tables="false",
+        )  # fmt: skip
+        catalog.create_namespace("pagila_raw")
+        table = catalog.create_table("pagila_raw.t", schema=pa.schema([("a", pa.int64())]))
+        table.append(pa.table({"a": [1, 2, 3]}))
+        assert catalog.load_table("pagila_raw.t").scan().to_arrow().num_rows == 3
+        with postgres.connect(Settings.catalog_db, throwaway) as conn:
+            rows = conn.execute(
+                "select catalog_name, table_namespace, table_name, iceberg_type from iceberg_tables"
+            ).fetchall()
+        # PyIceberg fills the column Trino's V1 schema reads
+        assert rows == [(Settings.catalog_name, "pagila_raw", "t", "TABLE")]
+    finally:
+        postgres.stop(throwaway)
