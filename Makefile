@@ -23,12 +23,14 @@ test: install lint
 ## install: create .venv and install the pinned dependencies (constraints.txt)
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[test]'
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the docker-compose.yml lint (dclint) will be skipped"; fi
 	@touch $(STAMP)
 
 ## lint: ruff over the code, the tests and the lessons; marimo check over the lessons
@@ -36,6 +38,7 @@ lint: install
 	$(BIN)/ruff check playground tests notebooks conftest.py
 	$(BIN)/ruff format --check playground tests notebooks conftest.py
 	$(BIN)/marimo check notebooks/*.py
+	@if [ -x node_modules/.bin/dclint ]; then node_modules/.bin/dclint docker-compose.yml; fi
 
 ## format: apply ruff's fixes and formatting
 format: install
@@ -62,4 +65,4 @@ lock: install
 ## clean: stop services and remove the virtualenv and the data directory
 clean:
 	-test -x $(BIN)/playground && $(BIN)/playground services stop
-	rm -rf $(VENV) .playground
+	rm -rf $(VENV) .playground node_modules

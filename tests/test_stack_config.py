@@ -52,6 +52,27 @@ def _properties(path: Path) -> dict[str, str]:
     return pairs
 
 
+def test_compose_file_passes_dclint(tmp_path) -> None:
+    """Compose-specification schema and safety rules (dclint, installed by `make install`)."""
+    import shutil
+
+    dclint = ROOT / "node_modules" / ".bin" / "dclint"
+    if not dclint.exists():
+        if shutil.which("npm"):
+            pytest.fail("dclint is missing: run `make install` (it runs `npm ci`)")
+        pytest.skip("npm is not installed: the compose lint needs Node.js")
+    result = subprocess.run([str(dclint), "docker-compose.yml"], cwd=ROOT, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        (ROOT / "docker-compose.yml").read_text().replace("healthcheck:", "healthchek:", 1)
+    )
+    result = subprocess.run([str(dclint), str(broken)], cwd=ROOT, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert result.returncode == 1 and "invalid-schema" in result.stdout
+
+
 def test_images_are_pinned_and_services_healthchecked() -> None:
     for name, service in COMPOSE["services"].items():
         image = service["image"]
@@ -64,6 +85,12 @@ def test_images_are_pinned_and_services_healthchecked() -> None:
                 assert "healthcheck" in target, f"{name} waits for {dependency}'s health"
             else:
                 assert spec["condition"] == "service_completed_successfully"
+
+
+def test_published_ports_bind_loopback_only() -> None:
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), (name, port)
 
 
 def test_volumes_are_named_or_in_the_repository() -> None:
@@ -110,7 +137,9 @@ def test_trino_properties_use_documented_keys_and_env() -> None:
     assert iceberg["iceberg.jdbc-catalog.catalog-name"] == "${ENV:PLAYGROUND_CATALOG_NAME}"
     assert environment["PLAYGROUND_CATALOG_NAME"].endswith(f":-{Settings.catalog_name}}}")
     assert iceberg["s3.path-style-access"] == "true"
-    assert COMPOSE["services"]["trino"]["ports"] == ["${PLAYGROUND_TRINO_PORT:-8080}:8080"]
+    assert COMPOSE["services"]["trino"]["ports"] == [
+        "127.0.0.1:${PLAYGROUND_TRINO_PORT:-8080}:8080"
+    ]
 
 
 @pytest.mark.slow
