@@ -8,7 +8,7 @@ in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB 
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -27,11 +27,10 @@ __all__ = ["catalog", "check_identifier", "read", "register_duckdb_view", "write
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     if settings.is_stack:
-        user = quote(settings.pg_user, safe="")
-        password = quote(settings.pg_password, safe="")
-        host = f"{settings.pg_host}:{settings.pg_port}"
+        from playground import postgres
+
         return {
-            "uri": f"postgresql+psycopg://{user}:{password}@{host}/{settings.catalog_db}",
+            "uri": postgres.url(settings.catalog_db, settings, driver="psycopg"),
             "warehouse": settings.warehouse,
             "s3.endpoint": settings.s3_endpoint,
             "s3.access-key-id": settings.s3_access_key,
