@@ -50,6 +50,8 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, in
 
 def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:
     """Seed each scale into `pagila_bench` (then drop it) and print a table."""
+    from playground import postgres
+
     rows = []
     print_(
         f"{'SF':>6} {'rentals':>12} {'payments':>12} {'seconds':>9} {'rows/s':>11} {'peak RSS':>10}"
@@ -73,7 +75,7 @@ def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:
             f"{scale:>6g} {counts.get('rental', 0):>12,} {counts.get('payment', 0):>12,} "
             f"{seconds:>9.1f} {facts / seconds:>11,.0f} {peak / 2**20:>8.0f} MB"
         )
-    _drop_bench_database()
+    postgres.drop_database("pagila_bench")
     return rows
 
 
@@ -171,16 +173,3 @@ def bench_extract(rows: int, methods: list[str], print_=print) -> list[dict]:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return results
-
-
-def _drop_bench_database() -> None:
-    from psycopg import sql
-
-    from playground import postgres
-
-    with postgres.connect("postgres", autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(
-                sql.Identifier("pagila_bench")
-            )
-        )

@@ -68,7 +68,8 @@ def checks(settings: Settings) -> list[Check]:
 
         if not pg.running:
             raise RuntimeError("PostgreSQL is not running")
-        counts = row_counts(postgres.url(settings.pagila_db, settings))
+        # only the two tables shown: counting payment at SF 100 would take seconds
+        counts = row_counts(postgres.url(settings.pagila_db, settings), ("rental", "film"))
         rentals, films = counts["rental"], counts["film"]
         return f"database {settings.pagila_db!r}: {rentals:,} rentals, {films:,} films"
 

@@ -95,22 +95,20 @@ def _describe(source_url: str, read_sql: str, name: str) -> list[pgtypes.Column]
         raise ExtractError(f"{name}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def _partition_spec(schema, partition_by: str | None):
+def _partition_field_names(partition_column: str | None) -> list[str]:
+    return [f"{partition_column}_month"] if partition_column else []
+
+
+def _partition_spec(schema, partition_column: str | None):
+    """Monthly partitioning on a column `extract()` has already checked (or none)."""
     from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import MonthTransform
 
-    if not partition_by:
+    if not partition_column:
         return PartitionSpec()
-    column, _, transform = partition_by.partition(":")
-    if transform != "month":
-        raise ExtractError(f"--partition-by {partition_by!r}: only COLUMN:month is supported.")
-    try:
-        source_id = schema.find_field(column).field_id
-    except ValueError:
-        raise ExtractError(f"--partition-by: the source has no column {column!r}.") from None
-    return PartitionSpec(
-        PartitionField(source_id, 1000, MonthTransform(), f"{column}_month"), spec_id=0
-    )
+    source_id = schema.find_field(partition_column).field_id
+    (name,) = _partition_field_names(partition_column)
+    return PartitionSpec(PartitionField(source_id, 1000, MonthTransform(), name), spec_id=0)
 
 
 def _month_key(batch: pa.RecordBatch | pa.Table, column: str) -> pa.Array:
@@ -400,16 +398,19 @@ def extract(
     source_url = source or postgres.url(settings.pagila_db, settings)
     columns = _describe(source_url, read_sql, source_name)
     schema = pgtypes.arrow_schema(columns)
-    partition_column = partition_by.partition(":")[0] if partition_by else None
+    partition_column = None
     if partition_by:
-        column, _, transform = partition_by.partition(":")
+        partition_column, _, transform = partition_by.partition(":")
         types = {c.name: c.arrow for c in columns}
         if transform != "month":
             raise ExtractError(f"--partition-by {partition_by!r}: only COLUMN:month is supported.")
-        if column not in types:
-            raise ExtractError(f"--partition-by: the source has no column {column!r}.")
-        if not (pa.types.is_timestamp(types[column]) or pa.types.is_date(types[column])):
-            raise ExtractError(f"--partition-by: {column!r} is not a date or timestamp column.")
+        if partition_column not in types:
+            raise ExtractError(f"--partition-by: the source has no column {partition_column!r}.")
+        kind = types[partition_column]
+        if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+            raise ExtractError(
+                f"--partition-by: {partition_column!r} is not a date or timestamp column."
+            )
     if mode == "overwrite-partitions" and not partition_by:
         raise ExtractError("mode overwrite-partitions needs --partition-by COLUMN:month.")
 
@@ -457,8 +458,7 @@ def extract(
                 sink.close()
             files, rows = sink.files, sink.rows
         uris = [("s3://" + f) if location.startswith("s3://") else f for f in files]
-        snapshot_id = _commit(cat, to, exists, location, schema, uris, mode, partition_by,
-                              partition_column, folder, fs)  # fmt: skip
+        snapshot_id = _commit(cat, to, exists, location, schema, uris, mode, partition_column)
     except BaseException:
         fs.delete_dir_contents(folder, missing_dir_ok=True)
         try:
@@ -474,18 +474,17 @@ def extract(
     return result
 
 
-def _commit(cat, identifier, exists, location, schema, files, mode, partition_by,
-            partition_column, folder, fs) -> int | None:  # fmt: skip
+def _commit(cat, identifier, exists, location, schema, files, mode, partition_column) -> int | None:
+    """One Iceberg transaction: delete what is replaced, add the new files."""
     from pyiceberg.expressions import AlwaysTrue
 
     from playground import lakehouse
 
-    """One Iceberg transaction: delete what is replaced, add the new files."""
     if not exists:
         namespace = identifier.split(".")[0]
         cat.create_namespace_if_not_exists(namespace)
         new_schema = lakehouse.iceberg_schema(schema)
-        spec = _partition_spec(new_schema, partition_by)
+        spec = _partition_spec(new_schema, partition_column)
         tx = cat.create_table_transaction(
             identifier, schema=new_schema, location=location, partition_spec=spec
         )
@@ -495,10 +494,10 @@ def _commit(cat, identifier, exists, location, schema, files, mode, partition_by
         snapshot = table.current_snapshot()
         return snapshot.snapshot_id if snapshot else None
     table = cat.load_table(identifier)
-    wanted = _partition_spec(table.schema(), partition_by)
-    if [f.name for f in table.spec().fields] != [f.name for f in wanted.fields]:
+    if [f.name for f in table.spec().fields] != _partition_field_names(partition_column):
+        wanted = f"{partition_column}:month" if partition_column else "none"
         raise ExtractError(
-            f"{identifier} exists with partitioning {table.spec()}, not {partition_by or 'none'}; "
+            f"{identifier} exists with partitioning {table.spec()}, not {wanted}; "
             "extract into another table or drop this one first."
         )
     with table.transaction() as tx:

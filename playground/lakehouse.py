@@ -21,9 +21,6 @@ from pyiceberg.table import Table
 from playground._names import IDENTIFIER, check_identifier
 from playground.settings import Settings, get_settings, require_reachable
 
-_IDENTIFIER = IDENTIFIER
-__all__ = ["catalog", "check_identifier", "read", "register_duckdb_view", "write_table"]
-
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     if settings.is_stack:
@@ -204,11 +201,11 @@ def register_duckdb_view(
     """
     _, table = check_identifier(identifier)
     view = view or table
-    if not _IDENTIFIER.match(view):
+    if not IDENTIFIER.match(view):
         raise ValueError(f"{view!r} is not a valid view name.")
     location = metadata_location(identifier, settings, cat).replace("'", "''")
     travel = f", snapshot_from_id => {int(snapshot_id)}" if snapshot_id is not None else ""
-    # The view name matched _IDENTIFIER, the path is quoted and the id is an int.
+    # The view name matched IDENTIFIER, the path is quoted and the id is an int.
     con.execute(
         f'CREATE OR REPLACE VIEW "{view}" AS '  # noqa: S608
         f"SELECT * FROM iceberg_scan('{location}'{travel})"

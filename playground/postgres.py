@@ -135,6 +135,16 @@ def connect(database: str | None = None, settings: Settings | None = None, **kwa
         ) from exc
 
 
+def drop_database(name: str, settings: Settings | None = None) -> None:
+    """Drop database `name` if it exists, closing the sessions connected to it."""
+    from psycopg import sql
+
+    with connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
 def ensure_database(name: str, settings: Settings | None = None) -> bool:
     """Create database `name` if it does not exist. Returns True if it was created."""
     from psycopg import sql
