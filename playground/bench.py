@@ -132,44 +132,72 @@ def measure_extract(
     return {"method": method, "batch_rows": batch_rows, "seconds": seconds, "peak_rss": peak}
 
 
-def bench_extract(rows: int, methods: list[str], print_=print) -> list[dict]:
-    """Each extraction method and two anchors, each in its own process, on `rows` rows."""
+def bench_extract(rows: int, methods: list[str], repeat: int = 1, print_=print) -> list[dict]:
+    """Each extraction method and two anchors, each run in its own process, on `rows` rows.
+
+    With `repeat` > 1 the whole set runs that many rounds, interleaved (anchor, methods, anchor,
+    methods, ...) so that a slow moment of the machine hits every method alike; the table shows
+    the median seconds and the highest peak RSS of each.
+    """
     import shutil
+    import statistics
     import tempfile
 
     from playground import postgres
+    from playground.extract import METHODS
 
+    if repeat < 1:
+        raise ValueError("--repeat must be at least 1")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        choices = ", ".join(METHODS)
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {choices}")
     url, table = ensure_bench_table(rows, print_)
     scratch = tempfile.mkdtemp(prefix="playground-bench-")
     env = {**os.environ, "PLAYGROUND_DATA_DIR": scratch}
-    runs: list[tuple[str, list[str]]] = [
+    runs: list[tuple[str, list[str] | None]] = [
         ("anchor: COPY binary → /dev/null", [str(postgres.psql_path()), "-X", "-q", "-d", url,
          "-o", os.devnull,
          "-c", f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)"]),  # noqa: S608
         ("anchor: DuckDB → Parquet", [sys.executable, "-c", _DUCKDB_ANCHOR,
          postgres.libpq_dsn(BENCH_DB), table, f"{scratch}/anchor.parquet"]),
+        *((method, None) for method in methods),
     ]  # fmt: skip
-    results = []
-    print_(f"{rows:,} rows")
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in runs}
+    try:
+        for round_ in range(repeat):
+            if repeat > 1:
+                print_(f"round {round_ + 1} of {repeat}")
+            for name, command in runs:
+                if command is None:
+                    run = measure_extract(url, table, name, scratch)
+                    seconds, peak = run["seconds"], run["peak_rss"]
+                else:
+                    seconds, peak, code, output = run_measured(command, env=env)
+                    if code != 0:
+                        raise RuntimeError(f"{name} failed:\n{output[-2000:]}")
+                samples[name].append((seconds, peak))
+                print_(f"  {name}: {seconds:.2f} s, {peak / 2**20:.0f} MB")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = [
+        {
+            "method": name,
+            "seconds": statistics.median(s for s, _ in samples[name]),
+            "peak_rss": max(p for _, p in samples[name]),
+            "runs": [s for s, _ in samples[name]],
+        }
+        for name, _ in runs
+    ]
+    copy, duckdb_anchor = results[0]["seconds"], results[1]["seconds"]
+    print_(f"{rows:,} rows" + (f", median of {repeat} runs" if repeat > 1 else ""))
     print_(
         f"{'method':<32} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10} {'×DuckDB':>8} {'×COPY':>7}"
     )
-    try:
-        for name, command in [*runs, *((m, None) for m in methods)]:
-            if command is None:
-                results.append(measure_extract(url, table, name, scratch))
-            else:
-                seconds, peak, code, output = run_measured(command, env=env)
-                if code != 0:
-                    raise RuntimeError(f"{name} failed:\n{output[-2000:]}")
-                results.append({"method": name, "seconds": seconds, "peak_rss": peak})
-            seconds, peak = results[-1]["seconds"], results[-1]["peak_rss"]
-            copy = results[0]["seconds"]
-            duckdb_anchor = results[1]["seconds"] if len(results) > 1 else seconds
-            print_(
-                f"{name:<32} {seconds:>8.2f} {rows / seconds:>12,.0f} {peak / 2**20:>7.0f} MB "
-                f"{seconds / duckdb_anchor:>7.2f}× {seconds / copy:>6.2f}×"
-            )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    for result in results:
+        seconds, peak = result["seconds"], result["peak_rss"]
+        print_(
+            f"{result['method']:<32} {seconds:>8.2f} {rows / seconds:>12,.0f} "
+            f"{peak / 2**20:>7.0f} MB {seconds / duckdb_anchor:>7.2f}× {seconds / copy:>6.2f}×"
+        )
     return results

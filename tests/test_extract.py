@@ -253,3 +253,28 @@ def test_bench_extract_small_run() -> None:
     assert lines[header - 1] == "20,000 rows"
     assert len(lines[header + 1 :]) == 2 + len(extract.METHODS)
     assert lines[-1].startswith("pandas-concat") and "MB" in lines[-1]
+
+
+def test_bench_extract_repeats_interleave_and_report_medians() -> None:
+    from playground import bench
+
+    lines: list[str] = []
+    results = bench.bench_extract(20_000, ["duckdb"], repeat=3, print_=lines.append)
+    assert [line for line in lines if line.startswith("round")] == [
+        "round 1 of 3", "round 2 of 3", "round 3 of 3",
+    ]  # fmt: skip
+    order = [line.split(":")[0].strip() for line in lines if line.startswith("  ")]
+    assert order == ["anchor", "anchor", "duckdb"] * 3
+    for result in results:
+        assert len(result["runs"]) == 3
+        assert result["seconds"] == sorted(result["runs"])[1]
+    assert "20,000 rows, median of 3 runs" in lines
+
+
+def test_bench_extract_rejects_unknown_methods_before_running() -> None:
+    from playground import bench
+
+    with pytest.raises(ValueError, match="unknown method.*nope.*choose from duckdb"):
+        bench.bench_extract(20_000, ["duckdb", "nope"], print_=lambda _line: None)
+    with pytest.raises(ValueError, match="--repeat must be at least 1"):
+        bench.bench_extract(20_000, ["duckdb"], repeat=0, print_=lambda _line: None)
