@@ -79,6 +79,14 @@ class Settings:
     trino_user: str = "playground"
     trino_password: str = ""
     trino_scheme: str = "http"
+    # BI of the stack: Metabase and Superset (admins created from these at first start)
+    metabase_port: int = 3030
+    metabase_admin_email: str = "admin@example.com"
+    metabase_admin_password: str = "Playground-metabase-1"
+    superset_port: int = 8088
+    superset_admin_user: str = "admin"
+    superset_admin_password: str = "playground-superset"
+    superset_secret_key: str = "local-playground-superset-secret-change-me-anywhere-shared"
     # Local UIs started by `make run`
     dagster_port: int = 3000
     marimo_port: int = 2718

@@ -250,7 +250,9 @@ def test_bench_extract_small_run() -> None:
     assert [r["method"] for r in results][2:] == list(extract.METHODS)
     assert all(r["seconds"] > 0 and r["peak_rss"] > 0 for r in results)
     header = next(i for i, line in enumerate(lines) if line.startswith("method"))
-    assert lines[header - 1] == "20,000 rows"
+    assert lines[header - 2 : header] == [
+        "20,000 rows", "(pandas-concat with the original recipe's chunksize=10,000)",
+    ]  # fmt: skip
     assert len(lines[header + 1 :]) == 2 + len(extract.METHODS)
     assert lines[-1].startswith("pandas-concat") and "MB" in lines[-1]
 

@@ -1,0 +1,315 @@
+"""Metabase and Superset of the stack: their build and setup scripts, offline; health when up.
+
+The scripts run for real here against servers on 127.0.0.1: a plain file server standing in for
+GitHub's release API (fetch_driver.py), and FakeMetabase, a test double of the few Metabase API
+endpoints setup.py calls. Neither is Metabase or GitHub; the live checks at the end are the
+ones that talk to the real services, when the stack is up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import subprocess
+import threading
+import urllib.request
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from playground.settings import get_settings
+from tests.helpers import BIN, ROOT
+
+DOCKER = ROOT / "docker"
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fetch_driver = _load(DOCKER / "metabase" / "fetch_driver.py")
+metabase_setup = _load(DOCKER / "metabase" / "setup.py")
+
+
+@contextmanager
+def _serve(handler_class):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+# --- the DuckDB driver download -------------------------------------------------------------
+
+JAR = b"PK\x03\x04 a jar's bytes"
+
+
+def _release_server(assets: list[dict]):
+    class Releases(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path == "/repos/motherduckdb/metabase_duckdb_driver/releases/tags/1.5.5.0":
+                base = f"http://127.0.0.1:{self.server.server_address[1]}"
+                body = json.dumps({"assets": [
+                    {**a, "browser_download_url": f"{base}/download/{a['name']}"} for a in assets
+                ]}).encode()  # fmt: skip
+            elif self.path.startswith("/download/"):
+                body = JAR
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    return _serve(Releases)
+
+
+MUSL_AMD64 = "duckdb-linux_amd64_musl.metabase-driver.jar"
+GOOD = hashlib.sha256(JAR).hexdigest()
+
+
+def test_driver_is_written_only_when_its_published_digest_matches(tmp_path) -> None:
+    out = tmp_path / "plugins" / "duckdb.metabase-driver.jar"
+    with _release_server([{"name": MUSL_AMD64, "digest": f"sha256:{GOOD}"}]) as api:
+        assert fetch_driver.fetch("1.5.5.0", "amd64", out, api=api) == GOOD
+        assert out.read_bytes() == JAR
+        # a pinned checksum equal to the published one is accepted too
+        assert fetch_driver.main(["--version", "1.5.5.0", "--arch", "amd64", "--out",
+                                  str(out), "--sha256", GOOD, "--api", api]) == 0  # fmt: skip
+    bad = "0" * 64
+    out.unlink()
+    with _release_server([{"name": MUSL_AMD64, "digest": f"sha256:{bad}"}]) as api:
+        with pytest.raises(fetch_driver.FetchError, match=f"SHA-256 {GOOD} does not match"):
+            fetch_driver.fetch("1.5.5.0", "amd64", out, api=api)
+        with pytest.raises(fetch_driver.FetchError, match="differs from GitHub's published"):
+            fetch_driver.fetch("1.5.5.0", "amd64", out, sha256=GOOD, api=api)
+    assert not out.exists()
+
+
+def test_driver_without_any_digest_or_asset_fails_the_build(tmp_path, capsys) -> None:
+    out = tmp_path / "driver.jar"
+    with _release_server([{"name": MUSL_AMD64, "digest": None}]) as api:
+        with pytest.raises(fetch_driver.FetchError, match="no digest.*pass --sha256"):
+            fetch_driver.fetch("1.5.5.0", "amd64", out, api=api)
+        assert fetch_driver.fetch("1.5.5.0", "amd64", out, sha256=GOOD, api=api) == GOOD
+        with pytest.raises(fetch_driver.FetchError, match="has no asset duckdb-linux_arm64_musl"):
+            fetch_driver.fetch("1.5.5.0", "arm64", out, api=api)
+        args = ["--version", "9.9.9.9", "--arch", "amd64", "--out", str(out), "--api", api]
+        assert fetch_driver.main(args) == 1
+    assert "cannot read release 9.9.9.9" in capsys.readouterr().err
+    with pytest.raises(fetch_driver.FetchError, match="no driver build for architecture 's390x'"):
+        fetch_driver.fetch("1.5.5.0", "s390x", out)
+
+
+# --- Metabase's first-start setup -------------------------------------------------------------
+
+
+class FakeMetabase(BaseHTTPRequestHandler):
+    """Test double of Metabase's setup/session/database endpoints (not Metabase)."""
+
+    state: dict = {}
+
+    def _reply(self, code: int, body) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        return self.headers.get("X-Metabase-Session") in self.state["sessions"]
+
+    def do_GET(self):  # noqa: N802
+        state = self.state
+        if self.path == "/api/health":
+            self._reply(200, {"status": "ok"})
+        elif self.path == "/api/session/properties":
+            self._reply(
+                200, {"setup-token": state["token"], "has-user-setup": bool(state["admin"])}
+            )
+        elif self.path == "/api/database" and self._authorized():
+            self._reply(200, {"data": state["databases"], "total": len(state["databases"])})
+        else:
+            self._reply(401, "Unauthenticated")
+
+    def do_POST(self):  # noqa: N802
+        state = self.state
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        state["calls"].append((self.path, body))
+        if self.path == "/api/setup":
+            if state["admin"] or body["token"] != state["token"]:
+                self._reply(403, "setup is done")
+                return
+            state["admin"] = body["user"]
+            state["sessions"].add("s1")
+            self._reply(200, {"id": "s1"})
+        elif self.path == "/api/session":
+            admin = state["admin"]
+            if admin and (body["username"], body["password"]) == (
+                admin["email"],
+                admin["password"],
+            ):
+                state["sessions"].add("s2")
+                self._reply(200, {"id": "s2"})
+            else:
+                self._reply(401, {"errors": {"password": "did not match stored password"}})
+        elif self.path == "/api/database" and self._authorized():
+            state["databases"].append({"id": len(state["databases"]) + 1, **body})
+            self._reply(200, state["databases"][-1])
+        else:
+            self._reply(401, "Unauthenticated")
+
+    def log_message(self, *args):
+        pass
+
+
+def _env(url: str, password: str = "Playground-metabase-1") -> dict[str, str]:
+    return {
+        "METABASE_URL": url, "MB_ADMIN_EMAIL": "admin@example.com",
+        "MB_ADMIN_PASSWORD": password, "TRINO_HOST": "trino", "TRINO_PORT": "8080",
+        "TRINO_USER": "playground", "TRINO_CATALOG": "iceberg",
+        "DUCKDB_FILE": "/warehouse/playground.duckdb",
+    }  # fmt: skip
+
+
+def test_metabase_setup_creates_the_admin_once_and_each_database_once() -> None:
+    FakeMetabase.state = {"token": "tok-123", "admin": None, "sessions": set(), "databases": [],
+                          "calls": []}  # fmt: skip
+    lines: list[str] = []
+    with _serve(FakeMetabase) as url:
+        added = metabase_setup.setup(_env(url), wait_seconds=5, print_=lines.append)
+        assert added == ["Lakehouse (Trino)", "Warehouse (DuckDB)"]
+        state = FakeMetabase.state
+        assert state["admin"]["email"] == "admin@example.com"
+        setup_call = state["calls"][0]
+        assert setup_call[0] == "/api/setup" and setup_call[1]["token"] == "tok-123"
+        assert setup_call[1]["prefs"]["allow_tracking"] is False
+        trino_db, duck_db = state["databases"]
+        assert (trino_db["engine"], trino_db["details"]) == ("starburst", {
+            "host": "trino", "port": 8080, "catalog": "iceberg", "user": "playground",
+            "ssl": False,
+        })  # fmt: skip
+        assert duck_db["engine"] == "duckdb"
+        assert duck_db["details"] == {
+            "database_file": "/warehouse/playground.duckdb", "read_only": True,
+        }  # fmt: skip
+        # the next `docker compose up` logs in and adds nothing
+        assert metabase_setup.setup(_env(url), wait_seconds=5, print_=lines.append) == []
+        assert [c[0] for c in state["calls"]] == ["/api/setup", "/api/database",
+                                                  "/api/database", "/api/session"]  # fmt: skip
+        assert lines[-1] == "database 'Warehouse (DuckDB)' already registered"
+        with pytest.raises(metabase_setup.SetupError, match="POST /api/session: HTTP 401"):
+            metabase_setup.setup(_env(url, password="wrong"), wait_seconds=5)
+
+
+def test_metabase_setup_reports_an_unreachable_metabase_and_missing_settings(monkeypatch) -> None:
+    from tests.helpers import free_port
+
+    with pytest.raises(metabase_setup.SetupError, match="is not healthy after 0 s"):
+        metabase_setup.setup(_env(f"http://127.0.0.1:{free_port()}"), wait_seconds=0)
+    for name in _env("x"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("METABASE_URL", "http://127.0.0.1:1")
+    assert metabase_setup.main() == 2
+
+
+# --- images and scripts, checked offline --------------------------------------------------------
+
+
+def test_dockerfiles_pass_hadolint(tmp_path) -> None:
+    dockerfiles = sorted(DOCKER.glob("*/Dockerfile"))
+    assert [p.parent.name for p in dockerfiles] == ["metabase", "superset"]
+    result = subprocess.run([str(BIN / "hadolint"), *map(str, dockerfiles)],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "Dockerfile"
+    broken.write_text("FROM python\nRUN cd /tmp && pip install x\n")
+    result = subprocess.run([str(BIN / "hadolint"), str(broken)], capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert result.returncode == 1 and "DL3006" in result.stdout  # untagged image
+
+
+def test_images_and_driver_versions_are_pinned_and_agree() -> None:
+    constraints = dict(
+        re.findall(r"^([\w.-]+)==([^\s;]+)", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
+    )
+    for dockerfile in DOCKER.glob("*/Dockerfile"):
+        for image in re.findall(r"^FROM (\S+)", dockerfile.read_text(), re.MULTILINE):
+            assert re.search(r":v?\d+\.\d+\.\d+", image), (dockerfile, image)
+    superset = (DOCKER / "superset" / "Dockerfile").read_text()
+    for package in ("trino", "duckdb-engine", "duckdb"):
+        pin = re.search(rf"\b{package}==(\S+)", superset).group(1)
+        assert pin == constraints[package], package
+    # the Metabase driver embeds DuckDB <version>.<build>; it must read the library's files
+    driver = COMPOSE["services"]["metabase"]["build"]["args"]["DUCKDB_DRIVER_VERSION"]
+    assert driver.rsplit(".", 1)[0] == constraints["duckdb"]
+    assert f"DUCKDB_DRIVER_VERSION={driver}" in (DOCKER / "metabase" / "Dockerfile").read_text()
+    for name, folder in (("metabase", "metabase"), ("superset", "superset"),
+                         ("superset-init", "superset")):  # fmt: skip
+        assert COMPOSE["services"][name]["build"]["context"] == f"./docker/{folder}", name
+    assert COMPOSE["services"]["metabase-init"]["image"] == re.search(
+        r"^FROM (\S+) AS driver", (DOCKER / "metabase" / "Dockerfile").read_text(), re.MULTILINE
+    ).group(1)
+
+
+def test_superset_scripts_parse() -> None:
+    result = subprocess.run(["sh", "-n", str(DOCKER / "superset" / "init.sh")],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    compile((DOCKER / "superset" / "superset_config.py").read_text(), "superset_config.py", "exec")
+    init = (DOCKER / "superset" / "init.sh").read_text()
+    assert "trino://${TRINO_USER}@trino:8080/iceberg" in init
+    assert "duckdb:////warehouse/playground.duckdb?access_mode=read_only" in init
+    environment = COMPOSE["services"]["superset"]["environment"]
+    assert environment == COMPOSE["services"]["superset-init"]["environment"]
+    for variable in set(re.findall(r"\$\{(\w+)\}", init)) | {"SUPERSET_SECRET_KEY"}:
+        assert variable in environment, variable
+
+
+# --- the real services, when the stack is up ---------------------------------------------------
+
+
+def _health_or_skip(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback
+            text = response.read().decode()
+    except OSError:
+        pytest.skip(f"{url} does not answer: start the stack with `docker compose up --wait`")
+    return json.loads(text) if text.startswith("{") else {"text": text}
+
+
+@pytest.mark.stack
+def test_metabase_is_healthy_and_has_both_databases() -> None:
+    settings = get_settings()
+    base = f"http://127.0.0.1:{settings.metabase_port}"
+    assert _health_or_skip(f"{base}/api/health") == {"status": "ok"}
+    metabase = metabase_setup.Metabase(base)
+    metabase.session = metabase.call("POST", "/api/session", {
+        "username": settings.metabase_admin_email, "password": settings.metabase_admin_password,
+    })["id"]  # fmt: skip
+    listed = metabase.call("GET", "/api/database")
+    names = {d["name"] for d in (listed["data"] if isinstance(listed, dict) else listed)}
+    assert {"Lakehouse (Trino)", "Warehouse (DuckDB)"} <= names
+
+
+@pytest.mark.stack
+def test_superset_is_healthy() -> None:
+    settings = get_settings()
+    assert _health_or_skip(f"http://127.0.0.1:{settings.superset_port}/health") == {"text": "OK"}
