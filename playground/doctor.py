@@ -44,11 +44,65 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _guard(component: str, hint: str, probe: Callable[[], str]) -> Check:
+class Fix(RuntimeError):
+    """A failed probe that knows the specific command that fixes it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _guard(component: str, hint: str, probe: Callable[[], str], required: bool = True) -> Check:
     try:
-        return Check(component, True, probe())
+        return Check(component, True, probe(), required=required)
+    except Fix as exc:
+        return Check(component, False, str(exc), exc.hint, required)
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        return Check(component, False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}", hint)
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return Check(component, False, detail, hint, required)
+
+
+UP = "docker compose up --wait"
+RESET = "docker compose down -v && docker compose up --wait  (drops the stack's data)"
+
+
+def missing_catalog_tables(conn) -> list[str]:
+    """The Iceberg catalog tables (created by the stack's init SQL) absent from a database."""
+    names = ("iceberg_tables", "iceberg_namespace_properties")
+    found = conn.execute(
+        "select to_regclass(%s) is not null, to_regclass(%s) is not null", names
+    ).fetchone()
+    return [name for name, present in zip(names, found, strict=True) if not present]
+
+
+def bucket_probe(settings: Settings) -> str:
+    from playground import objectstore
+
+    try:
+        exists = objectstore.bucket_exists(settings)
+    except OSError as exc:
+        raise Fix(f"{settings.s3_endpoint} unreachable: {str(exc).splitlines()[0]}", UP) from None
+    if not exists:
+        raise Fix(
+            f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r} does not exist",
+            f"{UP}  (its minio-init service creates the bucket)",
+        )
+    return f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r}"
+
+
+def trino_probe(settings: Settings) -> str:
+    from playground import trino
+
+    version = trino.info(settings).get("nodeVersion", {}).get("version", "?")
+    _, rows = trino.execute("show catalogs", settings=settings)
+    catalogs = sorted(row[0] for row in rows)
+    missing = [c for c in ("iceberg", "postgresql", "tpch") if c not in catalogs]
+    if missing:
+        raise Fix(
+            f"Trino {version} lacks catalog(s) {', '.join(missing)} (has {', '.join(catalogs)})",
+            "docker compose logs trino  (a catalog in docker/trino/catalog failed to load)",
+        )
+    return f"Trino {version} at {settings.trino_host}:{settings.trino_port}: " + ", ".join(catalogs)
 
 
 def checks(settings: Settings) -> list[Check]:
@@ -73,7 +127,8 @@ def checks(settings: Settings) -> list[Check]:
         rentals, films = counts["rental"], counts["film"]
         return f"database {settings.pagila_db!r}: {rentals:,} rentals, {films:,} films"
 
-    result.append(_guard("pagila", "playground seed", pagila_probe))
+    seed_hint = "playground seed --target stack" if stack else "playground seed"
+    result.append(_guard("pagila", seed_hint, pagila_probe))
 
     def duck_probe() -> str:
         with duck.connect(settings=settings) as con:
@@ -86,6 +141,15 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("duckdb", "make install", duck_probe))
 
     def catalog_probe() -> str:
+        if stack:
+            with postgres.connect(settings.catalog_db, settings) as conn:
+                missing = missing_catalog_tables(conn)
+            if missing:
+                raise Fix(
+                    f"database {settings.catalog_db!r} lacks {', '.join(missing)} (the postgres "
+                    "volume predates docker/postgres/initdb)",
+                    RESET,
+                )
         cat = lakehouse.catalog(settings)
         namespaces = [".".join(n) for n in cat.list_namespaces()]
         tables = sum(len(cat.list_tables(n)) for n in namespaces)
@@ -97,18 +161,31 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("iceberg catalog", pg_hint if stack else "make install", catalog_probe))
 
     s3 = urlsplit(settings.s3_endpoint)
-    stack_services = [
-        ("stack: object store", s3.hostname or "localhost", s3.port or 9000),
-        ("stack: trino", settings.trino_host, settings.trino_port),
-    ]
     if stack:
-        stack_services.insert(0, ("stack: postgres", settings.pg_host, settings.pg_port))
-    for name, host, port in stack_services:
-        up = _port_open(host, port)
-        detail = f"{host}:{port} {'reachable' if up else 'not reachable'}"
+        up = _port_open(settings.pg_host, settings.pg_port)
+        detail = f"{settings.pg_host}:{settings.pg_port} {'reachable' if up else 'not reachable'}"
+        result.append(Check("stack: postgres", up, detail, UP))
+        result.append(_guard("stack: object store", UP, lambda: bucket_probe(settings)))
+        result.append(_guard("stack: trino", UP, lambda: trino_probe(settings)))
+    else:
+        for name, host, port in (
+            ("stack: object store", s3.hostname or "localhost", s3.port or 9000),
+            ("stack: trino", settings.trino_host, settings.trino_port),
+        ):
+            up = _port_open(host, port)
+            detail = f"{host}:{port} {'reachable' if up else 'not reachable'}"
+            result.append(Check(name, up, f"{detail} (only needed in stack mode)", UP, False))
+    for name, service, url in (
+        ("stack: metabase", "metabase", f"http://127.0.0.1:{settings.metabase_port}/api/health"),
+        ("stack: superset", "superset", f"http://127.0.0.1:{settings.superset_port}/health"),
+    ):
+        up = _http_ok(url)
+        base = url.rsplit("/", 1)[0].removesuffix("/api")
+        detail = f"{base} {'answers' if up else 'not running'}"
         if not stack:
             detail += " (only needed in stack mode)"
-        result.append(Check(name, up, detail, "docker compose up --wait", required=stack))
+        hint = f"{UP}; if it keeps failing: docker compose logs {service}"
+        result.append(Check(name, up, detail, hint, required=stack))
 
     for name, url in (
         ("dagster ui", f"http://127.0.0.1:{settings.dagster_port}/server_info"),

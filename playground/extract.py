@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pyarrow as pa
 
-from playground import duck, pgtypes
+from playground import duck, objectstore, pgtypes
 from playground._names import check_identifier
 from playground.settings import Settings, get_settings
 
@@ -359,22 +359,6 @@ def _report_progress(con, done: threading.Event, progress: Progress) -> None:
             progress(f"  {percent:5.1f} % after {time.monotonic() - started:5.1f} s")
 
 
-def _filesystem(settings: Settings, location: str):
-    """A pyarrow filesystem and the path inside it for a warehouse location."""
-    from pyarrow import fs
-
-    if location.startswith("s3://"):
-        s3 = fs.S3FileSystem(
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
-            region=settings.s3_region,
-            endpoint_override=settings.s3_endpoint,
-            scheme="https" if settings.s3_endpoint.startswith("https") else "http",
-        )
-        return s3, location.removeprefix("s3://")
-    return fs.LocalFileSystem(), location.removeprefix("file://")
-
-
 def _month_filter(column: str, months: list[str]):
     from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan, Or
 
@@ -451,7 +435,7 @@ def extract(
     # New files go under PyIceberg's default location for the table; add_files accepts any
     # path, so this needs no catalog lookup before the copy starts.
     location = f"{settings.warehouse.rstrip('/')}/{namespace}/{name}"
-    fs, base = _filesystem(settings, location)
+    fs, base = objectstore.filesystem(settings, location)
     folder = f"{base}/data/extract-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
     try:

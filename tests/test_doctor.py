@@ -24,6 +24,12 @@ def test_doctor_stack_down_names_the_fix(stack_settings) -> None:
         assert not checks[name].ok
         assert checks[name].required
         assert checks[name].hint == "docker compose up --wait"
+    for name in ("metabase", "superset"):
+        check = checks[f"stack: {name}"]
+        assert not check.ok and check.required and "not running" in check.detail
+        assert check.hint.endswith(f"docker compose logs {name}")
+    assert "unreachable" in checks["stack: object store"].detail
+    assert checks["pagila"].hint == "playground seed --target stack"
     assert not checks["iceberg catalog"].ok
     assert "FAIL" in checks["stack: trino"].line()
     assert "next: docker compose up --wait" in checks["stack: trino"].line()
@@ -34,3 +40,22 @@ def test_doctor_bad_setting(monkeypatch) -> None:
     result = run([sys.executable, "-m", "playground.cli", "doctor"])
     assert result.returncode == 1
     assert "PLAYGROUND_MODE='cloud' is not a mode" in result.stdout
+
+
+def test_missing_catalog_tables_before_and_after_the_init_sql(settings) -> None:
+    from playground import postgres
+    from tests.helpers import ROOT
+
+    init = (ROOT / "docker" / "postgres" / "initdb" / "01-playground.sql").read_text()
+    tables = init[init.index("CREATE TABLE iceberg_tables") :]
+    postgres.drop_database("doctor_catalog", settings)
+    postgres.ensure_database("doctor_catalog", settings)
+    try:
+        with postgres.connect("doctor_catalog", settings, autocommit=True) as conn:
+            assert doctor.missing_catalog_tables(conn) == [
+                "iceberg_tables", "iceberg_namespace_properties",
+            ]  # fmt: skip
+            conn.execute(tables)
+            assert doctor.missing_catalog_tables(conn) == []
+    finally:
+        postgres.drop_database("doctor_catalog", settings)

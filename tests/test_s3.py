@@ -97,3 +97,17 @@ def test_extract_to_s3(stack) -> None:
         lakehouse.register_duckdb_view(con, "s3test.pay_adbc", "b", cat=cat)
         assert con.execute("select count(*) from (select * from a except select * from b)"
                            ).fetchone() == (0,)  # fmt: skip
+
+
+def test_doctor_checks_the_bucket(stack) -> None:
+    from dataclasses import replace as _replace
+
+    from playground import doctor
+
+    stack_settings, _, _ = stack
+    assert doctor.bucket_probe(stack_settings) == (
+        f"{stack_settings.s3_endpoint}: bucket {stack_settings.s3_bucket!r}"
+    )
+    with pytest.raises(doctor.Fix, match="bucket 'no-such-bucket' does not exist") as err:
+        doctor.bucket_probe(_replace(stack_settings, s3_bucket="no-such-bucket"))
+    assert "minio-init" in err.value.hint
