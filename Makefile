@@ -62,7 +62,8 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 		--no-header --no-annotate -o constraints.txt
 
-## clean: stop services and remove the virtualenv and the data directory
+## clean: stop services, remove the virtualenv, and empty the data directory
 clean:
 	-test -x $(BIN)/playground && $(BIN)/playground services stop
-	rm -rf $(VENV) .playground node_modules
+	rm -rf $(VENV) node_modules
+	find .playground -mindepth 1 -maxdepth 1 ! -name .gitignore -exec rm -rf {} +
