@@ -54,9 +54,10 @@ def _seed(args: argparse.Namespace) -> int:
 
     counts = seed.seed(
         scale=args.scale, seed=args.seed, dump=args.dump, target=args.target,
-        database=args.database, force=args.force,
+        database=args.database, force=args.force, if_missing=args.if_missing,
     )  # fmt: skip
-    print(f"{sum(counts.values()):,} rows in {len(counts)} tables")
+    if counts:
+        print(f"{sum(counts.values()):,} rows in {len(counts)} tables")
     return 0
 
 
@@ -118,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--database", help="database to create or replace (default: pagila)")
     seed.add_argument("--force", action="store_true", help="replace a database seed did not create")
+    seed.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the database already exists"
+    )
     seed.set_defaults(func=_seed)
 
     bench = commands.add_parser("bench", help="measure the playground's heavy commands")

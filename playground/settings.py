@@ -64,6 +64,8 @@ class Settings:
     pg_user: str = "playground"
     pg_password: str = "playground"
     pagila_db: str = "pagila"
+    # Scale factor the stack's pagila-seed service generates at the first `docker compose up`
+    pagila_scale: float = 1.0
     catalog_db: str = "iceberg_catalog"
     # Iceberg catalog shared by PyIceberg, DuckDB and Trino
     catalog_name: str = "playground"
@@ -171,6 +173,13 @@ def get_settings(env_file: Path | None = None) -> Settings:
             if not 0 < number < 65536:
                 raise SettingsError(f"{variable}={number} is not a TCP port (1-65535).")
             kwargs[f.name] = number
+        elif f.type == "float":
+            try:
+                kwargs[f.name] = float(value)
+            except ValueError:
+                raise SettingsError(f"{variable}={value!r} is not a number.") from None
+            if not kwargs[f.name] > 0:
+                raise SettingsError(f"{variable}={value} must be above 0.")
         elif f.type == "Path":
             kwargs[f.name] = Path(value).expanduser()
         else:

@@ -51,6 +51,8 @@ def test_relative_data_dir_is_under_project(clean_env: Path, monkeypatch, tmp_pa
         ("PLAYGROUND_PG_PORT", "five", "PLAYGROUND_PG_PORT='five' is not a whole number"),
         ("PLAYGROUND_TRINO_PORT", "70000", "PLAYGROUND_TRINO_PORT=70000 is not a TCP port"),
         ("PLAYGROUND_COLOUR", "blue", "Unknown setting PLAYGROUND_COLOUR"),
+        ("PLAYGROUND_PAGILA_SCALE", "big", "PLAYGROUND_PAGILA_SCALE='big' is not a number"),
+        ("PLAYGROUND_PAGILA_SCALE", "0", "PLAYGROUND_PAGILA_SCALE=0 must be above 0"),
     ],
 )
 def test_bad_values_name_the_variable(clean_env, monkeypatch, variable, value, message) -> None:

@@ -120,6 +120,7 @@ def seed(
     database: str | None = None,
     force: bool = False,
     progress: Progress = print,
+    if_missing: bool = False,
 ) -> dict[str, int]:
     """Create or replace the pagila database; returns the row count of every table.
 
@@ -130,6 +131,8 @@ def seed(
         target: None/"embedded", "stack", or a postgresql:// URL of the server.
         database: the database to create or replace (default PLAYGROUND_PAGILA_DB, `pagila`).
         force: replace the database even if `playground seed` did not create it.
+        if_missing: leave an existing database as it is (the stack's seeding service uses this,
+            so a second `docker compose up` keeps what the learner changed); returns {}.
     """
     if dump is None:
         generate.Scale(scale)  # validate before touching anything
@@ -139,6 +142,9 @@ def seed(
     loading = f"{where.database}__loading"
     with _connect(where, "postgres", autocommit=True) as admin:
         existing = _comment(admin, where.database)
+        if existing is not None and if_missing:
+            progress(f"database {where.database!r} on {where.label} exists; left as it is")
+            return {}
         if existing is not None and not existing.startswith(MARKER) and not force:
             raise SeedError(
                 f"database {where.database!r} on {where.label} exists and was not created by "

@@ -180,3 +180,45 @@ def test_bench_seed_small_run() -> None:
             )
         ).fetchone()
     assert gone == (0,)
+
+
+def test_if_missing_seeds_once_then_keeps_what_was_changed(seeded) -> None:
+    postgres.drop_database("pagila_once")
+    lines: list[str] = []
+    counts = seed.seed(0.05, database="pagila_once", if_missing=True, progress=lines.append)
+    assert counts["rental"] == 802
+    with postgres.connect("pagila_once", autocommit=True) as conn:
+        conn.execute("delete from payment where payment_id = (select min(payment_id) from payment)")
+    assert seed.seed(0.05, database="pagila_once", if_missing=True, progress=lines.append) == {}
+    assert lines[-1].startswith("database 'pagila_once' on ") and "left as it is" in lines[-1]
+    assert seed.row_counts(postgres.url("pagila_once"))["payment"] == counts["payment"] - 1
+    postgres.drop_database("pagila_once")
+
+
+def test_seeding_image_dependencies_are_enough(seeded, tmp_path) -> None:
+    """What docker/pagila-seed installs and copies runs `playground seed`, in a venv of its own."""
+    from tests.helpers import BIN, ROOT
+
+    dockerfile = (ROOT / "docker" / "pagila-seed" / "Dockerfile").read_text()
+    packages = re.search(r"-c constraints\.txt (.+)$", dockerfile, re.MULTILINE).group(1).split()
+    venv = tmp_path / "venv"
+    result = run([str(BIN / "uv"), "venv", "--quiet", "--python", sys.executable, str(venv)])
+    assert result.returncode == 0, result.stderr
+    python = str(venv / "bin" / "python")
+    result = run([str(BIN / "uv"), "pip", "install", "--quiet", "--python", python,
+                  "-c", str(ROOT / "constraints.txt"), *(p.strip('"') for p in packages)],
+                 timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "playground", app / "playground",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (app / ".playground").mkdir()
+    postgres.drop_database("pagila_image")
+    command = [python, "-m", "playground.cli", "seed", "--target",
+               postgres.url("pagila_image"), "--database", "pagila_image", "--if-missing",
+               "--scale", "0.05"]  # fmt: skip
+    result = run(command, cwd=app, env={"PYTHONPATH": str(app)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rows in 15 tables" in result.stdout
+    assert seed.row_counts(postgres.url("pagila_image"))["rental"] == 802
+    postgres.drop_database("pagila_image")

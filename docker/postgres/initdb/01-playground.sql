@@ -1,12 +1,12 @@
 -- Runs once, when the postgres service starts with an empty volume (docker-entrypoint-initdb.d),
 -- as the superuser the service creates from PLAYGROUND_PG_USER.
 --
--- pagila: filled by `playground seed --target stack` (or `--dump DIR`) from the host.
+-- pagila is created by the pagila-seed service (`playground seed --if-missing`), not here: seed
+-- replaces only databases it created itself.
 -- iceberg_catalog: the Iceberg SQL/JDBC catalog shared by PyIceberg, DuckDB and Trino. Trino's
 -- JDBC catalog never creates its tables, and with its default schema version (V1) it expects the
 -- nullable iceberg_type column; PyIceberg's SqlCatalog uses the same two tables.
 
-CREATE DATABASE pagila;
 CREATE DATABASE iceberg_catalog;
 
 \connect iceberg_catalog
