@@ -25,7 +25,9 @@ ENV_EXAMPLE = dotenv_values(ROOT / ".env.example")
 TRINO = ROOT / "docker" / "trino"
 
 # Documented keys (trino.io/docs/481: admin/properties, connector/iceberg, connector/postgresql,
-# connector/tpch, object-storage/file-system-s3) of every key the stack sets.
+# connector/tpch, object-storage/file-system-s3) of every key the stack sets. `fs.s3.enabled` is
+# the name since trinodb/trino#29070 (merged 2026-04-11; 481 shipped 2026-05-11), which kept
+# `fs.native-s3.enabled` only as a deprecated alias; 481 also removed legacy `hive.s3.*` (#28936).
 TRINO_KEYS = {
     "config": {
         "coordinator", "node-scheduler.include-coordinator", "http-server.http.port",
