@@ -147,7 +147,7 @@ def bench_extract(rows: int, methods: list[str], repeat: int = 1, print_=print) 
     import tempfile
 
     from playground import postgres
-    from playground.extract import METHODS
+    from playground.extract import DEFAULT_BATCH_ROWS, METHODS
 
     if repeat < 1:
         raise ValueError("--repeat must be at least 1")
@@ -173,7 +173,8 @@ def bench_extract(rows: int, methods: list[str], repeat: int = 1, print_=print) 
                 print_(f"round {round_ + 1} of {repeat}")
             for name, command in runs:
                 if command is None:
-                    batch_rows = _ORIGINAL_CHUNKSIZE if name == "pandas-concat" else 100_000
+                    original = name == "pandas-concat"
+                    batch_rows = _ORIGINAL_CHUNKSIZE if original else DEFAULT_BATCH_ROWS
                     run = measure_extract(url, table, name, scratch, batch_rows=batch_rows)
                     seconds, peak = run["seconds"], run["peak_rss"]
                 else:

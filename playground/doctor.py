@@ -52,14 +52,13 @@ class Fix(RuntimeError):
         self.hint = hint
 
 
-def _guard(component: str, hint: str, probe: Callable[[], str], required: bool = True) -> Check:
+def _guard(component: str, hint: str, probe: Callable[[], str]) -> Check:
     try:
-        return Check(component, True, probe(), required=required)
+        return Check(component, True, probe())
     except Fix as exc:
-        return Check(component, False, str(exc), exc.hint, required)
+        return Check(component, False, str(exc), exc.hint)
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        return Check(component, False, detail, hint, required)
+        return Check(component, False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}", hint)
 
 
 UP = "docker compose up --wait"
@@ -114,7 +113,7 @@ def checks(settings: Settings) -> list[Check]:
     result.append(Check("data dir", True, f"{settings.data_dir} (writable, {free_gb:.1f} GB free)"))
 
     pg = postgres.status(settings)
-    pg_hint = "docker compose up --wait" if stack else "playground services start"
+    pg_hint = UP if stack else "playground services start"
     result.append(Check("postgres", pg.running, pg.detail, pg_hint))
 
     def pagila_probe() -> str:

@@ -304,9 +304,7 @@ def test_metabase_is_healthy_and_has_both_databases() -> None:
     metabase.session = metabase.call("POST", "/api/session", {
         "username": settings.metabase_admin_email, "password": settings.metabase_admin_password,
     })["id"]  # fmt: skip
-    listed = metabase.call("GET", "/api/database")
-    names = {d["name"] for d in (listed["data"] if isinstance(listed, dict) else listed)}
-    assert {"Lakehouse (Trino)", "Warehouse (DuckDB)"} <= names
+    assert {"Lakehouse (Trino)", "Warehouse (DuckDB)"} <= metabase.database_names()
 
 
 @pytest.mark.stack

@@ -40,6 +40,11 @@ class Metabase:
             raise SetupError(f"{method} {path}: HTTP {exc.code} {detail}") from None
         return json.loads(text) if text else None
 
+    def database_names(self) -> set[str]:
+        """Names of the registered databases (newer releases wrap the list in {"data": ...})."""
+        listed = self.call("GET", "/api/database")
+        return {d["name"] for d in (listed["data"] if isinstance(listed, dict) else listed)}
+
     def wait_healthy(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while True:
@@ -92,8 +97,7 @@ def setup(env: dict[str, str], wait_seconds: float = 300, print_=print) -> list[
             "POST", "/api/session", {"username": email, "password": password}
         )["id"]
         print_(f"logged in as {email}")
-    listed = metabase.call("GET", "/api/database")
-    existing = {d["name"] for d in (listed["data"] if isinstance(listed, dict) else listed)}
+    existing = metabase.database_names()
     added = []
     for database in databases(env):
         if database["name"] in existing:
