@@ -1,4 +1,4 @@
-"""PostgreSQL: the embedded server (pgserver, under the data directory) or the stack's service.
+"""PostgreSQL: the embedded server (PostgreSQL 18 from a wheel, in the data dir) or the stack's.
 
 The embedded server listens on a unix socket only, is started on demand, and is shared by every
 process that uses the same data directory: a second process finds it running and reuses it, and
@@ -7,16 +7,14 @@ nothing stops it implicitly. `stop()` (or `playground services stop`) stops it.
 
 from __future__ import annotations
 
-import os
-import platform
 import socket
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
+from playground import _pgserver
 from playground.settings import ServiceUnavailable, Settings, get_settings
 
 __all__ = ["ServiceUnavailable", "connect", "start", "status", "stop", "url"]
@@ -28,55 +26,65 @@ class Status:
     detail: str
 
 
-def _pgserver():
-    # pgserver warns at import when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-    return pgserver
-
-
 def psql_path() -> Path:
-    """The psql client shipped with pgserver's PostgreSQL build (works against any server)."""
-    return Path(_pgserver()._commands.POSTGRES_BIN_PATH) / "psql"
+    """The psql client shipped with the embedded PostgreSQL build (works against any server)."""
+    return _pgserver.bin_dir() / "psql"
 
 
-def _server_user() -> str | None:
-    # pgserver runs postgres as this system user when we are root (postgres refuses to run as root).
-    if platform.system() != "Windows" and os.geteuid() == 0:
-        return "pgserver"
-    return None
+def _running(pgdata: Path) -> _pgserver.Postmaster | None:
+    found = _pgserver.find(pgdata)
+    return found if isinstance(found, _pgserver.Postmaster) and found.ready else None
 
 
-def _postmaster(pgdata: Path):
-    info = _pgserver().utils.PostmasterInfo.read_from_pgdata(pgdata)
-    if info is not None and info.is_running() and info.status == "ready":
-        return info
-    return None
+def _describe(server: _pgserver.Postmaster) -> str:
+    return f"embedded PostgreSQL pid {server.pid}, socket {server.socket_dir}"
 
 
-def start(settings: Settings | None = None) -> Status:
-    """Start the embedded server if it is not running (no-op in stack mode). Idempotent."""
+def start(settings: Settings | None = None, progress=print) -> Status:
+    """Start the embedded server if it is not running (no-op in stack mode). Idempotent.
+
+    A stale `postmaster.pid` (left by a crash, naming a dead or unrelated process) is removed
+    first, with a line saying so; data of an older bundled PostgreSQL is upgraded once.
+    """
     settings = settings or get_settings()
     if settings.is_stack:
         return status(settings)
-    settings.pgdata.mkdir(parents=True, exist_ok=True)
+    pgdata = settings.pgdata
+    server = _running(pgdata)
+    if server is not None:
+        return Status(True, _describe(server))
+    pgdata.mkdir(parents=True, exist_ok=True)
+    stale = _pgserver.remove_stale(pgdata)
+    if stale is not None:
+        progress(f"removed a stale {pgdata / 'postmaster.pid'}: {stale.reason}")
+    _pgserver.upgrade_if_needed(pgdata, progress)
     # cleanup_mode=None: this process exiting must not stop a server other processes use.
-    server = _pgserver().get_server(settings.pgdata, cleanup_mode=None)
-    info = server.get_postmaster_info()
-    return Status(True, f"embedded PostgreSQL pid {info.pid}, socket {info.socket_dir}")
+    _pgserver.module().get_server(pgdata, cleanup_mode=None)
+    server = _running(pgdata)
+    if server is None:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL did not start; its log is {pgdata / 'log'}. "
+            "Next: `playground doctor`."
+        )
+    return Status(True, _describe(server))
 
 
 def stop(settings: Settings | None = None) -> Status:
-    """Stop the embedded server if it runs (by the PID in its postmaster.pid, via pg_ctl)."""
+    """Stop the embedded server if it runs, after checking the PID is really this server's."""
     settings = settings or get_settings()
     if settings.is_stack:
         return Status(False, "stack mode: stop the stack with `docker compose down`")
-    info = _postmaster(settings.pgdata)
-    if info is None:
+    found = _pgserver.find(settings.pgdata)
+    if isinstance(found, _pgserver.Stale):
+        return Status(
+            False,
+            f"embedded PostgreSQL was not running (stale postmaster.pid: {found.reason}; "
+            "nothing was signalled, `playground services start` removes it)",
+        )
+    if found is None:
         return Status(False, "embedded PostgreSQL was not running")
-    _pgserver().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata, user=_server_user())
-    return Status(False, f"stopped embedded PostgreSQL pid {info.pid}")
+    _pgserver.signal_stop(found)
+    return Status(False, f"stopped embedded PostgreSQL pid {found.pid}")
 
 
 def status(settings: Settings | None = None) -> Status:
@@ -89,10 +97,16 @@ def status(settings: Settings | None = None) -> Status:
         except OSError as exc:
             return Status(False, f"{settings.pg_host}:{settings.pg_port} unreachable ({exc})")
         return Status(True, f"stack PostgreSQL at {settings.pg_host}:{settings.pg_port}")
-    info = _postmaster(settings.pgdata)
-    if info is None:
+    found = _pgserver.find(settings.pgdata)
+    if isinstance(found, _pgserver.Stale):
+        return Status(
+            False,
+            f"embedded PostgreSQL not running: stale postmaster.pid ({found.reason}); "
+            "`playground services start` removes it",
+        )
+    if found is None or not found.ready:
         return Status(False, f"embedded PostgreSQL not running (data in {settings.pgdata})")
-    return Status(True, f"embedded PostgreSQL pid {info.pid}, socket {info.socket_dir}")
+    return Status(True, _describe(found))
 
 
 def url(database: str | None = None, settings: Settings | None = None, driver: str = "") -> str:
@@ -109,8 +123,8 @@ def url(database: str | None = None, settings: Settings | None = None, driver: s
         host = f"{settings.pg_host}:{settings.pg_port}"
         return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
     start(settings)
-    info = _postmaster(settings.pgdata)
-    return f"{scheme}://postgres@/{quote(database, safe='')}?host={info.socket_dir}"
+    server = _running(settings.pgdata)
+    return f"{scheme}://postgres@/{quote(database, safe='')}?host={server.socket_dir}"
 
 
 def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> str:

