@@ -1,7 +1,8 @@
 """Suite-wide setup: an isolated data directory, and a guard for notebooks run by nbmake.
 
 Every test session gets its own PLAYGROUND_DATA_DIR (and DAGSTER_HOME) so the suite never touches a
-learner's `.playground/`; the embedded PostgreSQL the suite starts there is stopped at the end.
+learner's `.playground/`; the embedded PostgreSQL the suite starts there is stopped at the end, and
+the run fails if any server started in the session's temporary folders is still running then.
 """
 
 from __future__ import annotations
@@ -29,10 +30,46 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PLAYGROUND_ENV_FILE"] = os.devnull  # nor their .env
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def _servers_started_here(config: pytest.Config) -> dict[int, str]:
+    """PostgreSQL servers (pid -> data dir) whose data lies in this session's temporary folders."""
+    import psutil
+
+    roots = [Path(_session_dir).resolve(), config._tmp_path_factory.getbasetemp().resolve()]
+    found = {}
+    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if not (process.info["name"] or "").startswith("postgres") or "-D" not in cmdline[:-1]:
+            continue
+        data = Path(cmdline[cmdline.index("-D") + 1]).resolve()
+        if any(data.is_relative_to(root) for root in roots):
+            found[process.info["pid"]] = str(data)
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the suite's shared server, then fail the run if any other server is still alive.
+
+    Every test that starts a server stops it in its own fixture; one left running here is a leak.
+    It is stopped (by its PID) so the machine is clean, and the run fails naming it.
+    """
+    import signal
+
     from playground import postgres
 
     postgres.stop()
+    leaked = _servers_started_here(session.config)
+    for pid in leaked:
+        os.kill(pid, signal.SIGINT)
+    if leaked:
+        lines = "\n".join(f"  pid {pid}: {data}" for pid, data in leaked.items())
+        session.config.get_terminal_writer().line(
+            f"\nFAILED: the suite left {len(leaked)} PostgreSQL server(s) running:\n{lines}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_session_dir, ignore_errors=True)
 
 

@@ -58,8 +58,9 @@ def start(settings: Settings | None = None, progress=print) -> Status:
     if stale is not None:
         progress(f"removed a stale {pgdata / 'postmaster.pid'}: {stale.reason}")
     _pgserver.upgrade_if_needed(pgdata, progress)
+    # Not get_server(): it caches one handle per folder and would not start a server stopped since.
     # cleanup_mode=None: this process exiting must not stop a server other processes use.
-    _pgserver.module().get_server(pgdata, cleanup_mode=None)
+    _pgserver.module().PostgresServer(pgdata.resolve(), cleanup_mode=None).start()
     server = _running(pgdata)
     if server is None:
         raise ServiceUnavailable(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,11 +16,15 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data directory of the test's own (its catalog is empty)."""
     data = tmp_path / "data"
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
-    return data
+    yield data
+    from playground import postgres
+
+    if (data / "pgdata").is_dir():  # a test that started a server there has it stopped here
+        postgres.stop(get_settings())
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The embedded PostgreSQL: shared across processes, stopped only on request (real servers)."""
 
+import subprocess
 import sys
 from dataclasses import replace
 
+import psycopg
 import pytest
 
 from playground import postgres
@@ -23,7 +25,7 @@ def test_start_reuse_stop_across_processes(fresh_data_dir) -> None:
     env = {"PLAYGROUND_DATA_DIR": str(fresh_data_dir)}
     first = run([sys.executable, "-c", PROBE], env=env, timeout=120)
     assert first.returncode == 0, first.stderr
-    assert "(True, '16" in first.stdout
+    assert "(True, '18" in first.stdout
     pid = postgres.status().detail.split("pid ")[1].split(",")[0]
     # The first process has exited: the server must still run, and a second process reuses it.
     assert postgres.status().running
@@ -57,3 +59,81 @@ def test_stack_unreachable_names_service_and_fix(stack_settings) -> None:
 def test_stack_url_quotes_credentials(stack_settings) -> None:
     odd = replace(stack_settings, pg_password="p@ss/word")
     assert "p%40ss%2Fword@" in postgres.url("pagila", odd)
+
+
+def _stopped_server(data_dir) -> dict[str, str]:
+    """Start and stop a server in `data_dir`; returns the env that points a CLI at it."""
+    env = {"PLAYGROUND_DATA_DIR": str(data_dir)}
+    assert postgres.start().running
+    postgres.stop()
+    return env
+
+
+def _cli(args: list[str], env: dict[str, str]):
+    return run([sys.executable, "-m", "playground.cli", *args], env=env, timeout=120)
+
+
+def test_stale_pid_file_naming_a_live_unrelated_process(fresh_data_dir) -> None:
+    env = _stopped_server(fresh_data_dir)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        pgdata = fresh_data_dir / "pgdata"
+        lines = [str(bystander.pid), str(pgdata), "1700000000", "5432", str(pgdata), "", "0 0",
+                 "ready"]  # fmt: skip
+        (pgdata / "postmaster.pid").write_text("\n".join(lines) + "\n")
+        status = _cli(["services", "status"], env)
+        assert status.returncode == 1
+        assert f"stale postmaster.pid (postmaster.pid names pid {bystander.pid} is" in status.stdout
+        doctor = _cli(["doctor"], env)
+        assert "FAIL postgres" in doctor.stdout and "stale postmaster.pid" in doctor.stdout
+        stop = _cli(["services", "stop"], env)
+        assert stop.returncode == 0, stop.stderr
+        assert "nothing was signalled" in stop.stdout
+        assert bystander.poll() is None  # the unrelated process is untouched
+        start = _cli(["services", "start"], env)
+        assert start.returncode == 0, start.stderr
+        assert f"removed a stale {pgdata / 'postmaster.pid'}" in start.stdout
+        assert "embedded PostgreSQL pid" in start.stdout
+        with postgres.connect() as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+@pytest.mark.parametrize("content", ["", "12345\n/some/dir\n"])
+def test_truncated_pid_file_is_stale(fresh_data_dir, content) -> None:
+    env = _stopped_server(fresh_data_dir)
+    (fresh_data_dir / "pgdata" / "postmaster.pid").write_text(content)
+    status = _cli(["services", "status"], env)
+    assert status.returncode == 1, status.stderr
+    assert "postmaster.pid is truncated" in status.stdout and "Traceback" not in status.stderr
+    doctor = _cli(["doctor"], env)
+    assert "Traceback" not in doctor.stderr and "postmaster.pid is truncated" in doctor.stdout
+    start = _cli(["services", "start"], env)
+    assert start.returncode == 0, start.stderr
+    assert "removed a stale" in start.stdout and postgres.status().running
+
+
+def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
+    from playground import _pgserver
+
+    pgdata = fresh_data_dir / "pgdata"
+    fresh_data_dir.mkdir()
+    old = _pgserver.module().get_server(pgdata, cleanup_mode=None, postgres_version=16)
+    with psycopg.connect(old.get_uri()) as conn:
+        conn.execute("create table kept as select 42 as answer")
+    postgres.stop()
+    assert (pgdata / "PG_VERSION").read_text().strip() == "16"
+    lines: list[str] = []
+    postgres.start(progress=lines.append)
+    assert lines == [f"upgrading the embedded PostgreSQL data from 16 to 18 (once; the old files "
+                     f"stay in {pgdata}.old until you delete them)"]  # fmt: skip
+    with postgres.connect() as conn:
+        assert conn.execute("select answer, current_setting('server_version_num')::int / 10000 "
+                            "from kept").fetchone() == (42, 18)  # fmt: skip
+    postgres.stop()
+    lines.clear()
+    postgres.start(progress=lines.append)
+    assert lines == []  # once
