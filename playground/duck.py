@@ -44,7 +44,8 @@ def extension_path(name: str) -> Path:
     return path
 
 
-def _sql_string(value: str) -> str:
+def literal(value: str) -> str:
+    """A SQL string literal (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -64,7 +65,7 @@ def connect(
     con = duckdb.connect(str(database), read_only=read_only, config=config)
     try:
         for name in EXTENSIONS:
-            con.execute(f"LOAD {_sql_string(str(extension_path(name)))}")
+            con.execute(f"LOAD {literal(str(extension_path(name)))}")
         if settings.is_stack:
             configure_s3(con, settings)
     except Exception:

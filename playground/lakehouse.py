@@ -172,9 +172,14 @@ def read(
 
 
 def iceberg_schema(schema: pa.Schema):
-    """The Iceberg schema PyIceberg creates for an Arrow schema (fresh field ids, in order)."""
-    # The same conversion create_table applies; needed up front to build a partition spec.
-    return Catalog._convert_schema_if_needed(schema)
+    """The Iceberg schema PyIceberg creates for an Arrow schema, with field ids 1, 2, ... in order.
+
+    A partition spec built on it refers to the same columns once create_table assigns its own ids
+    (it maps the spec by column name). The conversion alone leaves every id at -1.
+    """
+    from pyiceberg.schema import assign_fresh_schema_ids
+
+    return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
 
 
 def metadata_location(

@@ -51,7 +51,7 @@ _SIMPLE = {
 _AS_TEXT = {"tsvector", "json", "jsonb", "uuid", "bpchar"}
 
 
-class UnsupportedType(TypeError):
+class UnsupportedType(ValueError):
     """A column type the lakehouse cannot hold; the message names table, column and type."""
 
 

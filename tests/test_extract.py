@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from playground import duck, extract, lakehouse, pgtypes, postgres
+from playground import _extract_sink, duck, extract, lakehouse, pgtypes, postgres
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -165,8 +165,8 @@ def test_failure_midway_commits_nothing(source, fresh_data_dir, monkeypatch) -> 
             raise OSError(28, "No space left on device")
         original(self, batch)
 
-    original = extract._ParquetSink.write
-    monkeypatch.setattr(extract._ParquetSink, "write", failing_write)
+    original = _extract_sink.ParquetSink.write
+    monkeypatch.setattr(_extract_sink.ParquetSink, "write", failing_write)
     with pytest.raises(OSError, match="No space left"):
         extract.extract("raw.pay", table="pay", method="pandas-chunks", batch_rows=500, **quiet)
     writes.clear()
