@@ -35,6 +35,13 @@ LAST_UPDATE = datetime(2022, 2, 15, 9, 57, 20, tzinfo=UTC)
 LATE_FEE_PER_DAY = 1.0
 BLOCK_ITEMS = 8192  # inventory items per generated fact block
 DAY = 86_400
+# Measured at SF 1 (pg_total_relation_size / rows), rounded up: sizes a seed before it runs
+_BYTES_PER_ROW = {
+    "city": 170, "address": 240, "actor": 290, "film": 830, "film_actor": 95,
+    "film_category": 95, "store": 200, "staff": 240, "customer": 330, "inventory": 120,
+    "rental": 160, "payment": 170,
+}  # fmt: skip
+_EMPTY_DATABASE_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,17 @@ class Scale:
     def __post_init__(self) -> None:
         if not (isinstance(self.sf, int | float) and math.isfinite(self.sf) and self.sf > 0):
             raise ValueError(f"scale factor must be a positive number, got {self.sf!r}")
+
+    def disk_bytes(self) -> int:
+        """About how much disk the seeded database takes (per-row sizes at SF 1, with indexes)."""
+        return _EMPTY_DATABASE_BYTES + sum(
+            _BYTES_PER_ROW.get(table, 256) * rows for table, rows in self.counts.items()
+        )
+
+    def memory_bytes(self) -> int:
+        """About how much memory the generator holds: per-item and per-film arrays, plus a block."""
+        counts = self.counts
+        return 300 * 2**20 + 40 * counts["inventory"] + 24 * counts["film"]
 
     def _dim(self, base: int, minimum: int = 1) -> int:
         return max(minimum, round(base * math.sqrt(self.sf)))

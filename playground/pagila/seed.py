@@ -1,15 +1,19 @@
 """`playground seed`: create or replace the pagila database, generated or from the upstream dump.
 
-The data is always loaded into a fresh database (`<name>__loading`), which replaces the target only
-once everything succeeded: a failed or interrupted seed leaves the target as it was. A database is
+The data is always loaded into a fresh database (`<name>__loading`), checked (every table present
+and filled), and swapped in only once everything succeeded: a failed or interrupted seed leaves the
+target as it was. Seeds of one database run one at a time (an advisory lock). A database is
 replaced only if `playground seed` created it (marked by a comment), unless `force=True`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -39,7 +43,11 @@ IDENTITIES = {
     "store": "store_id", "staff": "staff_id", "customer": "customer_id",
     "inventory": "inventory_id", "rental": "rental_id", "payment": "payment_id",
 }  # fmt: skip
+# 41 characters, so that `<name>__loading` fits PostgreSQL's 63-character limit
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+MAINTENANCE_DATABASES = ("postgres", "template0", "template1")
+_RESERVED_SUFFIXES = ("__loading", "__old")
+_APP = "playground seed"
 
 Progress = Callable[[str], None]
 
@@ -69,7 +77,15 @@ def resolve_target(
     settings = settings or get_settings()
     database = database or settings.pagila_db
     if not _DB_NAME.match(database):
-        raise SeedError(f"{database!r} is not a usable database name (lower-case, digits, _).")
+        raise SeedError(
+            f"{database!r} is not a usable database name: lower-case letters, digits and _, "
+            "starting with a letter or _, at most 41 characters."
+        )
+    if database in MAINTENANCE_DATABASES or database.endswith(_RESERVED_SUFFIXES):
+        raise SeedError(
+            f"{database!r} is reserved (PostgreSQL's maintenance databases and the names seed "
+            "uses while loading); choose another --database."
+        )
     if target in (None, "", "embedded", "stack"):
         from dataclasses import replace
 
@@ -124,6 +140,11 @@ def seed(
 ) -> dict[str, int]:
     """Create or replace the pagila database; returns the row count of every table.
 
+    One seed at a time per target database (a PostgreSQL advisory lock); a second one fails at
+    once naming the first. The data is loaded into `<database>__loading`, checked, and swapped in
+    with two renames in one transaction, so the target is never absent and an interrupted seed
+    leaves it as it was.
+
     Args:
         scale: scale factor (SF 1 = upstream's row counts); ignored with `dump`.
         seed: random seed; the same (scale, seed) always gives the same data.
@@ -134,13 +155,16 @@ def seed(
         if_missing: leave an existing database as it is (the stack's seeding service uses this,
             so a second `docker compose up` keeps what the learner changed); returns {}.
     """
+    if seed < 0:
+        raise SeedError(f"--seed {seed}: the random seed must be 0 or more.")
     if dump is None:
-        generate.Scale(scale)  # validate before touching anything
+        _check_fits(generate.Scale(scale), target)  # validate before touching anything
     else:
         dump = _check_dump(Path(dump))
     where = resolve_target(target, database)
     loading = f"{where.database}__loading"
     with _connect(where, "postgres", autocommit=True) as admin:
+        _lock(admin, where)
         existing = _comment(admin, where.database)
         if existing is not None and if_missing:
             progress(f"database {where.database!r} on {where.label} exists; left as it is")
@@ -150,7 +174,7 @@ def seed(
                 f"database {where.database!r} on {where.label} exists and was not created by "
                 "`playground seed`; pass --force to replace it, or choose --database."
             )
-        _drop(admin, loading)  # a leftover of an interrupted seed
+        _drop(admin, loading)  # a leftover of a killed seed (the lock says none is running)
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(loading)))
         source = {"dump": str(dump)} if dump else {"scale": scale, "seed": seed}
         admin.execute(
@@ -163,22 +187,118 @@ def seed(
                 _load_dump(where, loading, dump, progress)
             else:
                 _load_generated(where, loading, generate.Generator(scale, seed), progress)
-            counts = row_counts(where.url(loading))
+            counts = _checked_counts(where.url(loading), dump)
         except BaseException:
             _drop(admin, loading)
             raise
-        # Swap: the only moment the target is briefly absent. Sessions on it are closed.
-        _drop(admin, where.database)
-        admin.execute(
-            sql.SQL("alter database {} rename to {}").format(
-                sql.Identifier(loading), sql.Identifier(where.database)
-            )
-        )
+        _swap(admin, loading, where.database)
     progress(f"pagila ready in database {where.database!r} on {where.label}")
     return counts
 
 
+def lock_key(database: str) -> int:
+    """The advisory-lock key that serializes seeds of `database` (a stable signed 64-bit int)."""
+    digest = hashlib.sha256(f"playground seed {database}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock(admin: psycopg.Connection, where: Target) -> None:
+    """Hold the seed lock of the target database for this connection's life, or fail at once."""
+    key = lock_key(where.database)
+    name = f"{_APP} pid {os.getpid()}"
+    admin.execute("select set_config('application_name', %s, false)", (name,))
+    if admin.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        return
+    holder = admin.execute(
+        "select a.application_name from pg_locks l join pg_stat_activity a using (pid) "
+        "where l.locktype = 'advisory' and l.granted "
+        "and ((l.classid::bigint << 32) | l.objid::bigint) = (%s::bigint)",
+        (key,),
+    ).fetchone()
+    who = holder[0].removeprefix(_APP).strip() if holder else "another process"
+    raise SeedError(
+        f"another `playground seed` ({who}) is loading database {where.database!r} on "
+        f"{where.label}; wait for it to finish (or stop it), then run this one again."
+    )
+
+
+def _swap(admin: psycopg.Connection, loading: str, database: str) -> None:
+    """Rename the old database away and the loaded one into place in one transaction."""
+    old = f"{database}__old"
+    _drop(admin, old)
+    for attempt in range(5):
+        # renaming needs the database idle: close its sessions (readers reconnect to the new one)
+        admin.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s "
+            "and pid <> pg_backend_pid()",
+            (database,),
+        )
+        try:
+            with admin.transaction():
+                if _comment(admin, database) is not None:
+                    admin.execute(_rename(database, old))
+                admin.execute(_rename(loading, database))
+            break
+        except psycopg.errors.ObjectInUse:
+            if attempt == 4:
+                raise SeedError(
+                    f"database {database!r} kept getting new sessions; the new data is in "
+                    f"{loading!r}. Close what uses {database!r} and seed again."
+                ) from None
+            time.sleep(0.2)
+    _drop(admin, old)
+
+
+def _rename(source: str, target: str) -> sql.Composed:
+    return sql.SQL("alter database {} rename to {}").format(
+        sql.Identifier(source), sql.Identifier(target)
+    )
+
+
+def _checked_counts(url: str, dump: Path | None) -> dict[str, int]:
+    """Every table's row count, refusing a load that left a table missing or empty."""
+    where = f"the dump in {dump}" if dump else "the generator"
+    try:
+        counts = row_counts(url)
+    except psycopg.errors.UndefinedTable as exc:
+        raise SeedError(
+            f"{where} did not create every pagila table ({str(exc).splitlines()[0]}); "
+            "the database was left as it was."
+        ) from None
+    empty = [table for table, rows in counts.items() if rows == 0]
+    if empty:
+        raise SeedError(
+            f"{where} loaded no rows into {', '.join(empty)}; the database was left as it was."
+        )
+    return counts
+
+
+def _check_fits(scale: generate.Scale, target: str | None) -> None:
+    """Refuse a scale factor whose database or generator would not fit this machine."""
+    import psutil
+
+    from playground.settings import get_settings
+
+    memory, available = scale.memory_bytes(), psutil.virtual_memory().available
+    disk, free, where = scale.disk_bytes(), None, ""
+    if target in (None, "", "embedded") and not get_settings().is_stack:
+        settings = get_settings()
+        free, where = shutil.disk_usage(settings.data_dir).free, f" in {settings.data_dir}"
+    if memory > available or (free is not None and disk > free):
+        gb = 2**30
+        free_text = f"{free / gb:,.1f} GB free{where}" if free is not None else "free space unknown"
+        raise SeedError(
+            f"scale factor {scale.sf:g} needs about {disk / gb:,.1f} GB of disk ({free_text}) and "
+            f"{memory / gb:,.1f} GB of memory ({available / gb:,.1f} GB available). "
+            "Choose a smaller --scale."
+        )
+
+
 def _check_dump(folder: Path) -> Path:
+    if folder.is_file():
+        raise SeedError(
+            f"--dump {folder} is a file; give the folder holding {' and '.join(DUMP_FILES)}."
+        )
     if not folder.is_dir():
         raise SeedError(f"dump directory {folder} does not exist.")
     missing = [name for name in DUMP_FILES if not (folder / name).is_file()]

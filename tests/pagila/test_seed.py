@@ -222,3 +222,98 @@ def test_seeding_image_dependencies_are_enough(seeded, tmp_path) -> None:
     assert "rows in 15 tables" in result.stdout
     assert seed.row_counts(postgres.url("pagila_image"))["rental"] == 802
     postgres.drop_database("pagila_image")
+
+
+def _wait_for_database(name: str, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while name not in _databases():
+        assert time.monotonic() < deadline, f"{name} never appeared"
+        time.sleep(0.05)
+
+
+def test_overlapping_seeds_run_one_at_a_time() -> None:
+    import subprocess
+
+    seed.seed(0.05, database="pagila_overlap", progress=_quiet)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "playground.cli", "seed", "--scale", "3",
+         "--database", "pagila_overlap"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_database("pagila_overlap__loading")
+        second = run([sys.executable, "-m", "playground.cli", "seed", "--scale", "2",
+                      "--database", "pagila_overlap"])  # fmt: skip
+        assert second.returncode == 2
+        assert (f"another `playground seed` (pid {first.pid}) is loading database "
+                "'pagila_overlap'") in second.stderr  # fmt: skip
+        assert "pagila_overlap__loading" in _databases()  # the second touched nothing
+        out, err = first.communicate(timeout=300)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, err
+    counts = seed.row_counts(postgres.url("pagila_overlap"))
+    assert counts["rental"] == 16044 * 3
+    assert not {"pagila_overlap__loading", "pagila_overlap__old"} & _databases()
+
+
+def test_swap_closes_readers_and_keeps_the_name(seeded) -> None:
+    seed.seed(0.05, database="pagila_swap", progress=_quiet)
+    reader = psycopg.connect(postgres.url("pagila_swap"))
+    try:
+        seed.seed(0.1, database="pagila_swap", progress=_quiet)
+        with pytest.raises(psycopg.OperationalError):
+            reader.execute("select 1")  # its session was closed for the swap
+    finally:
+        reader.close()
+    assert seed.row_counts(postgres.url("pagila_swap"))["rental"] == round(16044 * 0.1)
+
+
+def test_refuses_maintenance_and_reserved_databases() -> None:
+    before = _databases()
+    for name in ("postgres", "template1", "pagila__loading", "pagila__old"):
+        with pytest.raises(seed.SeedError, match="is reserved"):
+            seed.seed(0.05, database=name, force=True, progress=_quiet)
+    with pytest.raises(seed.SeedError, match="at most 41 characters"):
+        seed.seed(0.05, database="a" * 42, progress=_quiet)
+    assert _databases() == before
+
+
+def test_a_scale_that_cannot_fit_is_refused_before_anything() -> None:
+    before = _databases()
+    result = run([sys.executable, "-m", "playground.cli", "seed", "--scale", "1e9",
+                  "--database", "pagila_huge"])  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.search(
+        r"scale factor 1e\+09 needs about [\d,.]+ GB of disk \([\d,.]+ GB free in .*\) and "
+        r"[\d,.]+ GB of memory \([\d,.]+ GB available\)\. Choose a smaller --scale\.",
+        result.stderr,
+    )
+    assert _databases() == before
+    bad_seed = run([sys.executable, "-m", "playground.cli", "seed", "--seed", "-1"])
+    assert bad_seed.returncode == 2 and "--seed -1" in bad_seed.stderr
+
+
+def test_incomplete_dumps_leave_the_target_as_it_was(tmp_path) -> None:
+    from importlib import resources
+
+    seed.seed(0.05, database="pagila_dumpcheck", progress=_quiet)
+    before = seed.row_counts(postgres.url("pagila_dumpcheck"))
+    empty, no_data = tmp_path / "empty", tmp_path / "no_data"
+    for folder in (empty, no_data):
+        folder.mkdir()
+        (folder / "pagila-data.sql").write_text("")
+    (empty / "pagila-schema.sql").write_text("")
+    schema = resources.files("playground.pagila").joinpath("schema.sql").read_text()
+    (no_data / "pagila-schema.sql").write_text(schema)
+    with pytest.raises(seed.SeedError, match='did not create every pagila table .*"language"'):
+        seed.seed(dump=empty, database="pagila_dumpcheck", progress=_quiet)
+    with pytest.raises(seed.SeedError, match="loaded no rows into language, category"):
+        seed.seed(dump=no_data, database="pagila_dumpcheck", progress=_quiet)
+    with pytest.raises(seed.SeedError, match="is a file; give the folder"):
+        seed.seed(dump=no_data / "pagila-data.sql", database="pagila_dumpcheck", progress=_quiet)
+    assert seed.row_counts(postgres.url("pagila_dumpcheck")) == before
+    assert "pagila_dumpcheck__loading" not in _databases()
