@@ -13,6 +13,7 @@ def check_identifier(identifier: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(IDENTIFIER.match(p) for p in parts):
         raise ValueError(
             f"{identifier!r} is not a valid table identifier: use namespace.table, each part "
-            "lower-case letters, digits and underscores, starting with a letter or underscore."
+            "lower-case letters, digits and underscores, starting with a letter or underscore, "
+            "at most 63 characters (PostgreSQL's and Trino's limit)."
         )
     return parts[0], parts[1]

@@ -165,6 +165,8 @@ def get_settings(env_file: Path | None = None) -> Settings:
         if variable not in raw:
             continue
         value = raw[variable].strip()
+        if not value and (f.type != "str" or f.name == "mode"):
+            continue  # an empty number, mode or path (`PLAYGROUND_DATA_DIR=`) means the default
         if f.type == "int":
             try:
                 number = int(value)

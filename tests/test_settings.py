@@ -67,3 +67,11 @@ def test_unwritable_data_dir(clean_env: Path, monkeypatch, tmp_path: Path) -> No
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(blocker / "data"))
     with pytest.raises(SettingsError, match="PLAYGROUND_DATA_DIR=.* is not a writable directory"):
         get_settings(env_file=clean_env)
+
+
+def test_empty_values_mean_the_default(clean_env: Path, monkeypatch) -> None:
+    for name in ("PLAYGROUND_DATA_DIR", "PLAYGROUND_MODE", "PLAYGROUND_TRINO_PORT"):
+        monkeypatch.setenv(name, "")
+    settings = get_settings(env_file=clean_env)
+    assert settings.data_dir == (project_root() / ".playground").resolve()  # not the project root
+    assert settings.mode == "embedded" and settings.trino_port == 8080
