@@ -82,6 +82,13 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from playground import clean
+
+    clean.clean(dry_run=args.dry_run)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from playground import run
 
@@ -154,6 +161,12 @@ def parser() -> argparse.ArgumentParser:
         "--mode", default="replace", help="replace (default), append or overwrite-partitions"
     )
     extract.set_defaults(func=_extract)
+
+    clean = commands.add_parser(
+        "clean", help="remove what killed extracts and seeds left behind (never data in use)"
+    )
+    clean.add_argument("--dry-run", action="store_true", help="only list what would go")
+    clean.set_defaults(func=_clean)
 
     run = commands.add_parser("run", help="serve the Dagster UI and the marimo lessons")
     run.add_argument("--no-materialize", action="store_true", help="skip the starter assets")

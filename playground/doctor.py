@@ -159,6 +159,26 @@ def checks(settings: Settings) -> list[Check]:
 
     result.append(_guard("iceberg catalog", pg_hint if stack else "make install", catalog_probe))
 
+    def leftovers_probe() -> str:
+        from playground import clean
+
+        found = clean.find(settings)
+        if found.files or found.databases:
+            raise Fix(f"left by killed runs: {found.summary()}", "playground clean")
+        return "none left by killed extracts or seeds"
+
+    result.append(_guard("leftovers", "playground clean", leftovers_probe))
+    if not stack:
+        from playground import _pgserver
+
+        user = _pgserver.server_user()
+        if user is not None:
+            result.append(Check(
+                "running as root", True,
+                f"PostgreSQL runs as system user {user!r}; every parent folder of "
+                f"{settings.pgdata} was made readable by all users (o+rx) so it can reach its data",
+            ))  # fmt: skip
+
     s3 = urlsplit(settings.s3_endpoint)
     if stack:
         up = _port_open(settings.pg_host, settings.pg_port)

@@ -249,6 +249,43 @@ def _swap(admin: psycopg.Connection, loading: str, database: str) -> None:
     _drop(admin, old)
 
 
+def leftover_databases(settings=None) -> list[str]:
+    """`<name>__loading`/`__old` databases of killed seeds (no seed of `<name>` holds the lock)."""
+    if not postgres.status(settings).running:
+        return []
+    with postgres.connect("postgres", settings, autocommit=True) as admin:
+        names = [
+            row[0]
+            for row in admin.execute(
+                "select datname from pg_database where datname like any(%s) order by 1",
+                ([f"%{suffix}" for suffix in _RESERVED_SUFFIXES],),
+            )
+        ]
+        return [name for name in names if _lock_is_free(admin, _base_name(name))]
+
+
+def drop_leftover(database: str, settings=None) -> None:
+    """Drop a leftover of a killed seed, holding its seed lock so no new seed starts meanwhile."""
+    base = _base_name(database)
+    with postgres.connect("postgres", settings, autocommit=True) as admin:
+        if admin.execute("select pg_try_advisory_lock(%s)", (lock_key(base),)).fetchone()[0]:
+            _drop(admin, database)
+
+
+def _base_name(database: str) -> str:
+    for suffix in _RESERVED_SUFFIXES:
+        database = database.removesuffix(suffix)
+    return database
+
+
+def _lock_is_free(admin: psycopg.Connection, database: str) -> bool:
+    key = lock_key(database)
+    if admin.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        admin.execute("select pg_advisory_unlock(%s)", (key,))
+        return True
+    return False
+
+
 def _rename(source: str, target: str) -> sql.Composed:
     return sql.SQL("alter database {} rename to {}").format(
         sql.Identifier(source), sql.Identifier(target)
