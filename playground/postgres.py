@@ -40,6 +40,10 @@ def _describe(server: _pgserver.Postmaster) -> str:
     return f"embedded PostgreSQL pid {server.pid}, socket {server.socket_dir}"
 
 
+def _stale(found: _pgserver.Stale) -> str:
+    return f"stale postmaster.pid ({found.reason}); `playground services start` removes it"
+
+
 def start(settings: Settings | None = None, progress=print) -> Status:
     """Start the embedded server if it is not running (no-op in stack mode). Idempotent.
 
@@ -78,9 +82,7 @@ def stop(settings: Settings | None = None) -> Status:
     found = _pgserver.find(settings.pgdata)
     if isinstance(found, _pgserver.Stale):
         return Status(
-            False,
-            f"embedded PostgreSQL was not running (stale postmaster.pid: {found.reason}; "
-            "nothing was signalled, `playground services start` removes it)",
+            False, f"embedded PostgreSQL was not running: {_stale(found)}; nothing was signalled"
         )
     if found is None:
         return Status(False, "embedded PostgreSQL was not running")
@@ -100,11 +102,7 @@ def status(settings: Settings | None = None) -> Status:
         return Status(True, f"stack PostgreSQL at {settings.pg_host}:{settings.pg_port}")
     found = _pgserver.find(settings.pgdata)
     if isinstance(found, _pgserver.Stale):
-        return Status(
-            False,
-            f"embedded PostgreSQL not running: stale postmaster.pid ({found.reason}); "
-            "`playground services start` removes it",
-        )
+        return Status(False, f"embedded PostgreSQL not running: {_stale(found)}")
     if found is None or not found.ready:
         return Status(False, f"embedded PostgreSQL not running (data in {settings.pgdata})")
     return Status(True, _describe(found))
