@@ -60,13 +60,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaked = _servers_started_here(session.config)
     for pid in leaked:
         os.kill(pid, signal.SIGINT)
-    if leaked:
-        lines = "\n".join(f"  pid {pid}: {data}" for pid, data in leaked.items())
+    children = _live_children()
+    lines = [f"  PostgreSQL pid {pid}: {data}" for pid, data in leaked.items()]
+    lines += [f"  pid {pid}: {command}" for pid, command, _ in children]
+    for _pid, _command, process in children:
+        process.kill()
+    if lines:
         session.config.get_terminal_writer().line(
-            f"\nFAILED: the suite left {len(leaked)} PostgreSQL server(s) running:\n{lines}",
+            f"\nFAILED: the suite left {len(lines)} process(es) running:\n" + "\n".join(lines),
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _live_children() -> list:
+    """(pid, command, process) of what this run started (directly or not) that still runs."""
+    import psutil
+
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append((child.pid, " ".join(child.cmdline())[:120], child))
+        except psutil.NoSuchProcess:
+            pass
+    return alive
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
