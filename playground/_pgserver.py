@@ -208,8 +208,17 @@ def upgrade_if_needed(pgdata: Path, progress) -> None:
         _run("initdb", ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
                         "--data-checksums" if checksums else "--no-data-checksums",
                         "-D", str(new)], new_bin)  # fmt: skip
-        _run("pg_upgrade", ["-b", str(old_bin), "-B", str(new_bin), "-d", str(pgdata),
-                            "-D", str(new), "-U", "postgres"], new_bin, cwd=work)  # fmt: skip
+        # the servers pg_upgrade starts listen on a socket; its path must stay under 107 bytes
+        sockets = Path(
+            tempfile.mkdtemp(prefix="pgup-", dir="/tmp" if Path("/tmp").is_dir() else None)
+        )
+        _give_to_server_user(sockets)
+        try:
+            _run("pg_upgrade", ["-b", str(old_bin), "-B", str(new_bin), "-d", str(pgdata),
+                                "-D", str(new), "-U", "postgres", "--socketdir", str(sockets)],
+                 new_bin, cwd=work)  # fmt: skip
+        finally:
+            shutil.rmtree(sockets, ignore_errors=True)
     except RuntimeError as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise ServiceUnavailable(
