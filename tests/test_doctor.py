@@ -1,3 +1,4 @@
+import os
 import sys
 
 from playground import doctor
@@ -16,6 +17,11 @@ def test_doctor_embedded_reports_every_component(settings) -> None:
     assert any("database 'pagila': 802 rentals" in line for line in lines)
     assert any("stack: trino" in line and "only needed in stack mode" in line for line in lines)
     assert "All required components are ready." in result.stdout
+    assert any(line.startswith("ok") and " leftovers " in line for line in lines)
+    as_root = any(" running as root " in line for line in lines)
+    assert as_root == (os.geteuid() == 0)  # the widened folders are said when they happen
+    if as_root:
+        assert f"every parent folder of {settings.pgdata} was made readable" in result.stdout
 
 
 def test_doctor_stack_down_names_the_fix(stack_settings) -> None:
