@@ -11,11 +11,11 @@ import contextlib
 import importlib
 import os
 import threading
-from datetime import date
 
 import pyarrow as pa
 
 from playground._extract_sink import NULL_MONTH, month_of
+from playground._months import month_bounds
 
 # What the catalog and the commit import (about a second of CPU), leaves first, so that stopping
 # between two of them leaves little to finish.
@@ -60,12 +60,6 @@ def partition_spec(schema, partition_column: str | None):
     source_id = schema.find_field(partition_column).field_id
     (name,) = partition_field_names(partition_column)
     return PartitionSpec(PartitionField(source_id, 1000, MonthTransform(), name), spec_id=0)
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """First day of `YYYY-MM` and of the month after it."""
-    year, number = map(int, month.split("-"))
-    return date(year, number, 1), date(year + number // 12, number % 12 + 1, 1)
 
 
 def months_filter(column: str, months: list[str]):
@@ -125,7 +119,7 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column):
                 tx.delete(months_filter(partition_column, months))
         if files:
             tx.add_files(files, check_duplicate_files=False)
-    return cat.load_table(identifier)
+    return table  # the commit updated its metadata: no second catalog round trip
 
 
 def commit(cat, identifier, location, schema: pa.Schema, files, mode, partition_column):

@@ -55,12 +55,13 @@ def _writer_alive(folder_name: str) -> bool:
     return pid is None or psutil.pid_exists(pid)  # unnamed folders are kept, to be safe
 
 
-def _staging_folder(path: str) -> str:
+def _staging_folder(path: str) -> str | None:
+    """The `extract-...` folder a file lies in, or None."""
     from playground.extract import STAGING_PREFIX
 
-    parts = path.split("/")
-    last = max(i for i, part in enumerate(parts) if part.startswith(STAGING_PREFIX))
-    return "/".join(parts[: last + 1])
+    parts = path.split("/")[:-1]
+    inside = [i for i, part in enumerate(parts) if part.startswith(STAGING_PREFIX)]
+    return "/".join(parts[: inside[-1] + 1]) if inside else None
 
 
 def orphan_files(settings: Settings, cat=None) -> list[tuple[str, int]]:
@@ -68,15 +69,13 @@ def orphan_files(settings: Settings, cat=None) -> list[tuple[str, int]]:
     from pyarrow import fs as pafs
 
     from playground import lakehouse, objectstore
-    from playground.extract import STAGING_PREFIX
 
     filesystem, base = objectstore.filesystem(settings, settings.warehouse)
     selector = pafs.FileSelector(base.rstrip("/"), recursive=True, allow_not_found=True)
     staged = []
     for info in filesystem.get_file_info(selector):
-        parts = info.path.split("/")
-        folders = [p for p in parts[:-1] if p.startswith(STAGING_PREFIX)]
-        if info.type == pafs.FileType.File and folders and not _writer_alive(folders[-1]):
+        folder = _staging_folder(info.path) if info.type == pafs.FileType.File else None
+        if folder is not None and not _writer_alive(folder.rsplit("/", 1)[-1]):
             staged.append((info.path, info.size or 0))
     if not staged:
         return []

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from playground import _extract_commit, _extract_read, extract, lakehouse, postgres
+from playground import _extract_read, _months, extract, lakehouse, postgres
 from tests.helpers import free_port, run
 
 pytestmark = pytest.mark.slow
@@ -170,4 +170,4 @@ def test_copy_progress_reports_bytes_written(tmp_path) -> None:
 
 
 def test_month_bounds_roll_over_the_year() -> None:
-    assert [str(d) for d in _extract_commit.month_bounds("2022-12")] == ["2022-12-01", "2023-01-01"]
+    assert [str(d) for d in _months.month_bounds("2022-12")] == ["2022-12-01", "2023-01-01"]

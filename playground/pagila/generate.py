@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
+from playground._months import next_month
 from playground.pagila import words
 
 WINDOW_START = datetime(2022, 2, 14, tzinfo=UTC)
@@ -106,7 +107,7 @@ def partitions() -> list[date]:
     months, month = [], date(WINDOW_START.year, WINDOW_START.month, 1)
     while month <= last.date():
         months.append(month)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
     return months
 
 

@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 
 from playground import postgres
+from playground._months import next_month
 from playground.pagila import generate
 from playground.settings import Settings, get_settings
 
@@ -204,16 +205,15 @@ def lock_key(database: str) -> int:
 
 def _lock(admin: psycopg.Connection, where: Target) -> None:
     """Hold the seed lock of the target database for this connection's life, or fail at once."""
-    key = lock_key(where.database)
     name = f"{_APP} pid {os.getpid()}"
     admin.execute("select set_config('application_name', %s, false)", (name,))
-    if admin.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+    if _try_lock(admin, where.database):
         return
     holder = admin.execute(
         "select a.application_name from pg_locks l join pg_stat_activity a using (pid) "
         "where l.locktype = 'advisory' and l.granted "
         "and ((l.classid::bigint << 32) | l.objid::bigint) = (%s::bigint)",
-        (key,),
+        (lock_key(where.database),),
     ).fetchone()
     who = holder[0].removeprefix(_APP).strip() if holder else "another process"
     raise SeedError(
@@ -266,9 +266,8 @@ def leftover_databases(settings=None) -> list[str]:
 
 def drop_leftover(database: str, settings=None) -> None:
     """Drop a leftover of a killed seed, holding its seed lock so no new seed starts meanwhile."""
-    base = _base_name(database)
     with postgres.connect("postgres", settings, autocommit=True) as admin:
-        if admin.execute("select pg_try_advisory_lock(%s)", (lock_key(base),)).fetchone()[0]:
+        if _try_lock(admin, _base_name(database)):
             _drop(admin, database)
 
 
@@ -278,10 +277,14 @@ def _base_name(database: str) -> str:
     return database
 
 
+def _try_lock(admin: psycopg.Connection, database: str) -> bool:
+    """Take the seed lock of `database` for the connection's life, if no one holds it."""
+    return admin.execute("select pg_try_advisory_lock(%s)", (lock_key(database),)).fetchone()[0]
+
+
 def _lock_is_free(admin: psycopg.Connection, database: str) -> bool:
-    key = lock_key(database)
-    if admin.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-        admin.execute("select pg_advisory_unlock(%s)", (key,))
+    if _try_lock(admin, database):
+        admin.execute("select pg_advisory_unlock(%s)", (lock_key(database),))
         return True
     return False
 
@@ -318,8 +321,8 @@ def _check_fits(scale: generate.Scale, target: str | None) -> None:
 
     memory, available = scale.memory_bytes(), psutil.virtual_memory().available
     disk, free, where = scale.disk_bytes(), None, ""
-    if target in (None, "", "embedded") and not get_settings().is_stack:
-        settings = get_settings()
+    settings = get_settings()
+    if target in (None, "", "embedded") and not settings.is_stack:
         free, where = shutil.disk_usage(settings.data_dir).free, f" in {settings.data_dir}"
     if memory > available or (free is not None and disk > free):
         gb = 2**30
@@ -374,7 +377,7 @@ def _load_generated(
         conn.execute("set synchronous_commit = off")
         conn.execute(schema)
         for month in generate.partitions():
-            upper = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+            upper = next_month(month)
             name = f"payment_p{month:%Y_%m}"
             conn.execute(
                 sql.SQL("create table {} partition of payment for values from ({}) to ({})").format(

@@ -1,0 +1,17 @@
+"""Calendar months, the unit of every partition here (no heavy imports)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def next_month(first: date) -> date:
+    """The first day of the month after the one `first` lies in."""
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First day of `YYYY-MM` and of the month after it."""
+    year, number = map(int, month.split("-"))
+    first = date(year, number, 1)
+    return first, next_month(first)
