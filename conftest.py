@@ -2,7 +2,7 @@
 
 Every test session gets its own PLAYGROUND_DATA_DIR (and DAGSTER_HOME) so the suite never touches a
 learner's `.playground/`; the embedded PostgreSQL the suite starts there is stopped at the end, and
-the run fails if any server started in the session's temporary folders is still running then.
+the run fails if any server or process it started is still running then.
 """
 
 from __future__ import annotations
@@ -30,26 +30,37 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PLAYGROUND_ENV_FILE"] = os.devnull  # nor their .env
 
 
-def _servers_started_here(config: pytest.Config) -> dict[int, str]:
+_basetemp: list[Path] = []
+
+
+def _servers_started_here() -> dict[int, str]:
     """PostgreSQL servers (pid -> data dir) whose data lies in this session's temporary folders."""
     import psutil
 
-    roots = [Path(_session_dir).resolve(), config._tmp_path_factory.getbasetemp().resolve()]
+    from playground._pgserver import data_dir_of
+
+    roots = [Path(_session_dir).resolve(), *_basetemp]
     found = {}
     for process in psutil.process_iter(["pid", "name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if not (process.info["name"] or "").startswith("postgres") or "-D" not in cmdline[:-1]:
+        if not (process.info["name"] or "").startswith("postgres"):
             continue
-        data = Path(cmdline[cmdline.index("-D") + 1]).resolve()
-        if any(data.is_relative_to(root) for root in roots):
+        data = data_dir_of(process.info["cmdline"] or [])
+        if data is not None and any(data.is_relative_to(root) for root in roots):
             found[process.info["pid"]] = str(data)
     return found
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the suite's shared server, then fail the run if any other server is still alive.
+@pytest.fixture(scope="session", autouse=True)
+def _remember_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where this run's `tmp_path` folders live, for the leak check at the end."""
+    _basetemp.append(tmp_path_factory.getbasetemp().resolve())
 
-    Every test that starts a server stops it in its own fixture; one left running here is a leak.
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the suite's shared server, then fail the run if anything it started still runs.
+
+    Every test that starts a server or a process stops it itself; one left running here is a leak:
+    a PostgreSQL whose data lies in this run's temporary folders, or a child process of this run.
     It is stopped (by its PID) so the machine is clean, and the run fails naming it.
     """
     import signal
@@ -57,7 +68,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from playground import postgres
 
     postgres.stop()
-    leaked = _servers_started_here(session.config)
+    leaked = _servers_started_here()
     for pid in leaked:
         os.kill(pid, signal.SIGINT)
     children = _live_children()

@@ -91,10 +91,17 @@ def _is_our_postgres(pid: int, pgdata: Path) -> tuple[bool, str]:
         return True, ""  # another user's process: only the socket check can tell
     if not name.startswith("postgres"):
         return False, f"pid {pid} is {name!r}, not PostgreSQL"
-    data_dirs = [cmdline[i + 1] for i, arg in enumerate(cmdline[:-1]) if arg == "-D"]
-    if data_dirs and Path(data_dirs[0]).resolve() != pgdata.resolve():
-        return False, f"pid {pid} is the PostgreSQL of {data_dirs[0]}"
+    data_dir = data_dir_of(cmdline)
+    if data_dir is not None and data_dir != pgdata.resolve():
+        return False, f"pid {pid} is the PostgreSQL of {data_dir}"
     return True, ""
+
+
+def data_dir_of(cmdline: list[str]) -> Path | None:
+    """The data directory a postgres command line names with `-D`, resolved."""
+    if "-D" not in cmdline[:-1]:
+        return None
+    return Path(cmdline[cmdline.index("-D") + 1]).resolve()
 
 
 def find(pgdata: Path) -> Postmaster | Stale | None:

@@ -1,4 +1,4 @@
-"""The suite's own guard: a run that leaves a process behind fails, naming it."""
+"""The suite's own guard: a run that leaves a process or a server behind fails, naming it."""
 
 import sys
 
@@ -12,14 +12,43 @@ def test_leaves_a_process_running():
 """
 
 
-def test_a_leaked_process_fails_the_run(tmp_path) -> None:
-    (tmp_path / "test_leaky.py").write_text(LEAKY)
-    result = run(
+LEAKY_SERVER = """
+from playground import postgres
+
+def test_leaves_a_server_running(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
+    assert postgres.start(progress=lambda _line: None).running
+"""
+
+
+def _nested_run(tmp_path, source: str):
+    (tmp_path / "test_leaky.py").write_text(source)
+    return run(
         [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q",
          "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
         env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=120,
     )  # fmt: skip
+
+
+def test_a_leaked_process_fails_the_run(tmp_path) -> None:
+    result = _nested_run(tmp_path, LEAKY)
     assert "1 passed" in result.stdout
     assert result.returncode == 1, result.stdout
     assert "FAILED: the suite left 1 process(es) running" in result.stdout
     assert "leaked-on-purpose" in result.stdout
+
+
+def test_a_leaked_server_fails_the_run_and_is_stopped(tmp_path) -> None:
+    import psutil
+
+    result = _nested_run(tmp_path, LEAKY_SERVER)
+    assert "1 passed" in result.stdout
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stdout.splitlines() if "PostgreSQL pid" in line)
+    assert "test_leaves_a_server_running" in line
+    pid = int(line.split("PostgreSQL pid ")[1].split(":")[0])
+    try:
+        psutil.Process(pid).wait(30)  # the guard signalled it; it shuts down
+    except psutil.NoSuchProcess:
+        pass
+    assert not psutil.pid_exists(pid)
