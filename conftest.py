@@ -28,6 +28,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if name.startswith("PLAYGROUND_") and name != "PLAYGROUND_DATA_DIR":
             del os.environ[name]  # a learner's shell settings must not leak into the suite
     os.environ["PLAYGROUND_ENV_FILE"] = os.devnull  # nor their .env
+    # The code location loads dbt's manifest, made ahead of time (as `playground run` does).
+    from playground import dbt_project
+
+    dbt_project.prepare(progress=lambda _line: None)
 
 
 _basetemp: list[Path] = []

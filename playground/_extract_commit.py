@@ -95,7 +95,7 @@ def _create(cat, identifier, location, schema, files, partition_column):
     return tx.commit_transaction()
 
 
-def _replace_rows(cat, identifier, schema, files, mode, partition_column):
+def _replace_rows(cat, identifier, schema, files, mode, partition_column, months):
     from pyiceberg.expressions import AlwaysTrue
 
     from playground.extract import ExtractError
@@ -114,7 +114,8 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column):
         if mode == "replace":
             tx.delete(AlwaysTrue())
         elif mode == "overwrite-partitions":
-            months = sorted({m for m in map(month_of, files) if m is not None})
+            if months is None:
+                months = sorted({m for m in map(month_of, files) if m is not None})
             if months:
                 tx.delete(months_filter(partition_column, months))
         if files:
@@ -122,8 +123,12 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column):
     return table  # the commit updated its metadata: no second catalog round trip
 
 
-def commit(cat, identifier, location, schema: pa.Schema, files, mode, partition_column):
+def commit(
+    cat, identifier, location, schema: pa.Schema, files, mode, partition_column, months=None
+):
     """One Iceberg transaction; returns the table as committed (its current snapshot is ours).
+
+    `months` (overwrite-partitions): the months to replace; default the months of `files`.
 
     Raises:
         CommitConflict: another writer won twice in a row; nothing of this run was committed.
@@ -140,7 +145,7 @@ def commit(cat, identifier, location, schema: pa.Schema, files, mode, partition_
         try:
             if not cat.table_exists(identifier):
                 return _create(cat, identifier, location, schema, files, partition_column)
-            return _replace_rows(cat, identifier, schema, files, mode, partition_column)
+            return _replace_rows(cat, identifier, schema, files, mode, partition_column, months)
         except conflicts as exc:
             if attempt == 2:
                 raise CommitConflict(str(exc).splitlines()[0]) from None

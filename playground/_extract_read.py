@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
+import duckdb
 import psycopg
 import pyarrow as pa
 
@@ -124,19 +126,18 @@ def duckdb_copy(
     written: Callable[[], int],
 ) -> list[tuple[str, int]]:
     """DuckDB reads PostgreSQL and writes the Parquet files itself; returns (file, rows) pairs."""
-    con = duck.connect(settings=settings)
+    con = _shared_duckdb(settings).cursor()
+    source = f"source_{uuid.uuid4().hex[:12]}"  # one attachment per extraction
     try:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET TimeZone = 'UTC'")  # month partitions in UTC, like Iceberg's transform
         dsn = psycopg.conninfo.make_conninfo("", **psycopg.conninfo.conninfo_to_dict(source_url))
-        con.execute(f"ATTACH {duck.literal(dsn)} AS source (TYPE postgres, READ_ONLY)")
+        con.execute(f"ATTACH {duck.literal(dsn)} AS {source} (TYPE postgres, READ_ONLY)")
         if table is not None:
             parts = table.split(".")
             schema, name = parts if len(parts) == 2 else ["public", parts[0]]
-            relation = f'source."{schema}"."{name}"'
+            relation = f'{source}."{schema}"."{name}"'
         else:
             sql = pgtypes.postgres_projection(columns, read_sql)
-            relation = f"postgres_query('source', {duck.literal(sql)})"
+            relation = f"postgres_query('{source}', {duck.literal(sql)})"
         select = pgtypes.duckdb_projection(columns)
         if partition_column:
             month = f"strftime(CAST(\"{partition_column}\" AS TIMESTAMP), '%Y-%m') AS __month"
@@ -158,5 +159,29 @@ def duckdb_copy(
             done.set()
             watcher.join()
     finally:
-        con.close()
+        try:
+            con.execute(f"DETACH DATABASE IF EXISTS {source}")
+        finally:
+            con.close()
     return [(filename, count) for filename, count, *_ in result]
+
+
+_shared: dict[tuple, duckdb.DuckDBPyConnection] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_duckdb(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process (and object store) for every extraction.
+
+    Loading the extensions costs about 0.2 s per DuckDB instance; a pipeline extracting fifteen
+    tables pays it once. Each extraction uses its own cursor and its own attachment.
+    """
+    key = (settings.is_stack, settings.s3_endpoint, settings.s3_access_key,
+           settings.s3_secret_key, settings.s3_region)  # fmt: skip
+    with _shared_lock:
+        if key not in _shared:
+            con = duck.connect(":memory:", settings, extensions=("postgres_scanner", "httpfs"))
+            con.execute("SET preserve_insertion_order = false")
+            con.execute("SET TimeZone = 'UTC'")  # month partitions in UTC, like Iceberg's transform
+            _shared[key] = con
+        return _shared[key]

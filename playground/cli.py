@@ -40,10 +40,30 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dbt(args: argparse.Namespace) -> int:
+    from playground import dbt_project
+
+    if args.dbt_args in ([], ["prepare"]):
+        parsed = dbt_project.prepare()
+        print("dbt manifest ready" if parsed else "dbt manifest already current")
+        return 0
+    return dbt_project.run(args.dbt_args).returncode
+
+
 def _materialize(args: argparse.Namespace) -> int:
     from playground import run
     from playground.settings import get_settings
 
+    if args.what == "pagila":
+        from playground import pipeline
+
+        stages = pipeline.materialize_pagila(get_settings(), partition=args.partition)
+        print(
+            f"materialized pagila: {sum(stages.rows.values()):,} rows in {len(stages.rows)} "
+            f"tables, checks and dbt in {stages.total:.1f} s (extract {stages.extract:.1f} s, "
+            f"checks {stages.checks:.1f} s, dbt {stages.dbt:.1f} s)"
+        )
+        return 0
     built = run.materialize_starter_assets(get_settings(), force=args.force)
     print("materialized iris assets" if built else "iris assets already materialized (--force)")
     return 0
@@ -67,6 +87,10 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.bench == "seed":
         bench.bench_seed(args.scale, seed=args.seed)
+    elif args.bench == "pipeline":
+        from playground.bench_pipeline import bench_pipeline
+
+        bench_pipeline(args.scale)
     else:
         bench.bench_extract(args.rows, args.methods or list(METHODS), repeat=args.repeat)
     return 0
@@ -113,8 +137,14 @@ def parser() -> argparse.ArgumentParser:
     )
     promote.set_defaults(func=_promote)
 
-    materialize = commands.add_parser("materialize", help="build the starter (iris) assets")
-    materialize.add_argument("--force", action="store_true", help="even if already materialized")
+    materialize = commands.add_parser(
+        "materialize", help="build the iris assets, or the whole pagila pipeline"
+    )
+    materialize.add_argument("what", nargs="?", choices=["iris", "pagila"], default="iris")
+    materialize.add_argument("--force", action="store_true", help="iris: even if already built")
+    materialize.add_argument(
+        "--partition", help="pagila: only this month of rental and payment (e.g. 2022-05-01)"
+    )
     materialize.set_defaults(func=_materialize)
 
     seed = commands.add_parser("seed", help="create or replace the pagila database")
@@ -145,6 +175,18 @@ def parser() -> argparse.ArgumentParser:
         "--repeat", type=int, default=1, help="interleaved rounds; the table shows medians"
     )
     bench_extract.set_defaults(func=_bench)
+
+    bench_pipeline = bench_commands.add_parser(
+        "pipeline", help="the pagila pipeline from scratch in one process, seconds per stage"
+    )
+    bench_pipeline.add_argument("--scale", type=float, default=10.0)
+    bench_pipeline.set_defaults(func=_bench)
+
+    dbt = commands.add_parser(
+        "dbt", help="`dbt prepare` writes the manifest; anything else runs dbt on dbt_project/"
+    )
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. prepare, build, test")
+    dbt.set_defaults(func=_dbt)
 
     extract = commands.add_parser("extract", help="stream PostgreSQL into an Iceberg table")
     source = extract.add_mutually_exclusive_group(required=True)

@@ -62,6 +62,7 @@ class Result:
     method: str
     files: list[str] = field(default_factory=list)
     snapshot_id: int | None = None
+    schema: pa.Schema | None = None  # of the rows read
 
     @property
     def rows_per_second(self) -> float:
@@ -213,6 +214,7 @@ def extract(
     settings: Settings | None = None,
     progress: Progress = print,
     cat=None,
+    months: list[str] | None = None,
 ) -> Result:
     """Extract `table` or `query` from PostgreSQL into the Iceberg table `to` (namespace.table).
 
@@ -223,6 +225,10 @@ def extract(
         partition_by: `COLUMN:month` partitions the target by month of a timestamp column.
         mode: "replace" the table's rows, "append" to them, or "overwrite-partitions" (replace
             only the months present in the new data).
+        months: with overwrite-partitions, the months (`YYYY-MM`) to replace, whatever the new
+            data holds: a month the source no longer has is emptied. The read should select only
+            these months (the commit replaces them, it does not filter what was read).
+        cat: an open catalog to reuse (a pipeline opens it once for every table).
     """
     from playground import postgres
 
@@ -243,6 +249,8 @@ def extract(
     columns, identity = _describe(source_url, read_sql, source_name, given=bool(source))
     schema = pgtypes.arrow_schema(columns)
     partition_column = _check_partitioning(partition_by, mode, columns)
+    if months is not None and mode != "overwrite-partitions":
+        raise ExtractError("months= applies only to mode overwrite-partitions.")
 
     # New files go under PyIceberg's default location for the table; add_files accepts any
     # path, so this needs no catalog lookup before the copy starts. The folder names this process
@@ -268,7 +276,7 @@ def extract(
         uris = [scheme + f for f in files]
         try:
             committed = _extract_commit.commit(
-                cat, to, location, schema, uris, mode, partition_column
+                cat, to, location, schema, uris, mode, partition_column, months
             )
         except _extract_commit.CommitConflict as exc:
             raise ExtractError(
@@ -289,7 +297,8 @@ def extract(
         )
     snapshot = committed.current_snapshot()
     snapshot_id = snapshot.snapshot_id if snapshot else None
-    result = Result(to, committed_rows, time.monotonic() - started, method, uris, snapshot_id)
+    elapsed = time.monotonic() - started
+    result = Result(to, committed_rows, elapsed, method, uris, snapshot_id, schema)
     progress(
         f"{result.rows:,} rows into {to} in {result.seconds:.2f} s "
         f"({result.rows_per_second:,.0f} rows/s, peak RSS {peak_rss_bytes() / 2**20:.0f} MB)"

@@ -169,6 +169,9 @@ def run(materialize: bool = True) -> int:
     try:
         if not settings.is_stack:
             seed_if_missing(settings)
+        from playground import dbt_project
+
+        dbt_project.prepare(settings=settings)  # the code location reads dbt's manifest
         if materialize:
             print("checking the starter assets (iris) ...", flush=True)
             built = materialize_starter_assets(settings)
@@ -194,6 +197,8 @@ def run(materialize: bool = True) -> int:
             f"\nPlayground is up ({settings.mode} mode, ready in {waited:.0f} s):\n"
             f"  Dagster UI     {dagster_url}\n"
             f"  marimo lessons {marimo_url}?access_token={token}\n"
+            "pagila is seeded and ready to materialize: Jobs → pagila_daily → Materialize all in\n"
+            "the UI, or `playground materialize pagila` in another shell (about 30 s at SF 1).\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -89,6 +89,13 @@ class Settings:
     superset_admin_user: str = "admin"
     superset_admin_password: str = "playground-superset"
     superset_secret_key: str = "local-playground-superset-secret-change-me-anywhere-shared"
+    # Snowflake as an optional warehouse for the Dagster assets (the `snowflake` extra); wired
+    # only when the account is set. The password is read from the environment at run time.
+    snowflake_account: str = ""
+    snowflake_user: str = ""
+    snowflake_password: str = ""
+    snowflake_database: str = ""
+    snowflake_warehouse: str = ""
     # Local UIs started by `make run`
     dagster_port: int = 3000
     marimo_port: int = 2718

@@ -7,8 +7,9 @@ import pytest
 
 from playground import lakehouse
 from playground.definitions import defs
-from playground.io_managers import ArrowIcebergIOManager
-from playground.iris import assets, checks, dataset
+from playground.defs.iris import assets, checks
+from playground.io.iceberg import ArrowIcebergIOManager
+from playground.iris import dataset
 
 
 def _materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:

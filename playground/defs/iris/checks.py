@@ -2,8 +2,8 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from playground.defs.iris.assets import iris_cleaned
 from playground.iris import dataset
-from playground.iris.assets import iris_cleaned
 
 
 @dg.asset_check(asset=iris_cleaned, blocking=True)

@@ -1,14 +1,11 @@
+"""Promoted lessons as dagstermill assets, one per notebook in `notebooks/promoted/`."""
+
 import json
 import re
-import warnings
 from pathlib import Path
 
 import dagster as dg
-
-with warnings.catch_warnings():
-    # dagstermill is a beta API; its import-time warning says nothing a learner can act on.
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    from dagstermill import define_dagstermill_asset
+from dagstermill import define_dagstermill_asset
 
 from playground.promote import promoted_dir
 
@@ -33,17 +30,20 @@ def promoted_lesson_assets(folder: Path | None = None) -> list[dg.AssetsDefiniti
             + (f"; writes the Iceberg table `{writes}`." if writes else ".")
             + " The executed notebook is kept as this asset's output."
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)
-            asset = define_dagstermill_asset(
-                name=asset_name(notebook),
-                notebook_path=str(notebook),
-                key_prefix="lessons",
-                group_name="lessons",
-                deps=[dg.AssetKey.from_user_string(d) for d in meta.get("deps", [])],
-                description=description,
-                metadata={"writes": writes or "", "source": meta.get("source", "")},
-                save_notebook_on_failure=True,
-            )
+        asset = define_dagstermill_asset(
+            name=asset_name(notebook),
+            notebook_path=str(notebook),
+            key_prefix="lessons",
+            group_name="lessons",
+            deps=[dg.AssetKey.from_user_string(d) for d in meta.get("deps", [])],
+            description=description,
+            metadata={"writes": writes or "", "source": meta.get("source", "")},
+            save_notebook_on_failure=True,
+        )
         assets.append(asset)
     return assets
+
+
+@dg.definitions
+def lessons() -> dg.Definitions:
+    return dg.Definitions(assets=promoted_lesson_assets())

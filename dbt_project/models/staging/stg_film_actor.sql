@@ -1,0 +1,5 @@
+select
+    actor_id,
+    film_id,
+    last_update
+from {{ source('pagila', 'film_actor') }}

@@ -1,0 +1,5 @@
+select
+    language_id,
+    trim(name) as language_name,
+    last_update
+from {{ source('pagila', 'language') }}

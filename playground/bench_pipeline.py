@@ -1,0 +1,87 @@
+"""`playground bench pipeline --scale SF`: the whole pagila pipeline from scratch, in one process.
+
+A scratch data directory gets its own embedded PostgreSQL, seeded at SF (not timed: that is
+`playground bench seed`); then one process (`python -m playground.pipeline SF`) loads the code
+location, prepares dbt, runs every table, check and dbt model, and re-materializes one month of
+`payment`. Its peak RSS is read from the OS. The scratch server is stopped and the folder removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from playground.bench import run_measured
+
+# Targets on 2 cores: (full build seconds, peak RSS bytes or None, one payment month seconds)
+TARGETS = {10: (25.0, None, None), 100: (60.0, 1.5 * 2**30, 3.0)}
+
+
+def bench_pipeline(scale: float, print_=print) -> dict:
+    from playground import postgres
+
+    scratch = Path(tempfile.mkdtemp(prefix="playground-bench-pipeline-"))
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(scratch), "PLAYGROUND_MODE": "embedded"}
+    try:
+        print_(f"seeding pagila at SF {scale:g} into {scratch} (not timed) ...")
+        seeded = subprocess.run(
+            [sys.executable, "-m", "playground.cli", "seed", "--scale", str(scale)],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if seeded.returncode != 0:
+            raise RuntimeError(f"seeding failed:\n{(seeded.stdout + seeded.stderr)[-2000:]}")
+        print_("running the pipeline in one process ...")
+        seconds, peak, code, output = run_measured(
+            [sys.executable, "-m", "playground.pipeline", str(scale)], env=env
+        )
+        if code != 0:
+            raise RuntimeError(f"the pipeline failed:\n{output[-3000:]}")
+        line = next(x for x in output.splitlines() if x.startswith("BENCH "))
+        report = json.loads(line.removeprefix("BENCH "))
+        report.update(process_seconds=seconds, peak_rss=peak)
+    finally:
+        postgres.stop(_settings_for(scratch))
+        shutil.rmtree(scratch, ignore_errors=True)
+    _print(report, print_)
+    return report
+
+
+def _settings_for(data_dir: Path):
+    from dataclasses import replace
+
+    from playground.settings import get_settings
+
+    return replace(get_settings(), data_dir=data_dir, mode="embedded")
+
+
+def _print(report: dict, print_) -> None:
+    build, month = report["build"], report["payment_month"]
+    rows = sum(build["rows"].values())
+    print_(f"pagila pipeline at SF {report['scale']:g}: {rows:,} rows in 15 tables")
+    print_(f"  {'stage':<38} {'seconds':>8}")
+    for name, value in (
+        ("imports + code location", report["import_seconds"]),
+        ("dbt prepare (once per project change)", report["dbt_prepare_seconds"]),
+        ("extract: 15 tables → Iceberg", build["extract"]),
+        ("checks (row count, keys, freshness)", build["checks"]),
+        ("dbt build (21 models, 61 tests)", build["dbt"]),
+        ("full build (the run)", build["total"]),
+        ("one payment month re-materialized", month["total"]),
+        ("whole process", report["process_seconds"]),
+    ):
+        print_(f"  {name:<38} {value:>8.2f}")
+    print_(f"  peak RSS {report['peak_rss'] / 2**20:,.0f} MB")
+    target = TARGETS.get(report["scale"])
+    if target:
+        seconds, rss, month_seconds = target
+        verdicts = [f"full build {build['total']:.1f} s (target ≤ {seconds:.0f} s)"]
+        if rss:
+            verdicts.append(f"peak RSS {report['peak_rss'] / 2**30:.2f} GB (≤ {rss / 2**30:.1f})")
+        if month_seconds:
+            verdicts.append(f"payment month {month['total']:.2f} s (≤ {month_seconds:.0f} s)")
+        print_("  targets: " + "; ".join(verdicts))

@@ -1,1 +1,0 @@
-"""Lessons promoted to Dagster assets (notebooks/promoted/*.ipynb, run through dagstermill)."""
