@@ -88,6 +88,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+RESOURCE_TRACKER = "from multiprocessing.resource_tracker import main"
+
+
 def _live_children() -> list:
     """(pid, command, process) of what this run started (directly or not) that still runs."""
     import psutil
@@ -95,8 +98,13 @@ def _live_children() -> list:
     alive = []
     for child in psutil.Process().children(recursive=True):
         try:
+            command = " ".join(child.cmdline())
+            # Python's own helper for multiprocessing locks (dagster-dbt makes one when the code
+            # location loads): it reads a pipe from this process and exits with it.
+            if RESOURCE_TRACKER in command:
+                continue
             if child.status() != psutil.STATUS_ZOMBIE:
-                alive.append((child.pid, " ".join(child.cmdline())[:120], child))
+                alive.append((child.pid, command[:120], child))
         except psutil.NoSuchProcess:
             pass
     return alive

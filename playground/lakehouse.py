@@ -8,6 +8,7 @@ in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB 
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import duckdb
@@ -80,6 +81,53 @@ def write_table(
             with tx.update_schema() as update:
                 update.union_by_name(data.schema)
         tx.overwrite(data)
+    return table
+
+
+def window_filter(column: str, start: datetime, end: datetime, with_zone: bool = True):
+    """Rows with `start <= column < end` (a partition's time window), as a PyIceberg filter.
+
+    `with_zone=False` for a timestamp column without time zone (the bounds lose theirs).
+    """
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+
+    if not with_zone:
+        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return And(GreaterThanOrEqual(column, start.isoformat()), LessThan(column, end.isoformat()))
+
+
+def has_zone(schema: pa.Schema, column: str) -> bool:
+    """Whether `column` holds instants (timestamp with time zone) rather than local times."""
+    kind = schema.field(column).type
+    return not pa.types.is_timestamp(kind) or kind.tz is not None
+
+
+def write_window(
+    identifier: str, data: pa.Table, column: str, start: datetime, end: datetime, cat: Catalog
+) -> Table:
+    """Replace the rows of one time window (`start <= column < end`) with `data`, in one commit.
+
+    A new table is partitioned by month of `column`; the window is deleted and `data` appended in
+    the same snapshot transaction, so readers see the old window or the new one.
+    """
+    from playground._extract_commit import partition_spec
+
+    namespace, _ = check_identifier(identifier)
+    cat.create_namespace_if_not_exists(namespace)
+    if not cat.table_exists(identifier):
+        schema = iceberg_schema(data.schema)
+        table = cat.create_table(
+            identifier, schema=schema, partition_spec=partition_spec(schema, column)
+        )
+        table.append(data)
+        return table
+    table = cat.load_table(identifier)
+    with table.transaction() as tx:
+        if table.schema().as_arrow() != data.schema:
+            with tx.update_schema() as update:
+                update.union_by_name(data.schema)
+        window = window_filter(column, start, end, has_zone(data.schema, column))
+        tx.overwrite(data, overwrite_filter=window)
     return table
 
 

@@ -1,4 +1,4 @@
-"""`playground materialize pagila` and `playground bench pipeline`: the pagila pipeline in one process.
+"""`playground materialize pagila` and `playground bench pipeline`: the pipeline in one process.
 
 The `pagila_daily` job (all 15 tables, every month of `rental` and `payment` in one run, the
 checks, then `dbt build`) runs in this process, as the daily schedule would run it. Seconds per
@@ -29,7 +29,9 @@ class Stages:
     dbt: float = 0.0
     total: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
+    passed_checks: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    run_id: str = ""
 
 
 def _stages(instance, result) -> Stages:
@@ -55,11 +57,10 @@ def _stages(instance, result) -> Stages:
         rows = materialization.metadata.get("dagster/row_count")
         if key.path[0] == "pagila" and isinstance(rows, dg.IntMetadataValue):
             stages.rows[key.path[-1]] = rows.value
-    stages.failed_checks = [
-        f"{e.asset_key.to_user_string()}:{e.check_name}"
-        for e in result.get_asset_check_evaluations()
-        if not e.passed
-    ]
+    for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        (stages.passed_checks if evaluation.passed else stages.failed_checks).append(name)
+    stages.run_id = result.run_id
     return stages
 
 

@@ -78,7 +78,30 @@ def pagila_dbt(
     # dbt runs in a subprocess, which inherits these
     os.environ[dbt_project.PATH_VARIABLE] = str(settings.duckdb_path)
     os.environ[dbt_lakehouse.TABLES_VARIABLE] = json.dumps(tables)
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        report = failures(invocation)
+        context.log.error(f"dbt build failed:\n{report}")
+        raise dg.Failure("dbt build failed.", metadata={"failures": dg.MetadataValue.md(report)})
+
+
+def failures(invocation) -> str:
+    """Each failed dbt node with its message and, for a test, the query that finds its rows."""
+    results = invocation.get_artifact("run_results.json").get("results", [])
+    parts = []
+    for result in results:
+        if result.get("status") not in ("fail", "error"):
+            continue
+        name = result["unique_id"].split(".")[-1]
+        failed = result.get("failures")
+        message = (result.get("message") or "").strip()
+        parts.append(f"**{name}** ({result['status']}{f', {failed} rows' if failed else ''})")
+        if message:
+            parts.append(f"\n{message}\n")
+        if result["unique_id"].startswith("test.") and result.get("compiled_code"):
+            parts.append(f"Rows it found:\n```sql\n{result['compiled_code'].strip()}\n```\n")
+    return "\n".join(parts) or "no failed node in run_results.json; see the dbt log above"
 
 
 @dg.definitions

@@ -39,7 +39,7 @@ def source_slice(table: str, context: dg.AssetExecutionContext) -> tuple[str, li
     """The SQL reading this run's rows of `table`, and the months it replaces (None: all)."""
     quoted = f'public."{table}"'
     column = PARTITION_COLUMNS.get(table)
-    if column is None or not context.has_partition_key_range:
+    if column is None or not (context.has_partition_key or context.has_partition_key_range):
         return f"select * from {quoted}", None  # noqa: S608 - a fixed table name, quoted
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()

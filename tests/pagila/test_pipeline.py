@@ -1,0 +1,186 @@
+"""The pagila pipeline run for real: a seeded PostgreSQL, 15 tables into Iceberg, checks, dbt."""
+
+import dagster as dg
+import duckdb
+import pytest
+
+from playground import duck, lakehouse, pipeline, postgres
+from playground.definitions import defs
+from playground.defs.pagila import schedules
+from playground.pagila import generate, keys, seed
+from playground.settings import get_settings
+
+pytestmark = pytest.mark.slow
+DATABASE = "pagila_pipeline"
+
+
+@pytest.fixture(scope="module")
+def built():
+    """pagila at SF 0.2 in its own database, materialized once by the pagila_daily job."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLAYGROUND_PAGILA_DB", DATABASE)
+        seed.seed(0.2, 42, database=DATABASE, progress=lambda _line: None)
+        instance = dg.DagsterInstance.ephemeral()
+        stages = pipeline.materialize_pagila(get_settings(), instance, progress=lambda _: None)
+        yield stages, instance
+
+
+def _pg(sql: str, *params):
+    with postgres.connect(DATABASE) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _warehouse(sql: str):
+    """Query the marts the way BI does: the warehouse file opened read-only."""
+    with duckdb.connect(str(get_settings().duckdb_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_table_lands_with_the_rows_postgres_holds(built) -> None:
+    stages, _ = built
+    assert sorted(stages.rows) == sorted(keys.TABLES)
+    cat = lakehouse.catalog()
+    for table in keys.TABLES:
+        (count,) = _pg(f'select count(*) from "{table}"')[0]  # noqa: S608
+        assert stages.rows[table] == count > 0, table
+        assert cat.load_table(f"pagila.{table}").scan().to_arrow().num_rows == count, table
+
+
+def test_every_check_ran_and_passed(built) -> None:
+    stages, _ = built
+    assert stages.failed_checks == []
+    names = set(stages.passed_checks)
+    for table in keys.TABLES:
+        assert f"pagila/{table}:row_count_matches_source" in names
+        assert f"pagila/{table}:primary_key" in names
+        assert (f"pagila/{table}:foreign_keys" in names) == bool(keys.foreign_keys()[table])
+    assert {"pagila/rental:freshness_check", "pagila/payment:freshness_check"} <= names
+    dbt_checks = [n for n in names if n.startswith(("staging/", "marts/"))]
+    assert "marts/sales_by_store:mart_totals_equal_payments" in dbt_checks
+    assert any(":relationships_stg_payment_rental_id" in n for n in dbt_checks)
+    assert any(":accepted_values_stg_film_rating" in n for n in dbt_checks)
+    assert len(dbt_checks) == 61
+
+
+def test_marts_hold_the_values_postgres_computes(built) -> None:
+    (payments,) = _pg("select sum(amount) from payment")[0]
+    totals = [("orders_by_customer", "total_paid"), ("sales_by_film", "revenue"),
+              ("sales_by_staff", "revenue"), ("sales_by_store", "total_sales")]  # fmt: skip
+    for mart, column in totals:
+        assert _warehouse(f"select sum({column}) from marts.{mart}")[0][0] == payments, mart
+    # pagila's own view semantics, computed by PostgreSQL from the source tables
+    by_store = _pg(
+        "select s.store_id, sum(p.amount) from payment p join rental r using (rental_id) "
+        "join inventory i using (inventory_id) join store s on s.store_id = i.store_id "
+        "group by s.store_id order by 1"
+    )
+    assert _warehouse("select store_id, total_sales from marts.sales_by_store order by 1") == [
+        tuple(row) for row in by_store
+    ]
+    by_category = _pg(
+        "select c.name, sum(p.amount) from payment p join rental r using (rental_id) "
+        "join inventory i using (inventory_id) join film_category fc on fc.film_id = i.film_id "
+        "join category c using (category_id) group by c.name order by 1"
+    )
+    assert _warehouse(
+        "select category, total_sales from marts.sales_by_film_category order by 1"
+    ) == [tuple(row) for row in by_category]
+    rentals = _pg("select count(*) from rental")[0][0]
+    assert _warehouse("select sum(rentals) from marts.sales_by_staff")[0][0] == rentals
+    assert (
+        _warehouse("select count(*) from marts.films_by_category")[0][0]
+        == _pg("select count(*) from film f left join film_category fc using (film_id)")[0][0]
+    )
+
+
+def test_table_assets_report_their_metadata(built) -> None:
+    _, instance = built
+    event = instance.get_latest_materialization_event(dg.AssetKey(["pagila", "payment"]))
+    metadata = event.asset_materialization.metadata
+    current = lakehouse.catalog().load_table("pagila.payment").current_snapshot()
+    assert metadata["snapshot_id"].value == str(current.snapshot_id)
+    assert metadata["dagster/row_count"].value == _pg("select count(*) from payment")[0][0]
+    assert metadata["seconds"].value > 0 and metadata["rows_per_second"].value > 0
+    columns = [c.name for c in metadata["dagster/column_schema"].value.columns]
+    assert columns == ["payment_id", "customer_id", "staff_id", "rental_id", "amount",
+                       "payment_date"]  # fmt: skip
+    months = [m.strftime("%Y-%m") for m in generate.partitions()]
+    assert metadata["months_replaced"].value == ", ".join(months)
+
+
+def _files_by_month(identifier: str) -> dict[str, set[str]]:
+    table = lakehouse.catalog().load_table(identifier)
+    found: dict[str, set[str]] = {}
+    for task in table.scan().plan_files():
+        found.setdefault(task.file.file_path.split("/")[-2], set()).add(task.file.file_path)
+    return found
+
+
+def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
+    before = _files_by_month("pagila.payment")
+    commits = len(lakehouse.catalog().load_table("pagila.payment").metadata.metadata_log)
+    with postgres.connect(DATABASE) as conn:
+        conn.execute(
+            "update payment set amount = amount + 1 where payment_date >= '2022-05-01' "
+            "and payment_date < '2022-06-01'"
+        )
+    stages = pipeline.materialize_pagila(
+        get_settings(), built[1], partition="2022-05-01", selection="key:pagila/payment",
+        progress=lambda _: None,
+    )  # fmt: skip
+    assert stages.rows == {"payment": _pg(
+        "select count(*) from payment where payment_date >= '2022-05-01' "
+        "and payment_date < '2022-06-01'")[0][0]}  # fmt: skip
+    assert "pagila/payment:primary_key" in stages.passed_checks
+    after = _files_by_month("pagila.payment")
+    may = [m for m in after if "2022-05" in m]
+    assert may and after.keys() == before.keys()
+    for month in after:
+        assert (after[month] == before[month]) == (month not in may), month
+    table = lakehouse.catalog().load_table("pagila.payment")
+    assert len(table.metadata.metadata_log) == commits + 1  # one commit: delete and add together
+    con = duck.connect()
+    lakehouse.register_duckdb_view(con, "pagila.payment")
+    assert (
+        con.execute("select sum(amount) from payment").fetchone()[0]
+        == _pg("select sum(amount) from payment")[0][0]
+    )
+
+
+def test_a_month_the_source_emptied_is_emptied(built) -> None:
+    last = generate.partitions()[-1]
+    with postgres.connect(DATABASE) as conn:
+        conn.execute("delete from payment where payment_date >= %s", (last,))
+    pipeline.materialize_pagila(
+        get_settings(), built[1], partition=last.isoformat(), selection="key:pagila/payment",
+        progress=lambda _: None,
+    )  # fmt: skip
+    rows = lakehouse.read("pagila.payment").num_rows
+    assert rows == _pg("select count(*) from payment")[0][0]
+
+
+def test_definitions_describe_the_pipeline() -> None:
+    graph = defs.resolve_asset_graph()
+    tables = {k.path[-1] for k in graph.get_all_asset_keys() if k.path[0] == "pagila"}
+    assert tables == set(keys.TABLES)
+    payment = defs.resolve_assets_def(dg.AssetKey(["pagila", "payment"]))
+    assert payment.partitions_def.get_partition_keys() == [
+        m.isoformat() for m in generate.partitions()
+    ]
+    assert defs.resolve_assets_def(dg.AssetKey(["pagila", "film"])).partitions_def is None
+    staging = graph.get(dg.AssetKey(["staging", "stg_payment"]))
+    assert staging.parent_keys == {dg.AssetKey(["pagila", "payment"])}
+    mart = graph.get(dg.AssetKey(["marts", "sales_by_store"]))
+    assert dg.AssetKey(["staging", "stg_payment"]) in mart.parent_keys
+    assert staging.group_name == "staging" and mart.group_name == "marts"
+
+
+def test_the_daily_schedule_is_off_and_reads_every_month() -> None:
+    schedule = defs.resolve_schedule_def("pagila_daily")
+    assert schedule.cron_schedule == "0 0 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    with dg.build_schedule_context() as context:
+        request = schedules.pagila_daily(context)
+    months = [m.isoformat() for m in generate.partitions()]
+    assert request.tags == schedules.all_months_tags()
+    assert sorted(request.tags.values()) == [months[0], months[-1]]
