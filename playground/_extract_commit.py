@@ -109,8 +109,7 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
         )
     with table.transaction() as tx:
         if table.schema().as_arrow() != schema:
-            with tx.update_schema() as update:
-                update.union_by_name(schema)
+            _evolve(tx, identifier, schema)
         if mode == "replace":
             tx.delete(AlwaysTrue())
         elif mode == "overwrite-partitions":
@@ -121,6 +120,24 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
         if files:
             tx.add_files(files, check_duplicate_files=False)
     return table  # the commit updated its metadata: no second catalog round trip
+
+
+def _evolve(tx, identifier: str, schema: pa.Schema) -> None:
+    """Add the source's new columns; refuse a type Iceberg cannot change (nothing committed)."""
+    from pyiceberg.exceptions import ValidationError
+
+    from playground.extract import ExtractError
+
+    try:
+        with tx.update_schema() as update:
+            update.union_by_name(schema)
+    except ValidationError as exc:
+        # e.g. "Cannot change column type: last_update: timestamptz -> string"
+        raise ExtractError(
+            f"{identifier}: the source changed a column's type in a way Iceberg cannot follow "
+            f"({str(exc).removeprefix('Cannot change column type: ')}, lakehouse -> source). "
+            "Nothing was committed. Extract into a new table, or drop this one to start over."
+        ) from None
 
 
 def commit(

@@ -108,13 +108,22 @@ def materialize_pagila(
     stages = _stages(instance, result)
     stages.total = time.monotonic() - started
     if not result.success or stages.failed_checks:
-        failed = [e.step_key for e in result.get_step_failure_events()]
+        steps = [f"  {e.step_key}: {_reason(e)}" for e in result.get_step_failure_events()]
+        checks = ", ".join(stages.failed_checks) or "none"
         raise PipelineError(
-            f"the pagila run {result.run_id} failed (steps: {', '.join(failed) or 'none'}; "
-            f"checks: {', '.join(stages.failed_checks) or 'none'}). Open it in the Dagster UI "
-            "(Runs) for the logs, or read the error above."
+            f"the pagila run {result.run_id} failed.\nFailed steps:\n"
+            + ("\n".join(steps) or "  none")
+            + f"\nFailed checks: {checks}\nThe run's logs are in the Dagster UI (Runs)."
         )
     return stages
+
+
+def _reason(event) -> str:
+    """The innermost error of a failed step: the user's exception, not Dagster's wrappers."""
+    error = event.event_specific_data.error
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _bench_child(scale: float) -> None:

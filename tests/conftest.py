@@ -39,3 +39,33 @@ def stack_settings(settings: Settings) -> Settings:
         trino_port=free_port(),
         s3_endpoint=f"http://127.0.0.1:{free_port()}",
     )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto_server (an S3 test double) on a free loopback port, for the whole session."""
+    import socket
+    import subprocess
+    import time
+
+    from tests.helpers import BIN, free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("moto_server did not start")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)

@@ -5,9 +5,6 @@ store (PyIceberg writes, DuckDB reads with the S3 secret, extraction writing Par
 stack-mode code.
 """
 
-import socket
-import subprocess
-import time
 from dataclasses import replace
 
 import pyarrow as pa
@@ -15,32 +12,8 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
 from playground import duck, extract, lakehouse, postgres
-from tests.helpers import BIN, free_port
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("moto_server did not start")
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
 
 
 @pytest.fixture

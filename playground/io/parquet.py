@@ -46,7 +46,9 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as file:
             pq.write_table(obj, file)
-        context.add_output_metadata({"path": str(path), "dagster/row_count": obj.num_rows})
+
+    def get_metadata(self, context: dg.OutputContext, obj) -> dict:
+        return {"dagster/row_count": len(obj)}  # the path is added by UPathIOManager
 
     def load_from_path(self, context: dg.InputContext, path: UPath):
         with path.open("rb") as file:
