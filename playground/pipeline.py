@@ -103,8 +103,9 @@ def materialize_pagila(
         instance = dg.DagsterInstance.get()
     started = time.monotonic()
     result = job.execute_in_process(
-        instance=instance, tags=tags, partition_key=partition, raise_on_error=False
-    )
+        instance=instance, tags=tags, partition_key=partition, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )  # fmt: skip
     stages = _stages(instance, result)
     stages.total = time.monotonic() - started
     if not result.success or stages.failed_checks:

@@ -1,0 +1,68 @@
+"""The dbt project: prepared ahead of time, loaded without parsing, runnable by hand."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from playground import dbt_project
+from tests.helpers import BIN
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_suite_started_with_a_current_manifest(settings) -> None:
+    assert dbt_project.is_prepared(settings)
+    assert dbt_project.prepare(settings=settings, progress=lambda _: None) is False
+
+
+def test_an_edited_model_makes_the_manifest_stale(settings) -> None:
+    model = dbt_project.project_dir() / "models" / "marts" / "sales_by_store.sql"
+    stamp = model.stat().st_mtime
+    try:
+        os.utime(model, (time.time() + 5, time.time() + 5))
+        assert not dbt_project.is_prepared()
+    finally:
+        os.utime(model, (stamp, stamp))
+    assert dbt_project.is_prepared()
+
+
+def test_the_code_location_refuses_a_stale_manifest_with_the_fix() -> None:
+    model = dbt_project.project_dir() / "models" / "marts" / "sales_by_store.sql"
+    stamp = model.stat().st_mtime
+    os.utime(model, (time.time() + 5, time.time() + 5))
+    try:
+        loaded = subprocess.run(
+            [str(BIN / "python"), "-c", "import playground.definitions"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        os.utime(model, (stamp, stamp))
+    assert loaded.returncode != 0
+    assert "Run `playground dbt prepare`" in loaded.stderr
+
+
+def test_definitions_validate_without_parsing_dbt_or_beta_warnings() -> None:
+    started = time.monotonic()
+    validated = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "playground.definitions"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    output = validated.stdout + validated.stderr
+    assert validated.returncode == 0, output[-3000:]
+    assert "BetaWarning" not in output and "PreviewWarning" not in output
+    assert "Running with dbt" not in output  # no dbt command ran
+    print(f"dagster definitions validate: {seconds:.1f} s")
+
+
+def test_dbt_by_hand_finds_the_lakehouse_without_dagster(settings) -> None:
+    """`playground dbt ls` runs plain dbt: the plugin opens the catalog itself."""
+    listed = subprocess.run(
+        [str(BIN / "playground"), "dbt", "ls", "--resource-type", "source", "--quiet"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert listed.returncode == 0, (listed.stdout + listed.stderr)[-2000:]
+    sources = sorted(line for line in listed.stdout.splitlines() if line.startswith("source:"))
+    assert len(sources) == 15 and "source:playground.pagila.payment" in sources
