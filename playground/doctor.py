@@ -159,6 +159,23 @@ def checks(settings: Settings) -> list[Check]:
 
     result.append(_guard("iceberg catalog", pg_hint if stack else "make install", catalog_probe))
 
+    def dbt_probe() -> str:
+        from playground import dbt_project, warehouse
+
+        if not dbt_project.is_prepared():
+            raise Fix(
+                "the dbt manifest is missing or older than dbt_project/", "playground dbt prepare"
+            )
+        where = settings.duckdb_path
+        try:
+            warehouse.check_writable(where)
+        except warehouse.WarehouseLocked as exc:
+            raise Fix(str(exc).split(". Close")[0], "close the process named above") from None
+        state = "writable" if where.exists() else "not built yet (materialize pagila)"
+        return f"manifest current; warehouse {where} {state}"
+
+    result.append(_guard("dbt", "playground dbt prepare", dbt_probe))
+
     def leftovers_probe() -> str:
         from playground import clean
 

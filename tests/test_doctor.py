@@ -12,7 +12,7 @@ def test_doctor_embedded_reports_every_component(settings) -> None:
     result = run([sys.executable, "-m", "playground.cli", "doctor"])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for component in ("mode", "data dir", "postgres", "pagila", "duckdb", "iceberg catalog"):
+    for component in ("mode", "data dir", "postgres", "pagila", "duckdb", "iceberg catalog", "dbt"):
         assert any(line.startswith("ok") and f" {component} " in line for line in lines), component
     assert any("database 'pagila': 802 rentals" in line for line in lines)
     assert any("stack: trino" in line and "only needed in stack mode" in line for line in lines)
