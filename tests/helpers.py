@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,22 @@ def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 
         check=False,
         **kwargs,
     )
+
+
+@contextmanager
+def pipeline_on(database: str, scale: float, seed_value: int):
+    """pagila seeded into `database` (the configured one meanwhile), materialized once by the
+    pagila_daily job into an ephemeral Dagster instance; yields (stages, instance)."""
+    import dagster as dg
+    import pytest
+
+    from playground import pipeline
+    from playground.pagila import seed
+    from playground.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLAYGROUND_PAGILA_DB", database)
+        seed.seed(scale, seed_value, database=database, progress=lambda _line: None)
+        instance = dg.DagsterInstance.ephemeral()
+        stages = pipeline.materialize_pagila(get_settings(), instance, progress=lambda _: None)
+        yield stages, instance

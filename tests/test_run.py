@@ -66,6 +66,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         assert "materialized iris assets" in text
         assert "seeding pagila (SF 1) into database 'pagila'" in text
         assert re.search(r"rental\s+16,044 rows", text)
+        assert re.search(r"materialized pagila: 49,631 rows in \d+ s", text), text[-3000:]
         assert f"http://127.0.0.1:{dagster_port}" in text
         assert f"http://127.0.0.1:{marimo_port}?access_token=" in text
 

@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from playground import lakehouse
+from playground.io._arrow import as_requested, to_arrow
 from playground.settings import get_settings
 
 PARTITION_EXPR = "partition_expr"
@@ -47,13 +48,7 @@ class ArrowIcebergIOManager(dg.ConfigurableIOManager):
         return column
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table | pd.DataFrame) -> None:
-        if isinstance(obj, pd.DataFrame):
-            obj = pa.Table.from_pandas(obj, preserve_index=False)
-        if not isinstance(obj, pa.Table):
-            raise TypeError(
-                f"{type(self).__name__} stores pyarrow Tables or pandas DataFrames; "
-                f"asset {context.asset_key.to_user_string()} returned {type(obj).__name__}."
-            )
+        obj = to_arrow(obj, context, "Iceberg")
         identifier = self._identifier(context.asset_key, self.default_namespace)
         cat = lakehouse.catalog(get_settings())
         metadata = {"table": identifier}
@@ -87,10 +82,7 @@ class ArrowIcebergIOManager(dg.ConfigurableIOManager):
             window = context.asset_partitions_time_window
             zone = lakehouse.has_zone(stored.schema().as_arrow(), column)
             where = lakehouse.window_filter(column, window.start, window.end, zone)
-        table = stored.scan(row_filter=where).to_arrow()
-        if context.dagster_type.typing_type is pd.DataFrame:
-            return table.to_pandas()
-        return table
+        return as_requested(stored.scan(row_filter=where).to_arrow(), context)
 
 
 def _check_inside(data: pa.Table, column: str, start, end, context) -> None:

@@ -8,12 +8,11 @@ gives a dict keyed by partition. The base is `<data dir>/parquet` in embedded mo
 """
 
 import dagster as dg
-import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
+from playground.io._arrow import as_requested, to_arrow
 from playground.settings import Settings, get_settings
 
 
@@ -36,13 +35,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
     extension = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
-        if isinstance(obj, pd.DataFrame):
-            obj = pa.Table.from_pandas(obj, preserve_index=False)
-        if not isinstance(obj, pa.Table):
-            raise TypeError(
-                f"the Parquet IO manager stores pyarrow Tables or pandas DataFrames; asset "
-                f"{context.asset_key.to_user_string()} returned {type(obj).__name__}."
-            )
+        obj = to_arrow(obj, context, "Parquet")
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as file:
             pq.write_table(obj, file)
@@ -52,10 +45,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath):
         with path.open("rb") as file:
-            table = pq.read_table(file)
-        if context.dagster_type.typing_type is pd.DataFrame:
-            return table.to_pandas()
-        return table
+            return as_requested(pq.read_table(file), context)
 
 
 class PartitionedParquetIOManager(dg.ConfigurableIOManagerFactory):

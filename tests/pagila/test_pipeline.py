@@ -7,8 +7,9 @@ import pytest
 from playground import duck, lakehouse, pipeline, postgres
 from playground.definitions import defs
 from playground.defs.pagila import schedules
-from playground.pagila import generate, keys, seed
+from playground.pagila import generate, keys
 from playground.settings import get_settings
+from tests.helpers import pipeline_on
 
 pytestmark = pytest.mark.slow
 DATABASE = "pagila_pipeline"
@@ -17,12 +18,8 @@ DATABASE = "pagila_pipeline"
 @pytest.fixture(scope="module")
 def built():
     """pagila at SF 0.2 in its own database, materialized once by the pagila_daily job."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PLAYGROUND_PAGILA_DB", DATABASE)
-        seed.seed(0.2, 42, database=DATABASE, progress=lambda _line: None)
-        instance = dg.DagsterInstance.ephemeral()
-        stages = pipeline.materialize_pagila(get_settings(), instance, progress=lambda _: None)
-        yield stages, instance
+    with pipeline_on(DATABASE, 0.2, 42) as built:
+        yield built
 
 
 def _pg(sql: str, *params):

@@ -4,13 +4,11 @@ data that fails a dbt test. Each run fails (or adapts) with a message naming the
 import subprocess
 import sys
 
-import dagster as dg
 import pytest
 
 from playground import lakehouse, pipeline, postgres
-from playground.pagila import seed
 from playground.settings import get_settings
-from tests.helpers import free_port
+from tests.helpers import free_port, pipeline_on
 
 pytestmark = pytest.mark.slow
 DATABASE = "pagila_bad_input"
@@ -18,11 +16,7 @@ DATABASE = "pagila_bad_input"
 
 @pytest.fixture(scope="module")
 def instance():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PLAYGROUND_PAGILA_DB", DATABASE)
-        seed.seed(0.05, 7, database=DATABASE, progress=lambda _line: None)
-        instance = dg.DagsterInstance.ephemeral()
-        pipeline.materialize_pagila(get_settings(), instance, progress=lambda _: None)
+    with pipeline_on(DATABASE, 0.05, 7) as (_, instance):
         yield instance
 
 
