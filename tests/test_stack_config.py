@@ -24,10 +24,11 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 ENV_EXAMPLE = dotenv_values(ROOT / ".env.example")
 TRINO = ROOT / "docker" / "trino"
 
-# Documented keys (trino.io/docs/481: admin/properties, connector/iceberg, connector/postgresql,
-# connector/tpch, object-storage/file-system-s3) of every key the stack sets. `fs.s3.enabled` is
-# the name since trinodb/trino#29070 (merged 2026-04-11; 481 shipped 2026-05-11), which kept
-# `fs.native-s3.enabled` only as a deprecated alias; 481 also removed legacy `hive.s3.*` (#28936).
+# Documented keys (trino.io/docs/476: admin/properties, connector/iceberg, connector/postgresql,
+# connector/tpch, object-storage/file-system-s3) of every key the stack sets. The stack runs 476,
+# the newest Trino whose server Maven Central publishes (the suite starts that same server):
+# `fs.native-s3.enabled` is its name for the native S3 file system (481 renamed it `fs.s3.enabled`
+# and kept this one as an alias). Legacy `hive.s3.*` keys are not used.
 TRINO_KEYS = {
     "config": {
         "coordinator", "node-scheduler.include-coordinator", "http-server.http.port",
@@ -37,7 +38,7 @@ TRINO_KEYS = {
         "connector.name", "iceberg.catalog.type", "iceberg.jdbc-catalog.catalog-name",
         "iceberg.jdbc-catalog.driver-class", "iceberg.jdbc-catalog.connection-url",
         "iceberg.jdbc-catalog.connection-user", "iceberg.jdbc-catalog.connection-password",
-        "iceberg.jdbc-catalog.default-warehouse-dir", "fs.s3.enabled", "s3.endpoint",
+        "iceberg.jdbc-catalog.default-warehouse-dir", "fs.native-s3.enabled", "s3.endpoint",
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },
     "postgresql": {"connector.name", "connection-url", "connection-user", "connection-password"},

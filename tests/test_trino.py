@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from playground import trino
-from playground.settings import ServiceUnavailable, get_settings
+from playground.settings import ServiceUnavailable
 
 
 def test_quote_and_qualified() -> None:
@@ -25,18 +25,9 @@ def test_unreachable_trino_names_the_fix(stack_settings) -> None:
     assert "docker compose up --wait" in str(err.value)
 
 
-def _stack_or_skip():
-    settings = get_settings()
-    try:
-        trino.info(settings, timeout=1)
-    except ServiceUnavailable:
-        pytest.skip("Trino is not running: start the stack with `docker compose up --wait`")
-    return settings
-
-
 @pytest.mark.stack
-def test_trino_crud_on_iceberg() -> None:
-    settings = _stack_or_skip()
+def test_trino_crud_on_iceberg(trino_stack) -> None:
+    settings = trino_stack
     schema = f"test_{uuid.uuid4().hex[:8]}"
     table = trino.qualified("iceberg", schema, "things")
     trino.execute(f"create schema {trino.qualified('iceberg', schema)}", settings=settings)
@@ -54,12 +45,12 @@ def test_trino_crud_on_iceberg() -> None:
 
 
 @pytest.mark.stack
-def test_pyiceberg_table_read_by_trino_and_duckdb() -> None:
+def test_pyiceberg_table_read_by_trino_and_duckdb(trino_stack) -> None:
     import pyarrow as pa
 
     from playground import duck, lakehouse
 
-    settings = _stack_or_skip()
+    settings = trino_stack
     namespace = f"test_{uuid.uuid4().hex[:8]}"
     data = pa.table({"id": list(range(500)), "amount": [i / 4 for i in range(500)]})
     lakehouse.write_table(f"{namespace}.shared", data, settings=settings)

