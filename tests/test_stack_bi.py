@@ -295,7 +295,7 @@ def _health_or_skip(url: str) -> dict:
     return json.loads(text) if text.startswith("{") else {"text": text}
 
 
-@pytest.mark.stack
+@pytest.mark.bi
 def test_metabase_is_healthy_and_has_both_databases() -> None:
     settings = get_settings()
     base = f"http://127.0.0.1:{settings.metabase_port}"
@@ -307,7 +307,7 @@ def test_metabase_is_healthy_and_has_both_databases() -> None:
     assert {"Lakehouse (Trino)", "Warehouse (DuckDB)"} <= metabase.database_names()
 
 
-@pytest.mark.stack
+@pytest.mark.bi
 def test_superset_is_healthy() -> None:
     settings = get_settings()
     assert _health_or_skip(f"http://127.0.0.1:{settings.superset_port}/health") == {"text": "OK"}

@@ -67,3 +67,27 @@ def test_pyiceberg_table_read_by_trino_and_duckdb(trino_stack) -> None:
         cat = lakehouse.catalog(settings)
         cat.purge_table(f"{namespace}.shared")
         cat.drop_namespace(namespace)
+
+
+@pytest.mark.stack
+def test_doctor_in_stack_mode_passes_against_the_running_trino(trino_stack) -> None:
+    from playground import doctor
+
+    found = {check.component: check for check in doctor.checks(trino_stack)}
+    for component in ("stack: postgres", "stack: object store", "stack: trino", "iceberg catalog"):
+        assert found[component].ok, found[component].line()
+    assert "Trino 476" in found["stack: trino"].detail
+    for catalog in ("iceberg", "postgresql", "tpch"):
+        assert catalog in found["stack: trino"].detail
+
+
+@pytest.mark.stack
+def test_trino_reads_pagila_through_its_postgresql_catalog(trino_stack) -> None:
+    from playground import postgres
+
+    _, rows = trino.execute(
+        f"select count(*) from {trino.qualified('postgresql', 'public', 'rental')}",
+        settings=trino_stack,
+    )
+    with postgres.connect(trino_stack.pagila_db, trino_stack) as conn:
+        assert rows == [(conn.execute("select count(*) from rental").fetchone()[0],)]
