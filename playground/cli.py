@@ -91,6 +91,10 @@ def _bench(args: argparse.Namespace) -> int:
         from playground.bench_pipeline import bench_pipeline
 
         bench_pipeline(args.scale)
+    elif args.bench == "trino":
+        from playground.bench_trino import bench_trino
+
+        bench_trino(args.rows, args.insert_rows)
     else:
         bench.bench_extract(args.rows, args.methods or list(METHODS), repeat=args.repeat)
     return 0
@@ -181,6 +185,15 @@ def parser() -> argparse.ArgumentParser:
     )
     bench_pipeline.add_argument("--scale", type=float, default=10.0)
     bench_pipeline.set_defaults(func=_bench)
+
+    bench_trino = bench_commands.add_parser(
+        "trino", help="three ways to store a frame for Trino (needs stack-mode settings)"
+    )
+    bench_trino.add_argument("--rows", type=int, default=1_000_000)
+    bench_trino.add_argument(
+        "--insert-rows", type=int, default=10_000, help="rows for the slow INSERT ... VALUES path"
+    )
+    bench_trino.set_defaults(func=_bench)
 
     dbt = commands.add_parser(
         "dbt", help="`dbt prepare` writes the manifest; anything else runs dbt on dbt_project/"

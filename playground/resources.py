@@ -108,6 +108,7 @@ def resources() -> dict:
     from playground.io import parquet as parquet_io
     from playground.io.iceberg import ArrowIcebergIOManager
     from playground.io.snowflake import snowflake_io_manager
+    from playground.io.trino import TrinoIcebergIOManager
 
     found = {
         "postgres": PostgresResource(),
@@ -116,6 +117,7 @@ def resources() -> dict:
         "iceberg_io_manager": ArrowIcebergIOManager(),
         "warehouse_io_manager": duckdb_io.warehouse_io_manager(),
         "parquet_io_manager": parquet_io.PartitionedParquetIOManager(),
+        "trino_io_manager": TrinoIcebergIOManager(),  # talks to Trino only when an asset uses it
         # Executed notebooks go to the Dagster instance's storage folder.
         "output_notebook_io_manager": ConfigurableLocalOutputNotebookIOManager(),
     }

@@ -18,5 +18,10 @@ def to_arrow(obj, context: dg.OutputContext, manager: str) -> pa.Table:
 
 
 def as_requested(table: pa.Table, context: dg.InputContext) -> pa.Table | pd.DataFrame:
-    """pandas when the input is annotated `pd.DataFrame`, else Arrow."""
-    return table.to_pandas() if context.dagster_type.typing_type is pd.DataFrame else table
+    """pandas when the input is annotated `pd.DataFrame`, else Arrow (also when the context was
+    built without a type, as `build_input_context` does by default)."""
+    try:
+        wanted = context.dagster_type.typing_type
+    except dg.DagsterInvariantViolationError:
+        return table
+    return table.to_pandas() if wanted is pd.DataFrame else table

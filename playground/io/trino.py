@@ -1,0 +1,100 @@
+"""The Trino IO manager: an asset's Arrow/pandas output as an Iceberg table in Trino's `iceberg`
+catalog, loaded back through Trino.
+
+The original's Trino IO manager pushed rows through `INSERT ... VALUES` and replaced tables with
+statements Trino runs one by one. This one writes the way `playground bench trino` measured to be
+fastest, with the commit semantics a replace needs: the rows go to the shared Iceberg catalog in one
+PyIceberg commit (the catalog Trino's `iceberg` catalog reads), so a table, or one time partition of
+it, is replaced atomically. Trino then reads it back: the output metadata has the row count Trino
+counts, the query id and a link to the query in Trino's UI. Inputs are `SELECT`s through Trino,
+restricted to the partitions asked for.
+
+`playground bench trino`, a payment-shaped frame, each method in its own process, 2 cores, Trino
+476 on the suite's local stack (moto_server as S3):
+
+    strategy                                       rows  seconds   rows/s  time ÷ PyIceberg  RSS
+    INSERT ... VALUES, 1,000 rows a statement    10,000    23.0       434    851×         198 MB
+    Parquet staged in the bucket + add_files  1,000,000     2.22  450,883      0.8×       331 MB
+    PyIceberg commit (kept)                   1,000,000     2.71  369,597      1×         858 MB
+
+`add_files` is a little faster, but it only appends: replacing a table or a month would need a
+`DELETE` first, two commits that readers can see between. The PyIceberg commit replaces in one.
+Reading the 1M rows back through the Trino Python client runs at about 36,000 rows/s.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from playground import lakehouse, trino
+from playground.io._arrow import as_requested, to_arrow
+from playground.io.iceberg import ArrowIcebergIOManager, _check_inside
+from playground.settings import ServiceUnavailable, get_settings
+
+
+class TrinoIcebergIOManager(dg.ConfigurableIOManager):
+    """Stores outputs as `iceberg.<key prefix>.<asset name>` for Trino; loads them through Trino.
+
+    A time-partitioned asset names its timestamp column in the `partition_expr` metadata; each
+    partition replaces only its window, in one commit.
+    """
+
+    default_namespace: str = Field(default="public", description="Schema for keys without prefix.")
+
+    def _identifier(self, key: dg.AssetKey) -> str:
+        return ArrowIcebergIOManager._identifier(key, self.default_namespace)
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        data = to_arrow(obj, context, "Trino")
+        settings = get_settings()
+        identifier = self._identifier(context.asset_key)
+        try:
+            trino.info(settings)  # fail before writing anything when Trino is down
+            cat = lakehouse.catalog(settings)
+        except ServiceUnavailable as exc:
+            raise dg.Failure(str(exc)) from None
+        where = ""
+        if context.has_asset_partitions:
+            column = ArrowIcebergIOManager._partition_column(context)
+            window = context.asset_partitions_time_window
+            _check_inside(data, column, window.start, window.end, context)
+            lakehouse.write_window(identifier, data, column, window.start, window.end, cat)
+            where = _trino_window(column, window.start, window.end)
+        else:
+            lakehouse.write_table(identifier, data, cat=cat)
+        namespace, name = identifier.split(".")
+        with trino.connect("iceberg", namespace, settings) as conn:
+            cursor = conn.cursor()
+            sql = f"select count(*) from {trino.qualified('iceberg', namespace, name)}{where}"  # noqa: S608
+            cursor.execute(sql)
+            (counted,) = cursor.fetchone()
+            query_id = cursor.query_id
+        base = f"{settings.trino_scheme}://{settings.trino_host}:{settings.trino_port}"
+        context.add_output_metadata(
+            {
+                "dagster/row_count": counted,
+                "table": f"iceberg.{identifier}",
+                "trino_query_id": query_id,
+                "trino_query": dg.MetadataValue.url(f"{base}/ui/query.html?{query_id}"),
+            }
+        )
+
+    def load_input(self, context: dg.InputContext):
+        namespace, name = self._identifier(context.asset_key).split(".")
+        where = ""
+        if context.has_asset_partitions:
+            column = ArrowIcebergIOManager._partition_column(context)
+            window = context.asset_partitions_time_window
+            where = _trino_window(column, window.start, window.end)
+        sql = f"select * from {trino.qualified('iceberg', namespace, name)}{where}"  # noqa: S608
+        return as_requested(trino.fetch_arrow(sql, settings=get_settings()), context)
+
+
+def _trino_window(column: str, start, end) -> str:
+    """` where start <= column < end`, with the bounds as Trino timestamp literals."""
+
+    def literal(moment) -> str:
+        return f"timestamp '{moment.strftime('%Y-%m-%d %H:%M:%S')} UTC'"
+
+    # the column name is quoted; the bounds come from Dagster's time window, formatted here
+    quoted = trino.quote(column)
+    return f" where {quoted} >= {literal(start)} and {quoted} < {literal(end)}"
