@@ -183,6 +183,9 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
     etc, data = workdir / "etc", workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
     render_etc(etc, data, http_port, pg, s3_endpoint)
+    stale = data / "var" / "run" / "launcher.pid"  # left by a killed run; the launcher refuses it
+    if stale.is_file():
+        stale.unlink()
     log = workdir / "server.log"
     env = {**os.environ, **environment(settings), "JAVA_HOME": str(home),
            "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip

@@ -39,7 +39,7 @@ TRINO_KEYS = {
         "iceberg.jdbc-catalog.driver-class", "iceberg.jdbc-catalog.connection-url",
         "iceberg.jdbc-catalog.connection-user", "iceberg.jdbc-catalog.connection-password",
         "iceberg.jdbc-catalog.default-warehouse-dir", "fs.native-s3.enabled", "s3.endpoint",
-        "iceberg.add-files-procedure.enabled",
+        "iceberg.add-files-procedure.enabled", "iceberg.expire-snapshots.min-retention",
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },
     "postgresql": {"connector.name", "connection-url", "connection-user", "connection-password"},
