@@ -36,4 +36,3 @@ def test_the_trino_lesson_runs_against_trino(trino_stack) -> None:
     assert counts["insert again"] == counts["create table as"] + 1
     assert deletes["optimize, expire snapshots"] == 0  # compaction folded them in
     assert f"time travel: {counts['create table as']} rows at the first snapshot" in result.stdout
-
