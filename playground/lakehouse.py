@@ -84,6 +84,10 @@ def write_table(
     return table
 
 
+class ConcurrentWrite(RuntimeError):
+    """Another writer committed to the same rows first; this write committed nothing."""
+
+
 def window_filter(column: str, start: datetime, end: datetime, with_zone: bool = True):
     """Rows with `start <= column < end` (a partition's time window), as a PyIceberg filter.
 
@@ -121,13 +125,22 @@ def write_window(
         )
         table.append(data)
         return table
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
     table = cat.load_table(identifier)
-    with table.transaction() as tx:
-        if table.schema().as_arrow() != data.schema:
-            with tx.update_schema() as update:
-                update.union_by_name(data.schema)
-        window = window_filter(column, start, end, has_zone(data.schema, column))
-        tx.overwrite(data, overwrite_filter=window)
+    try:
+        with table.transaction() as tx:
+            if table.schema().as_arrow() != data.schema:
+                with tx.update_schema() as update:
+                    update.union_by_name(data.schema)
+            window = window_filter(column, start, end, has_zone(data.schema, column))
+            tx.overwrite(data, overwrite_filter=window)
+    except (CommitFailedException, ValidationException) as exc:
+        # PyIceberg retried; another writer changed the same window meanwhile and won
+        raise ConcurrentWrite(
+            f"{identifier}: another writer replaced [{start}, {end}) at the same time and "
+            f"committed first ({exc}). This write committed nothing; run it again."
+        ) from None
     return table
 
 

@@ -47,6 +47,7 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
         data = to_arrow(obj, context, "Trino")
         settings = get_settings()
         identifier = self._identifier(context.asset_key)
+        _check_types(identifier, data.schema)
         try:
             trino.info(settings)  # fail before writing anything when Trino is down
             cat = lakehouse.catalog(settings)
@@ -87,6 +88,19 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
             where = _trino_window(column, window.start, window.end)
         sql = f"select * from {trino.qualified('iceberg', namespace, name)}{where}"  # noqa: S608
         return as_requested(trino.fetch_arrow(sql, settings=get_settings()), context)
+
+
+def _check_types(identifier: str, schema) -> None:
+    """Refuse, naming table.column, a column no Iceberg (hence Trino) type can hold."""
+    for field in schema:
+        try:
+            lakehouse.iceberg_schema(type(schema)([field]))
+        except Exception as exc:  # PyIceberg's UnsupportedPyArrowTypeException and kin
+            raise dg.Failure(
+                f"iceberg.{identifier}.{field.name} is {field.type}, which Iceberg and Trino "
+                f"cannot store ({type(exc).__name__}). Cast it first, e.g. a duration to "
+                "seconds as a bigint. Nothing was written."
+            ) from None
 
 
 def _trino_window(column: str, start, end) -> str:

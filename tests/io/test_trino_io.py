@@ -100,3 +100,11 @@ def test_a_hostile_name_is_refused_before_anything_runs(stack_env) -> None:
     context = dg.build_output_context(asset_key=dg.AssetKey(["trino_io", 'x"; drop table y; --']))
     with pytest.raises(ValueError, match="not a valid table identifier"):
         trino_io.TrinoIcebergIOManager().handle_output(context, _month(2, 1))
+
+
+def test_a_column_trino_cannot_take_is_named_and_nothing_is_written(stack_env) -> None:
+    data = _month(2, 1).append_column("late_by", pa.array([1], pa.duration("s")))
+    context = dg.build_output_context(asset_key=dg.AssetKey(["trino_io", "durations"]))
+    with pytest.raises(dg.Failure, match=r"iceberg\.trino_io\.durations\.late_by is duration"):
+        trino_io.TrinoIcebergIOManager().handle_output(context, data)
+    assert not lakehouse.catalog(stack_env).table_exists("trino_io.durations")
