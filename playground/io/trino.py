@@ -23,6 +23,7 @@ Reading the 1M rows back through the Trino Python client runs at about 36,000 ro
 """
 
 import dagster as dg
+import pyarrow as pa
 from pydantic import Field
 
 from playground import lakehouse, trino
@@ -94,7 +95,7 @@ def _check_types(identifier: str, schema) -> None:
     """Refuse, naming table.column, a column no Iceberg (hence Trino) type can hold."""
     for field in schema:
         try:
-            lakehouse.iceberg_schema(type(schema)([field]))
+            lakehouse.iceberg_schema(pa.schema([field]))
         except Exception as exc:  # PyIceberg's UnsupportedPyArrowTypeException and kin
             raise dg.Failure(
                 f"iceberg.{identifier}.{field.name} is {field.type}, which Iceberg and Trino "
