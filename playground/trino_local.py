@@ -135,19 +135,32 @@ def _set(lines: list[str], key: str, value: str) -> list[str]:
     return [*kept, f"{key}={value}"]
 
 
+ROLES = ("single", "coordinator", "worker")
+
+
 def render_etc(
-    etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str
-) -> None:
-    """Trino's etc/ from the compose stack's files, with this machine's hosts and ports."""
+    etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str,
+    role: str = "single", coordinator_port: int | None = None,
+) -> None:  # fmt: skip
+    """Trino's etc/ from the compose stack's files, with this machine's hosts and ports.
+
+    `single`: the coordinator's file, also running the work itself; `coordinator` and `worker`:
+    the compose stack's two files as they are (the worker finds the coordinator's port).
+    """
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {ROLES}")
     docker = project_root() / "docker" / "trino"
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
-    config = _properties(docker / "coordinator" / "config.properties")
-    config = _set(config, "node-scheduler.include-coordinator", "true")  # one process does it all
+    source = "worker" if role == "worker" else "coordinator"
+    config = _properties(docker / source / "config.properties")
+    if role == "single":
+        config = _set(config, "node-scheduler.include-coordinator", "true")
     config = _set(config, "http-server.http.port", str(http_port))
-    config = _set(config, "discovery.uri", f"http://127.0.0.1:{http_port}")
+    discovery = coordinator_port if role == "worker" else http_port
+    config = _set(config, "discovery.uri", f"http://127.0.0.1:{discovery}")
     (etc / "config.properties").write_text("\n".join(config) + "\n")
     (etc / "node.properties").write_text(
-        f"node.environment=playground\nnode.id=local-{http_port}\nnode.data-dir={data}\n"
+        f"node.environment=playground\nnode.id={role}-{http_port}\nnode.data-dir={data}\n"
     )
     (etc / "jvm.config").write_text(
         "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"
@@ -176,13 +189,14 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
-          s3_endpoint: str, timeout: float = 120, progress=print) -> Server:  # fmt: skip
-    """Start Trino and wait until it accepts queries."""
+          s3_endpoint: str, timeout: float = 120, progress=print, role: str = "single",
+          coordinator_port: int | None = None) -> Server:  # fmt: skip
+    """Start a Trino process (`role`: see `render_etc`) and wait until it has started."""
     home = java_home()
     server = fetch(progress=progress)
     etc, data = workdir / "etc", workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
-    render_etc(etc, data, http_port, pg, s3_endpoint)
+    render_etc(etc, data, http_port, pg, s3_endpoint, role, coordinator_port)
     stale = data / "var" / "run" / "launcher.pid"  # left by a killed run; the launcher refuses it
     if stale.is_file():
         stale.unlink()

@@ -1,0 +1,51 @@
+"""The compose stack's coordinator and worker files, run as two processes: queries run on the
+worker (the coordinator does not schedule work on itself), proving the scaled-out configuration."""
+
+import time
+
+import pytest
+
+from playground import trino, trino_local
+from tests.helpers import free_port
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
+    from dataclasses import replace
+
+    pg, s3 = (trino_stack.pg_host, trino_stack.pg_port), trino_stack.s3_endpoint
+    coordinator_port, worker_port = free_port(), free_port()
+    coordinator = trino_local.start(trino_stack, tmp_path / "coordinator", coordinator_port, pg,
+                                    s3, role="coordinator", progress=lambda _l: None)  # fmt: skip
+    try:
+        worker = trino_local.start(trino_stack, tmp_path / "worker", worker_port, pg, s3,
+                                   role="worker", coordinator_port=coordinator_port,
+                                   progress=lambda _l: None)  # fmt: skip
+        try:
+            settings = replace(trino_stack, trino_port=coordinator_port)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                _, nodes = trino.execute(
+                    "select node_id, coordinator from system.runtime.nodes where state = 'active'",
+                    settings=settings,
+                )  # fmt: skip
+                if len(nodes) == 2:
+                    break
+                time.sleep(1)
+            assert sorted(nodes) == [(f"coordinator-{coordinator_port}", True),
+                                     (f"worker-{worker_port}", False)]  # fmt: skip
+            with trino.connect("tpch", "tiny", settings) as conn:
+                cursor = conn.cursor()
+                cursor.execute("select count(*) from lineitem")
+                assert cursor.fetchone() == [60175]
+                query_id = cursor.query_id
+            _, tasks = trino.execute(
+                "select distinct node_id from system.runtime.tasks where query_id = ?",
+                [query_id], settings=settings,
+            )  # fmt: skip
+            assert tasks == [(f"worker-{worker_port}",)]
+        finally:
+            trino_local.stop(worker.pid)
+    finally:
+        trino_local.stop(coordinator.pid)
