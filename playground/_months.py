@@ -15,3 +15,12 @@ def month_bounds(month: str) -> tuple[date, date]:
     year, number = map(int, month.split("-"))
     first = date(year, number, 1)
     return first, next_month(first)
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """`YYYY-MM` of each month from the one holding `start` up to (not including) `end`."""
+    months, month = [], date(start.year, start.month, 1)
+    while month < end:
+        months.append(month.strftime("%Y-%m"))
+        month = next_month(month)
+    return months

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from playground.pagila import keys
 from playground.settings import Settings, get_settings
 
 
@@ -47,7 +48,7 @@ def _stages(instance, result) -> Stages:
         seconds = max(times) - min(times)
         if step == "pagila_dbt":
             stages.dbt += seconds
-        elif step.count("__") == 1 and step.split("__")[1] in _tables():
+        elif step.count("__") == 1 and step.split("__")[1] in keys.TABLES:
             stages.extract += seconds
         else:
             stages.checks += seconds
@@ -62,12 +63,6 @@ def _stages(instance, result) -> Stages:
         (stages.passed_checks if evaluation.passed else stages.failed_checks).append(name)
     stages.run_id = result.run_id
     return stages
-
-
-def _tables() -> tuple[str, ...]:
-    from playground.pagila import keys
-
-    return keys.TABLES
 
 
 def materialize_pagila(

@@ -1,6 +1,7 @@
 """Trino on the stack: connections, queries as Arrow/pandas, and safe identifiers.
 
-Trino runs only on the compose stack (`docker compose up --wait`). Its `iceberg` catalog reads the
+Trino runs on the compose stack (`docker compose up --wait`), or as a local process from
+`playground.trino_local` (what the test suite starts). Its `iceberg` catalog reads the
 same Iceberg catalog as PyIceberg and DuckDB; `postgresql` reaches pagila; `tpch` generates data.
 Identifiers are always quoted with `quote()`/`qualified()`; values go in as `?` parameters.
 """

@@ -31,7 +31,7 @@ VERSION = "476"
 MINIMUM_JAVA = 24
 # The catalogs' plugins, and geospatial: the PostgreSQL connector maps PostGIS types with it.
 PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial")
-MAVEN = os.environ.get("PLAYGROUND_MAVEN_REPOSITORY", "https://repo1.maven.org/maven2")
+MAVEN = "https://repo1.maven.org/maven2"
 
 
 class TrinoUnavailable(RuntimeError):

@@ -7,12 +7,10 @@ months from PostgreSQL and replaces exactly them in one Iceberg commit, so reade
 month or the new one, never a mix. The other tables are replaced whole, also in one commit.
 """
 
-from datetime import date
-
 import dagster as dg
 
 from playground import extract
-from playground._months import next_month
+from playground._months import months_between, next_month
 from playground.pagila import generate, keys
 from playground.resources import LakehouseResource, PostgresResource
 
@@ -24,15 +22,6 @@ _MONTHS = generate.partitions()
 monthly = dg.MonthlyPartitionsDefinition(
     start_date=_MONTHS[0].isoformat(), end_date=next_month(_MONTHS[-1]).isoformat()
 )
-
-
-def months_between(start: date, end: date) -> list[str]:
-    """`YYYY-MM` of each month from the one holding `start` up to (not including) `end`."""
-    months, month = [], date(start.year, start.month, 1)
-    while month < end:
-        months.append(month.strftime("%Y-%m"))
-        month = next_month(month)
-    return months
 
 
 def source_slice(table: str, context: dg.AssetExecutionContext) -> tuple[str, list[str] | None]:
