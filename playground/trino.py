@@ -9,6 +9,7 @@ Identifiers are always quoted with `quote()`/`qualified()`; values go in as `?` 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,8 @@ import pyarrow as pa
 from playground.settings import ServiceUnavailable, Settings, get_settings
 
 CATALOGS = ("iceberg", "postgresql", "tpch")
+# Errors of a server that is up but cannot run queries yet.
+_NOT_READY = ("NO_NODES_AVAILABLE", "SERVER_STARTING_UP")
 
 
 def quote(name: str) -> str:
@@ -48,6 +51,33 @@ def info(settings: Settings | None = None, timeout: float = 3) -> dict:
             f"Trino at {url} is unreachable ({exc}). Next: start the stack with "
             "`docker compose up --wait` and set PLAYGROUND_MODE=stack."
         ) from None
+
+
+def ready(settings: Settings | None = None, timeout: float = 60) -> float:
+    """Wait until Trino can schedule a query; returns the seconds waited.
+
+    `/v1/info` says `starting: false` a few seconds before any node has joined the scheduler, and
+    a query sent then fails with NO_NODES_AVAILABLE. This runs a small `tpch` query until it works.
+    """
+    from trino.exceptions import TrinoQueryError
+
+    started = time.monotonic()
+    while True:
+        try:
+            _, rows = execute("select count(*) from tpch.tiny.region", settings=settings)
+            break
+        except (ServiceUnavailable, TrinoQueryError) as exc:
+            if isinstance(exc, TrinoQueryError) and exc.error_name not in _NOT_READY:
+                raise
+            if time.monotonic() - started > timeout:
+                raise ServiceUnavailable(
+                    f"Trino cannot run a query after {timeout:.0f} s ({exc}). Next: check that a "
+                    "worker has joined (table system.runtime.nodes) and read the server log."
+                ) from None
+        time.sleep(0.5)
+    if rows != [(5,)]:
+        raise ServiceUnavailable(f"Trino's tpch catalog answered {rows}, not [(5,)]")
+    return time.monotonic() - started
 
 
 def connect(catalog: str = "iceberg", schema: str | None = None, settings: Settings | None = None):

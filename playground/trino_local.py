@@ -22,10 +22,11 @@ import subprocess
 import tarfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from playground.settings import Settings, project_root
+from playground import trino
+from playground.settings import ServiceUnavailable, Settings, project_root
 
 VERSION = "476"
 MINIMUM_JAVA = 24
@@ -191,7 +192,11 @@ def environment(settings: Settings) -> dict[str, str]:
 def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
           s3_endpoint: str, timeout: float = 120, progress=print, role: str = "single",
           coordinator_port: int | None = None) -> Server:  # fmt: skip
-    """Start a Trino process (`role`: see `render_etc`) and wait until it has started."""
+    """Start a Trino process (`role`: see `render_etc`) and wait until it has started.
+
+    A single server is ready when it can run a query (`trino.ready`); a coordinator waits for a
+    worker, which the caller starts next.
+    """
     home = java_home()
     server = fetch(progress=progress)
     etc, data = workdir / "etc", workdir / "data"
@@ -216,12 +221,22 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 if b'"starting":false' in response.read():
-                    return Server(process.pid, http_port, log, time.monotonic() - started)
+                    break
         except OSError:
             pass
         time.sleep(0.5)
-    stop(process.pid)
-    raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
+    else:
+        stop(process.pid)
+        raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
+    if role == "single":  # a coordinator alone cannot run queries; a worker only joins one
+        local = replace(settings, trino_host="127.0.0.1", trino_port=http_port,
+                        trino_scheme="http", trino_password="")  # fmt: skip
+        try:
+            trino.ready(local, timeout=max(timeout - (time.monotonic() - started), 5))
+        except ServiceUnavailable as exc:
+            stop(process.pid)
+            raise TrinoUnavailable(f"{exc}; see {log}") from None
+    return Server(process.pid, http_port, log, time.monotonic() - started)
 
 
 def stop(pid: int, grace: float = 20) -> None:

@@ -95,10 +95,12 @@ def trino_stack(s3_endpoint, tmp_path_factory) -> Iterator[Settings]:
     configured = replace(get_settings(), mode="stack")
     try:
         trino.info(configured, timeout=1)
-        yield configured
-        return
     except ServiceUnavailable:
         pass
+    else:
+        trino.ready(configured)
+        yield configured
+        return
     try:
         trino_local.java_home()
         trino_local.fetch(progress=print)
