@@ -16,6 +16,12 @@ def _services(args: argparse.Namespace) -> int:
     return 0 if args.action != "status" or status.running else 1
 
 
+def _stack(args: argparse.Namespace) -> int:
+    from playground import stack_local
+
+    return stack_local.main(args.action)
+
+
 def _doctor(_args: argparse.Namespace) -> int:
     from playground import doctor
 
@@ -130,6 +136,12 @@ def parser() -> argparse.ArgumentParser:
     services = commands.add_parser("services", help="start, stop or show the embedded PostgreSQL")
     services.add_argument("action", choices=["start", "stop", "status"])
     services.set_defaults(func=_services)
+
+    stack = commands.add_parser(
+        "stack", help="PostgreSQL over TCP, S3 and Trino as local processes (no Docker)"
+    )
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.set_defaults(func=_stack)
 
     doctor = commands.add_parser("doctor", help="check every component and say how to fix it")
     doctor.set_defaults(func=_doctor)

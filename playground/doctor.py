@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from playground.net import port_open
 from playground.settings import Settings, SettingsError, get_settings
 
 
@@ -28,14 +28,6 @@ class Check:
         return text
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.5):
-            return True
-    except OSError:
-        return False
-
-
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our own endpoints
@@ -52,13 +44,14 @@ class Fix(RuntimeError):
         self.hint = hint
 
 
-def _guard(component: str, hint: str, probe: Callable[[], str]) -> Check:
+def _guard(component: str, hint: str, probe: Callable[[], str], required: bool = True) -> Check:
     try:
-        return Check(component, True, probe())
+        return Check(component, True, probe(), required=required)
     except Fix as exc:
-        return Check(component, False, str(exc), exc.hint)
+        return Check(component, False, str(exc), exc.hint, required)
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        return Check(component, False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}", hint)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return Check(component, False, f"{type(exc).__name__}: {first}", hint, required)
 
 
 UP = "docker compose up --wait"
@@ -105,15 +98,18 @@ def trino_probe(settings: Settings) -> str:
 
 
 def checks(settings: Settings) -> list[Check]:
-    from playground import duck, lakehouse, postgres
+    from playground import duck, lakehouse, postgres, stack_local
 
     stack = settings.is_stack
-    result = [Check("mode", True, settings.mode)]
+    local = stack_local.recorded(settings)  # the stack's services run as local processes
+    up = "playground stack up" if local else UP
+    mode = settings.mode + (f" (local processes: {', '.join(local)})" if local else "")
+    result = [Check("mode", True, mode)]
     free_gb = shutil.disk_usage(settings.data_dir).free / 1e9
     result.append(Check("data dir", True, f"{settings.data_dir} (writable, {free_gb:.1f} GB free)"))
 
     pg = postgres.status(settings)
-    pg_hint = UP if stack else "playground services start"
+    pg_hint = up if stack else "playground services start"
     result.append(Check("postgres", pg.running, pg.detail, pg_hint))
 
     def pagila_probe() -> str:
@@ -198,40 +194,48 @@ def checks(settings: Settings) -> list[Check]:
 
     s3 = urlsplit(settings.s3_endpoint)
     if stack:
-        up = _port_open(settings.pg_host, settings.pg_port)
-        detail = f"{settings.pg_host}:{settings.pg_port} {'reachable' if up else 'not reachable'}"
-        result.append(Check("stack: postgres", up, detail, UP))
-        result.append(_guard("stack: object store", UP, lambda: bucket_probe(settings)))
-        result.append(_guard("stack: trino", UP, lambda: trino_probe(settings)))
+        reachable = port_open(settings.pg_host, settings.pg_port)
+        detail = f"{settings.pg_host}:{settings.pg_port} " + (
+            "reachable" if reachable else "not reachable"
+        )
+        result.append(Check("stack: postgres", reachable, detail, up))
+        result.append(_guard("stack: object store", up, lambda: bucket_probe(settings)))
+        result.append(_guard("stack: trino", up, lambda: trino_probe(settings)))
     else:
         for name, host, port in (
             ("stack: object store", s3.hostname or "localhost", s3.port or 9000),
             ("stack: trino", settings.trino_host, settings.trino_port),
         ):
-            up = _port_open(host, port)
-            detail = f"{host}:{port} {'reachable' if up else 'not reachable'}"
-            result.append(Check(name, up, f"{detail} (only needed in stack mode)", UP, False))
+            answers = port_open(host, port)
+            detail = f"{host}:{port} {'reachable' if answers else 'not reachable'}"
+            detail += " (only needed in stack mode)"
+            hint = f"{UP}, or without Docker: playground stack up"
+            result.append(Check(name, answers, detail, hint, False))
+    if not local:
+        result.append(_guard("stack without docker", "install a JDK 25 and Go, or use Docker",
+                             stack_local.can_start, required=False))  # fmt: skip
     for name, service, url in (
         ("stack: metabase", "metabase", f"http://127.0.0.1:{settings.metabase_port}/api/health"),
         ("stack: superset", "superset", f"http://127.0.0.1:{settings.superset_port}/health"),
     ):
-        up = _http_ok(url)
+        answers = _http_ok(url)
         base = url.rsplit("/", 1)[0].removesuffix("/api")
-        detail = f"{base} {'answers' if up else 'not running'}"
+        detail = f"{base} {'answers' if answers else 'not running'}"
         if not stack:
             detail += " (only needed in stack mode)"
+        elif local:
+            detail += " (the compose stack's; `playground stack` has no BI)"
         hint = f"{UP}; if it keeps failing: docker compose logs {service}"
-        result.append(Check(name, up, detail, hint, required=stack))
+        result.append(Check(name, answers, detail, hint, required=stack and not local))
 
     for name, url in (
         ("dagster ui", f"http://127.0.0.1:{settings.dagster_port}/server_info"),
         ("marimo editor", f"http://127.0.0.1:{settings.marimo_port}/health"),
     ):
-        up = _http_ok(url)
+        answers = _http_ok(url)
         base = url.rsplit("/", 1)[0]
-        result.append(
-            Check(name, up, f"{base} {'answers' if up else 'not running'}", "make run", False)
-        )
+        detail = f"{base} {'answers' if answers else 'not running'}"
+        result.append(Check(name, answers, detail, "make run", False))
     return result
 
 

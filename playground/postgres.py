@@ -15,7 +15,7 @@ from urllib.parse import quote
 import psycopg
 
 from playground import _pgserver
-from playground.settings import ServiceUnavailable, Settings, get_settings
+from playground.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 
 __all__ = ["ServiceUnavailable", "connect", "start", "status", "stop", "url"]
 
@@ -140,7 +140,7 @@ def connect(database: str | None = None, settings: Settings | None = None, **kwa
         return psycopg.connect(url(database, settings), connect_timeout=5, **kwargs)
     except psycopg.OperationalError as exc:
         if settings.is_stack:
-            hint = "start the stack with `docker compose up --wait` or set PLAYGROUND_MODE=embedded"
+            hint = f"start the stack with {START_STACK} or set PLAYGROUND_MODE=embedded"
         else:
             hint = "run `playground services start` and `playground doctor`"
         raise ServiceUnavailable(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from playground import postgres
+from playground.net import port_free
 from playground.settings import Settings, get_settings, project_root
 
 STARTER_ASSETS = ("iris/iris_dataset", "iris/iris_cleaned")
@@ -39,15 +39,6 @@ def dagster_home(settings: Settings) -> Path:
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def materialize_starter_assets(settings: Settings, force: bool = False) -> bool:
@@ -170,7 +161,7 @@ def run(materialize: bool = True) -> int:
         ("PLAYGROUND_DAGSTER_PORT", settings.dagster_port),
         ("PLAYGROUND_MARIMO_PORT", settings.marimo_port),
     ):
-        if not _port_free(port):
+        if not port_free(port):
             raise RunError(
                 f"port {port} on 127.0.0.1 is in use. Stop what uses it (`lsof -i :{port}`) or "
                 f"set {variable} to a free port."

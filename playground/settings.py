@@ -18,6 +18,8 @@ from dotenv import dotenv_values
 MODES = ("embedded", "stack")
 # Names the file read instead of `<project>/.env` (the test suite points it at nothing).
 ENV_FILE_VARIABLE = "PLAYGROUND_ENV_FILE"
+# How to start the stack, for every message that needs it.
+START_STACK = "`docker compose up --wait` (without Docker: `playground stack up`)"
 
 
 class SettingsError(ValueError):
@@ -35,7 +37,7 @@ def require_reachable(service: str, host: str, port: int, settings: Settings) ->
             return
     except OSError as exc:
         fix = (
-            "start the stack with `docker compose up --wait`, or set PLAYGROUND_MODE=embedded"
+            f"start the stack with {START_STACK}, or set PLAYGROUND_MODE=embedded"
             if settings.is_stack
             else "run `playground doctor`"
         )

@@ -63,3 +63,20 @@ class TcpToUnix(socketserver.ThreadingTCPServer):
     def __exit__(self, *exc) -> None:
         self.shutdown()
         self.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m playground.tcp_proxy SOCKET PORT`: serve until terminated (`playground stack`)."""
+    import argparse
+
+    args = argparse.ArgumentParser(description=main.__doc__)
+    args.add_argument("socket")
+    args.add_argument("port", type=int)
+    parsed = args.parse_args(argv)
+    proxy = TcpToUnix(parsed.socket, parsed.port)
+    print(f"forwarding 127.0.0.1:{proxy.port} to {parsed.socket}", flush=True)
+    proxy.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,9 @@
 """Trino on the stack: connections, queries as Arrow/pandas, and safe identifiers.
 
 Trino runs on the compose stack (`docker compose up --wait`), or as a local process from
-`playground.trino_local` (what the test suite starts). Its `iceberg` catalog reads the
-same Iceberg catalog as PyIceberg and DuckDB; `postgresql` reaches pagila; `tpch` generates data.
+`playground.trino_local` (what `playground stack up` and the test suite start). Its `iceberg`
+catalog reads the same Iceberg catalog as PyIceberg and DuckDB; `postgresql` reaches pagila;
+`tpch` generates data.
 Identifiers are always quoted with `quote()`/`qualified()`; values go in as `?` parameters.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from playground.settings import ServiceUnavailable, Settings, get_settings
+from playground.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 
 CATALOGS = ("iceberg", "postgresql", "tpch")
 # Errors of a server that is up but cannot run queries yet.
@@ -49,7 +50,7 @@ def info(settings: Settings | None = None, timeout: float = 3) -> dict:
     except OSError as exc:
         raise ServiceUnavailable(
             f"Trino at {url} is unreachable ({exc}). Next: start the stack with "
-            "`docker compose up --wait` and set PLAYGROUND_MODE=stack."
+            f"{START_STACK} and set PLAYGROUND_MODE=stack."
         ) from None
 
 

@@ -72,25 +72,18 @@ def s3_endpoint():
 
 
 @pytest.fixture(scope="session")
-def trino_stack(s3_endpoint, tmp_path_factory) -> Iterator[Settings]:
+def trino_stack() -> Iterator[Settings]:
     """Stack-mode settings with a real Trino behind them, and no Docker.
 
     When the compose stack answers at the configured Trino address, its settings are used as they
-    are. Otherwise the stack's services are made from processes on 127.0.0.1: the suite's embedded
-    PostgreSQL over TCP (a proxy to its socket), moto_server as the object store (an S3 test
-    double, in memory), and Trino 476 fetched from Maven Central with the compose stack's own
-    catalog files. Without Java 24+ or the download, the tests that need it skip saying why.
+    are. Otherwise `playground stack up`'s code starts the stack's services as processes on free
+    127.0.0.1 ports, for the suite's data directory: its embedded PostgreSQL over TCP, versitygw
+    as the object store, and Trino 476 with the compose stack's own catalog files. Without Java
+    24+, Go (to build versitygw once) or the downloads, the tests that need it skip saying why.
     """
-    import subprocess
-
-    import psycopg
-    from pyarrow import fs
-
-    from playground import postgres, trino, trino_local
-    from playground.pagila import seed
+    from playground import s3_local, stack_local, trino, trino_local
     from playground.settings import ServiceUnavailable
-    from playground.tcp_proxy import TcpToUnix
-    from tests.helpers import ROOT, free_port
+    from tests.helpers import free_port
 
     configured = replace(get_settings(), mode="stack")
     try:
@@ -102,47 +95,16 @@ def trino_stack(s3_endpoint, tmp_path_factory) -> Iterator[Settings]:
         yield configured
         return
     try:
-        trino_local.java_home()
+        stack_local.can_start()
         trino_local.fetch(progress=print)
-    except trino_local.TrinoUnavailable as exc:
+    except (trino_local.TrinoUnavailable, s3_local.S3Unavailable) as exc:
         pytest.skip(str(exc))
-    embedded = get_settings()
-    postgres.start(embedded)
-    server = postgres._running(embedded.pgdata)
-    socket_path = str(server.socket_dir / f".s.PGSQL.{server.port}")
-    with TcpToUnix(socket_path) as proxy:
-        stack = replace(embedded, mode="stack", pg_host="127.0.0.1", pg_port=proxy.port,
-                        s3_endpoint=s3_endpoint, trino_host="127.0.0.1",
-                        trino_port=free_port())  # fmt: skip
-        with postgres.connect("postgres", embedded, autocommit=True) as conn:
-            exists = conn.execute("select 1 from pg_roles where rolname = %s", (stack.pg_user,))
-            if not exists.fetchone():  # the compose service makes this user its superuser
-                conn.execute(
-                    psycopg.sql.SQL("create role {} login superuser password {}").format(
-                        psycopg.sql.Identifier(stack.pg_user),
-                        psycopg.sql.Literal(stack.pg_password),
-                    )
-                )
-            has_catalog = conn.execute(
-                "select 1 from pg_database where datname = %s", (stack.catalog_db,)
-            ).fetchone()
-        if not has_catalog:  # the compose stack's init SQL, as its postgres service runs it
-            init = ROOT / "docker" / "postgres" / "initdb" / "01-playground.sql"
-            subprocess.run([str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                            "-d", postgres.url("postgres", embedded), "-f", str(init)],
-                           check=True, capture_output=True)  # fmt: skip
-        seed.seed(0.05, database=stack.pagila_db, if_missing=True, progress=lambda _l: None)
-        s3 = fs.S3FileSystem(
-            access_key=stack.s3_access_key, secret_key=stack.s3_secret_key,
-            endpoint_override=s3_endpoint, scheme="http", region=stack.s3_region,
-            allow_bucket_creation=True,
-        )  # fmt: skip
-        s3.create_dir(stack.s3_bucket)
-        workdir = tmp_path_factory.mktemp("trino")
-        server = trino_local.start(stack, workdir, stack.trino_port, ("127.0.0.1", proxy.port),
-                                   s3_endpoint, progress=print)  # fmt: skip
-        print(f"Trino {trino_local.VERSION} started in {server.seconds_to_start:.1f} s")
-        try:
-            yield stack
-        finally:
-            trino_local.stop(server.pid)
+    stack = replace(configured, pg_host="127.0.0.1", pg_port=free_port(), pagila_scale=0.05,
+                    s3_endpoint=f"http://127.0.0.1:{free_port()}", trino_host="127.0.0.1",
+                    trino_port=free_port())  # fmt: skip
+    try:
+        for line in stack_local.up(stack):
+            print(line)
+        yield stack
+    finally:
+        stack_local.down(stack)

@@ -1,0 +1,40 @@
+"""Loopback port probes shared by the doctor, `playground run` and the local stack."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+
+def port_open(host: str, port: int, timeout: float = 1.5) -> bool:
+    """Whether host:port accepts a TCP connection."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` (connections of a stopped one, still in
+    TIME_WAIT, do not count: servers set SO_REUSEADDR, and so does this probe)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_port(port: int, timeout: float, process: subprocess.Popen | None = None) -> bool:
+    """Wait until 127.0.0.1:`port` accepts connections; False on timeout or if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open("127.0.0.1", port, timeout=0.5):
+            return True
+        if process is not None and process.poll() is not None:
+            return False
+        time.sleep(0.2)
+    return False

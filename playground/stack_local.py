@@ -1,0 +1,256 @@
+"""`playground stack up|down|status`: the compose stack's services as local processes, no Docker.
+
+For learners without Docker who want the Trino lesson. Three services, on the ports the stack
+settings name (the compose stack's defaults, so `PLAYGROUND_MODE=stack` works unchanged):
+
+- **PostgreSQL**: the embedded server (its pagila and the `iceberg_catalog` database the compose
+  stack's init SQL makes), reached over TCP through a small forwarder to its unix socket;
+- **S3**: versitygw serving `<data dir>/stack/s3/data` (`playground.s3_local`), so the warehouse is
+  plain files that survive `stack down` and a reboot;
+- **Trino** 476 with the compose stack's own catalog files (`playground.trino_local`).
+
+Every process binds to 127.0.0.1. Each one's PID is recorded in `<data dir>/stack/<name>.json`,
+and `down` stops exactly those PIDs (checking each still runs the recorded program). The embedded
+PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground services stop`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playground import postgres, trino_local
+from playground.net import port_free, port_open, wait_port
+from playground.settings import ServiceUnavailable, Settings, get_settings, project_root
+
+SERVICES = ("postgres", "s3", "trino")
+INIT_SQL = Path("docker") / "postgres" / "initdb" / "01-playground.sql"
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Line:
+    service: str
+    ok: bool
+    detail: str
+
+
+def stack_settings(settings: Settings | None = None) -> Settings:
+    """The settings in stack mode, whatever PLAYGROUND_MODE says."""
+    return replace(settings or get_settings(), mode="stack")
+
+
+def _state(settings: Settings, service: str) -> Path:
+    return settings.data_dir / "stack" / f"{service}.json"
+
+
+def ports(settings: Settings) -> dict[str, tuple[str, int]]:
+    """Each service's host and port, from the stack settings; StackError unless on this machine."""
+    s3 = urlsplit(settings.s3_endpoint)
+    found = {
+        "postgres": (settings.pg_host, settings.pg_port),
+        "s3": (s3.hostname or "", s3.port or 80),
+        "trino": (settings.trino_host, settings.trino_port),
+    }
+    for service, (host, _) in found.items():
+        if host not in ("localhost", "127.0.0.1"):
+            raise StackError(
+                f"the local stack serves {service} on 127.0.0.1, but the settings point at "
+                f"{host!r}. Unset that host (see .env.example) or use the compose stack."
+            )
+    return found
+
+
+def _running(settings: Settings, service: str) -> dict | None:
+    """The recorded process of `service` if it still runs the recorded program."""
+    import psutil
+
+    path = _state(settings, service)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    try:
+        alive = record["program"] in " ".join(psutil.Process(record["pid"]).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        alive = False
+    if not alive:
+        path.unlink()
+    return record if alive else None
+
+
+def _record(settings: Settings, service: str, pid: int, port: int, program: str) -> None:
+    path = _state(settings, service)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "port": port, "program": program}))
+
+
+def prepare_postgres(embedded: Settings, stack: Settings) -> None:
+    """Make the embedded server look like the compose stack's: its login role and, once, the
+    init SQL the compose postgres service runs (the catalog database and tables)."""
+    import psycopg
+
+    with postgres.connect("postgres", embedded, autocommit=True) as conn:
+        if not conn.execute(
+            "select 1 from pg_roles where rolname = %s", (stack.pg_user,)
+        ).fetchone():
+            conn.execute(  # the compose service makes this user its superuser
+                psycopg.sql.SQL("create role {} login superuser password {}").format(
+                    psycopg.sql.Identifier(stack.pg_user), psycopg.sql.Literal(stack.pg_password)
+                )
+            )
+        has_catalog = conn.execute(
+            "select 1 from pg_database where datname = %s", (stack.catalog_db,)
+        ).fetchone()
+    if not has_catalog:
+        subprocess.run([str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-d", postgres.url("postgres", embedded), "-f",
+                        str(project_root() / INIT_SQL)],
+                       check=True, capture_output=True)  # fmt: skip
+
+
+def socket_path(embedded: Settings) -> str:
+    server = postgres._running(embedded.pgdata)
+    if server is None:
+        raise ServiceUnavailable(
+            "the embedded PostgreSQL is not running: `playground services start`"
+        )
+    return str(server.socket_dir / f".s.PGSQL.{server.port}")
+
+
+def _spawn(command: list[str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+
+
+def up(settings: Settings | None = None, progress=print) -> list[Line]:
+    """Start what is not running yet; idempotent. Returns `status()` after."""
+    from playground import s3_local
+    from playground.pagila import seed
+
+    stack = stack_settings(settings)
+    embedded = replace(stack, mode="embedded")
+    wanted = ports(stack)
+    for service, (_, port) in wanted.items():
+        record = _running(stack, service)
+        if record is not None and record["port"] != port:
+            raise StackError(
+                f"{service} of the local stack runs on port {record['port']}, not {port} as the "
+                f"settings now say ({_variable(service)}). Run `playground stack down` first."
+            )
+        if record is None and not port_free(port):
+            raise StackError(
+                f"port {port} for {service} is taken by another program. Stop it, or pick a free "
+                f"port in .env ({_variable(service)})."
+            )
+    trino_local.java_home()  # fail before starting anything when Java is missing
+    s3_local.binary(progress)
+    logs = stack.data_dir / "stack"
+    logs.mkdir(parents=True, exist_ok=True)
+    postgres.start(embedded, progress)
+    if _running(stack, "postgres") is None:
+        port = wanted["postgres"][1]
+        proxy = _spawn([sys.executable, "-m", "playground.tcp_proxy", socket_path(embedded),
+                        str(port)], logs / "postgres.log")  # fmt: skip
+        if not wait_port(port, 30, proxy):
+            raise StackError(
+                f"the PostgreSQL forwarder did not listen; see {logs / 'postgres.log'}"
+            )
+        _record(stack, "postgres", proxy.pid, port, "playground.tcp_proxy")
+        progress(f"PostgreSQL: 127.0.0.1:{port} (the embedded server)")
+    prepare_postgres(embedded, stack)
+    seed.seed(stack.pagila_scale, database=stack.pagila_db, if_missing=True, progress=progress)
+    if _running(stack, "s3") is None:
+        port = wanted["s3"][1]
+        pid = s3_local.start(stack, logs / "s3", port, logs / "s3.log", progress=progress)
+        _record(stack, "s3", pid, port, "versitygw")
+        progress(f"S3: http://127.0.0.1:{port}, data in {logs / 's3' / 'data'}")
+    if _running(stack, "trino") is None:
+        port = wanted["trino"][1]
+        progress("starting Trino (about 30-60 s) ...")
+        server = trino_local.start(stack, logs / "trino", port,
+                                   ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
+                                   progress=progress)  # fmt: skip
+        _record(stack, "trino", server.pid, port, "io.trino.server.TrinoServer")
+        progress(f"Trino: http://127.0.0.1:{port} (ready in {server.seconds_to_start:.0f} s)")
+    return status(stack)
+
+
+def _variable(service: str) -> str:
+    return {"postgres": "PLAYGROUND_PG_PORT", "s3": "PLAYGROUND_S3_ENDPOINT",
+            "trino": "PLAYGROUND_TRINO_PORT"}[service]  # fmt: skip
+
+
+def down(settings: Settings | None = None, progress=print) -> list[Line]:
+    """Stop the processes `up` started, by their recorded PIDs, last started first."""
+    stack = stack_settings(settings)
+    for service in reversed(SERVICES):
+        record = _running(stack, service)
+        if record is None:
+            continue
+        trino_local.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
+        _state(stack, service).unlink(missing_ok=True)
+        progress(f"stopped {service} (pid {record['pid']})")
+    return status(stack)
+
+
+def recorded(settings: Settings | None = None) -> list[str]:
+    """The services `up` started that still run."""
+    stack = stack_settings(settings)
+    return [service for service in SERVICES if _running(stack, service)]
+
+
+def can_start() -> str:
+    """What `up` would use here; TrinoUnavailable/S3Unavailable naming what is missing."""
+    import shutil
+
+    from playground import s3_local
+
+    java = trino_local.java_home()
+    s3 = s3_local.built()
+    if s3 is None and shutil.which("go") is None:
+        s3_local.binary()  # raises, saying how to get Go
+    versitygw = f"versitygw {s3_local.VERSION} " + ("built" if s3 else "to build with Go (once)")
+    return f"Java at {java}, Trino {trino_local.VERSION}, {versitygw}"
+
+
+def status(settings: Settings | None = None) -> list[Line]:
+    """One line per service: its recorded PID and whether its port answers."""
+    stack = stack_settings(settings)
+    lines = []
+    for service, (host, port) in ports(stack).items():
+        record = _running(stack, service)
+        answers = port_open(host, port)
+        if record and answers:
+            lines.append(Line(service, True, f"pid {record['pid']}, {host}:{port}"))
+        elif record:
+            lines.append(Line(service, False, f"pid {record['pid']} runs, {host}:{port} silent"))
+        elif answers:
+            lines.append(Line(service, True, f"{host}:{port} answers (not started by `stack up`)"))
+        else:
+            lines.append(Line(service, False, "not running"))
+    return lines
+
+
+def main(action: str) -> int:
+    """The `playground stack` command."""
+    from playground import s3_local
+
+    try:
+        lines = {"up": up, "down": down, "status": status}[action]()
+    except (StackError, ServiceUnavailable, trino_local.TrinoUnavailable,
+            s3_local.S3Unavailable) as exc:  # fmt: skip
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(f"{'ok ' if line.ok else '-- '} {line.service:<9} {line.detail}")
+    if action == "up" and not get_settings().is_stack:
+        print("Next: set PLAYGROUND_MODE=stack (in .env or the shell) to use it.")
+    return 0 if action == "down" or all(line.ok for line in lines) else 1
