@@ -35,6 +35,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _basetemp: list[Path] = []
+_builds: list = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """When Trino tests will run, build the local stack's object store (versitygw, about two
+    minutes the first time) beside the tests before them rather than when they need it."""
+    if any("trino_stack" in getattr(item, "fixturenames", ()) for item in items):
+        from playground import s3_local
+
+        if thread := s3_local.build_in_background():
+            _builds.append(thread)
 
 
 def _servers_started_here() -> dict[int, str]:
@@ -71,6 +82,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     from playground import postgres
 
+    for thread in _builds:
+        thread.join()
     postgres.stop()
     leaked = _servers_started_here()
     for pid in leaked:

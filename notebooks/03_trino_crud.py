@@ -53,8 +53,9 @@ def _(ServiceUnavailable, get_settings, mo, trino):
         mo.callout(
             mo.md(
                 f"**Trino is not running**, so the cells below wait. {_why}\n\n"
-                "Start the stack with `docker compose up --wait` and set `PLAYGROUND_MODE=stack` "
-                "in `.env`, then reopen this lesson."
+                "Start the stack with `docker compose up --wait` (without Docker: "
+                "`.venv/bin/playground stack up`), set `PLAYGROUND_MODE=stack` in `.env`, then "
+                "reopen this lesson."
             ),
             kind="warn",
         ),

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from playground.net import wait_port
@@ -21,6 +22,9 @@ from playground.trino_local import cache_dir
 
 MODULE = "github.com/versity/versitygw/cmd/versitygw"
 VERSION = "v1.8.0"
+
+
+_building = threading.Lock()  # one `go install` at a time in a process
 
 
 class S3Unavailable(RuntimeError):
@@ -35,28 +39,43 @@ def built() -> Path | None:
 
 def binary(progress=print) -> Path:
     """The versitygw executable, built with `go install` the first time."""
-    if found := built():
-        return found
-    target = cache_dir() / "bin" / f"versitygw-{VERSION}"
-    go = shutil.which("go")
-    if go is None:
-        raise S3Unavailable(
-            f"the local object store (versitygw {VERSION}) is built with Go, and `go` is not on "
-            "PATH. Install Go 1.24 or newer (https://go.dev/dl), or run the compose stack "
-            "(`docker compose up --wait`)."
+    with _building:
+        if found := built():
+            return found
+        target = cache_dir() / "bin" / f"versitygw-{VERSION}"
+        go = shutil.which("go")
+        if go is None:
+            raise S3Unavailable(
+                f"the local object store (versitygw {VERSION}) is built with Go, and `go` is not "
+                "on PATH. Install Go 1.24 or newer (https://go.dev/dl), or run the compose stack "
+                "(`docker compose up --wait`)."
+            )
+        progress(
+            f"building versitygw {VERSION} through the Go module proxy (once, about 2 min) ..."
         )
-    progress(f"building versitygw {VERSION} through the Go module proxy (once, a few minutes) ...")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-        done = subprocess.run(
-            [go, "install", f"{MODULE}@{VERSION}"],
-            env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
-            capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise S3Unavailable(f"`go install {MODULE}@{VERSION}` failed:\n{done.stderr[-2000:]}")
-        Path(gobin, "versitygw").rename(target)
-    return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
+            done = subprocess.run(
+                [go, "install", f"{MODULE}@{VERSION}"],
+                env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
+                capture_output=True, text=True, timeout=1800,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise S3Unavailable(
+                    f"`go install {MODULE}@{VERSION}` failed:\n{done.stderr[-2000:]}"
+                )
+            Path(gobin, "versitygw").rename(target)
+        return target
+
+
+def build_in_background() -> threading.Thread | None:
+    """Start building versitygw beside other work when it is missing and Go is there; the caller
+    joins the thread before it exits (so no `go` process outlives it)."""
+    if built() is not None or shutil.which("go") is None:
+        return None
+    thread = threading.Thread(target=binary, kwargs={"progress": lambda _line: None}, daemon=True)
+    thread.start()
+    return thread
 
 
 def start(settings: Settings, root: Path, port: int, log: Path, timeout: float = 30,

@@ -248,11 +248,17 @@ def stop(pid: int, grace: float = 20) -> None:
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child: reaped, so no zombie is left
+                return
+        except ChildProcessError:  # started by another process (`playground stack up`)
+            pass
+        try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return
         time.sleep(0.2)
     try:
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
         pass
