@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export MARIMO_SKIP_UPDATE_CHECK := 1
 
-.PHONY: run test install lint format doctor promote services-stop lock clean
+.PHONY: run test install lint format doctor promote services-stop lock clean screenshots
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
@@ -19,6 +19,10 @@ run: install
 ## test: install if needed, then lint and the whole test suite
 test: install lint
 	$(BIN)/pytest
+
+## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
+screenshots: install
+	SCREENSHOTS=docs/images $(BIN)/pytest -m browser -p no:cacheprovider
 
 ## install: create .venv and install the pinned dependencies (constraints.txt)
 install: $(STAMP)

@@ -81,7 +81,7 @@ def _(bench, extract, pd, table, tempfile, url):
             [bench.measure_extract(url, table, _m, _scratch) for _m in extract.METHODS]
         )
     methods["peak_rss_mb"] = methods["peak_rss"] / 2**20
-    methods[["method", "seconds", "peak_rss_mb"]]
+    methods[["method", "seconds", "peak_rss_mb"]].round({"seconds": 2, "peak_rss_mb": 0})
     return (methods,)
 
 

@@ -164,7 +164,10 @@ def _(look, mo, sql, table):
 def _(mo, pd, sql, trino):
     def meta(name):
         names, rows = sql(f"select * from {trino.qualified('iceberg', 'lesson_trino', name)}")  # noqa: S608
-        return pd.DataFrame(rows, columns=names)
+        _frame = pd.DataFrame(rows, columns=names, dtype=object)
+        for _id in {"snapshot_id", "parent_id"} & set(names):  # 64-bit ids: never via float
+            _frame[_id] = _frame[_id].astype("Int64")
+        return _frame.infer_objects()
 
     snapshots_frame = meta("payments$snapshots")
     mo.vstack([

@@ -202,9 +202,14 @@ def down(settings: Settings | None = None, progress=print) -> list[Line]:
 
 
 def recorded(settings: Settings | None = None) -> list[str]:
-    """The services `up` started that still run."""
+    """The services `up` started that still run, on the ports these settings name."""
     stack = stack_settings(settings)
-    return [service for service in SERVICES if _running(stack, service)]
+    try:
+        wanted = ports(stack)
+    except StackError:  # a remote host: not the local stack
+        return []
+    found = {service: _running(stack, service) for service in SERVICES}
+    return [s for s, record in found.items() if record and record["port"] == wanted[s][1]]
 
 
 def can_start() -> str:

@@ -19,6 +19,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def settings_env(settings) -> dict[str, str]:
+    """`settings` as the PLAYGROUND_* variables a child process reads them from."""
+    from dataclasses import fields
+
+    from playground.settings import env_name
+
+    return {env_name(f.name): str(getattr(settings, f.name)) for f in fields(settings)}
+
+
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 300, **kwargs):
     """Run a command from the project root and return the completed process (text output)."""
     return subprocess.run(

@@ -51,6 +51,8 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     ]
     assert checks["mode"].detail == "stack (local processes: postgres, s3, trino)"
     assert checks["stack: trino"].detail.startswith("Trino 476 at 127.0.0.1:")
+    elsewhere = replace(trino_stack, trino_port=free_port())  # settings of another stack
+    assert stack_local.recorded(elsewhere) == ["postgres", "s3"]
 
     cat = lakehouse.catalog(trino_stack)
     cat.create_namespace_if_not_exists("stack_local")

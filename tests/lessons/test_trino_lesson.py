@@ -1,24 +1,19 @@
 """Lesson 03 against a real Trino: every step leaves Trino, PyIceberg and DuckDB agreeing."""
 
-import os
 import re
 import sys
-from dataclasses import fields
 
 import pytest
 
 from playground.promote import lessons_dir
-from playground.settings import Settings, env_name
-from tests.helpers import run
+from tests.helpers import run, settings_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.notebook, pytest.mark.slow]
 LESSON = lessons_dir() / "03_trino_crud.py"
 
 
 def test_the_trino_lesson_runs_against_trino(trino_stack) -> None:
-    env = {**os.environ, **{env_name(f.name): str(getattr(trino_stack, f.name))
-                            for f in fields(Settings)}}  # fmt: skip
-    result = run([sys.executable, str(LESSON)], env=env, timeout=600)
+    result = run([sys.executable, str(LESSON)], env=settings_env(trino_stack), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     steps = re.findall(
         r"after (.+?): trino=(\d+) pyiceberg=(\d+) duckdb=(\d+) delete_files=(\d+)", result.stdout

@@ -1,0 +1,141 @@
+"""Browser tests: the system's Chromium, driven by playwright, against UIs the tests serve.
+
+Chromium comes from the system (Debian's `chromium`; `.ci/run` installs it when missing), never
+from `playwright install`. Without it these tests skip, naming the install command. With
+SCREENSHOTS=<folder> in the environment (`make screenshots`) they also save full-page pictures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import BIN, free_port
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome",
+              "/Applications/Chromium.app/Contents/MacOS/Chromium",
+              "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")  # fmt: skip
+INSTALL = ("install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: "
+           "`brew install --cask chromium`) or set CHROMIUM=/path/to/chromium")  # fmt: skip
+
+
+def chromium() -> str | None:
+    """The browser to drive: $CHROMIUM, else the first Chromium or Chrome found."""
+    for candidate in (os.environ.get("CHROMIUM"), *CANDIDATES):
+        if candidate and (
+            found := shutil.which(candidate) or (Path(candidate).is_file() and candidate)
+        ):
+            return str(found)
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium()
+    if path is None:
+        pytest.skip(f"no Chromium here: {INSTALL}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Save a full-page picture as <SCREENSHOTS>/<name>.png when SCREENSHOTS is set."""
+    if folder := os.environ.get("SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        # The UIs scroll inside a container, so a "full page" is the viewport: grow it instead.
+        size = page.viewport_size
+        tallest = page.evaluate(
+            "() => Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
+        )
+        page.set_viewport_size({"width": size["width"], "height": min(tallest, 8000)})
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+        page.set_viewport_size(size)
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextmanager
+def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None = None,
+          timeout: float = 60) -> Iterator[str]:  # fmt: skip
+    """Run a server (its command takes `{port}`) on a free loopback port; yield its base URL and
+    stop it by PID at the end."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [part.format(port=port) for part in command], stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(base + health, process, timeout)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def marimo_app(lesson: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`marimo run` (app view, as a learner opens a lesson) serving `lesson`."""
+    command = [str(BIN / "marimo"), "run", "--headless", "--no-token", "--host", "127.0.0.1",
+               "--port", "{port}", str(lesson)]  # fmt: skip
+    with serve(command, "/health", log, env) as base:
+        yield base
+
+
+# A drawn Vega chart. Locators pierce shadow roots (marimo renders some outputs in them), where
+# document.querySelectorAll would not.
+CHARTS = ".vega-embed canvas, .vega-embed svg.marks"
+
+
+def wait_until_settled(page, charts: int, timeout: float = 300) -> str:
+    """Wait until `charts` Vega charts are drawn and the page text stops changing for 3 s;
+    returns that text."""
+    deadline = time.monotonic() + timeout
+    while (drawn := page.locator(CHARTS).count()) < charts:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{drawn} of {charts} charts drawn after {timeout:.0f} s")
+        page.wait_for_timeout(500)
+    text, stable_since = page.inner_text("body"), time.monotonic()
+    while time.monotonic() - stable_since < 3:
+        page.wait_for_timeout(500)
+        now = page.inner_text("body")
+        if now != text:
+            text, stable_since = now, time.monotonic()
+    return text
