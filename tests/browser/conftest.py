@@ -38,7 +38,7 @@ def chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed after each module: no browser beside other tests
 def browser():
     path = chromium()
     if path is None:
