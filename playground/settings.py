@@ -83,6 +83,7 @@ class Settings:
     trino_user: str = "playground"
     trino_password: str = ""
     trino_scheme: str = "http"
+    trino_spooling_key: str = "6/aIa7xDQpEcNksLslbbek/zeHiZiyW9T4WunTJVpMo="
     # BI of the stack: Metabase and Superset (admins created from these at first start)
     metabase_port: int = 3030
     metabase_admin_email: str = "admin@example.com"

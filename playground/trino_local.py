@@ -30,9 +30,11 @@ from playground.settings import ServiceUnavailable, Settings, project_root
 
 VERSION = "476"
 MINIMUM_JAVA = 24
-# The catalogs' plugins, and geospatial: the PostgreSQL connector maps PostGIS types with it.
-PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial")
+# The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); and the
+# spooling manager that writes result segments to the bucket.
+PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem")
 MAVEN = "https://repo1.maven.org/maven2"
+SPOOLING = "spooling-manager.properties"
 
 
 class TrinoUnavailable(RuntimeError):
@@ -167,11 +169,12 @@ def render_etc(
         "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"
     )
     host, port = pg
-    for source in sorted((docker / "catalog").glob("*.properties")):
+    sources = [*sorted((docker / "catalog").glob("*.properties")), docker / SPOOLING]
+    for source in sources:
         text = source.read_text("utf-8")
         text = text.replace("//postgres:5432/", f"//{host}:{port}/")
         text = text.replace("http://minio:9000", s3_endpoint)
-        (etc / "catalog" / source.name).write_text(text)
+        (etc / source.relative_to(docker)).write_text(text)
 
 
 @dataclass
@@ -185,7 +188,7 @@ class Server:
 def environment(settings: Settings) -> dict[str, str]:
     """The `${ENV:...}` values the catalog files read, from the settings."""
     names = ("catalog_name", "catalog_db", "pg_user", "pg_password", "pagila_db", "s3_bucket",
-             "s3_region", "s3_access_key", "s3_secret_key")  # fmt: skip
+             "s3_region", "s3_access_key", "s3_secret_key", "trino_spooling_key")  # fmt: skip
     return {f"PLAYGROUND_{n.upper()}": str(getattr(settings, n)) for n in names}
 
 

@@ -25,14 +25,19 @@ ENV_EXAMPLE = dotenv_values(ROOT / ".env.example")
 TRINO = ROOT / "docker" / "trino"
 
 # Documented keys (trino.io/docs/476: admin/properties, connector/iceberg, connector/postgresql,
-# connector/tpch, object-storage/file-system-s3) of every key the stack sets. The stack runs 476,
-# the newest Trino whose server Maven Central publishes (the suite starts that same server):
-# `fs.native-s3.enabled` is its name for the native S3 file system (481 renamed it `fs.s3.enabled`
-# and kept this one as an alias). Legacy `hive.s3.*` keys are not used.
+# connector/tpch, object-storage/file-system-s3, client/client-protocol) of every key the stack
+# sets. The stack runs 476, the newest Trino whose server Maven Central publishes (the suite
+# starts that same server): `fs.native-s3.enabled` is its name for the native S3 file system
+# (481 renamed it `fs.s3.enabled` and kept this one as an alias). No legacy `hive.s3.*` keys.
 TRINO_KEYS = {
     "config": {
         "coordinator", "node-scheduler.include-coordinator", "http-server.http.port",
-        "discovery.uri",
+        "discovery.uri", "protocol.spooling.enabled", "protocol.spooling.shared-secret-key",
+        "protocol.spooling.retrieval-mode",
+    },
+    "spooling": {
+        "spooling-manager.name", "fs.s3.enabled", "fs.location", "s3.endpoint",
+        "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },
     "iceberg": {
         "connector.name", "iceberg.catalog.type", "iceberg.jdbc-catalog.catalog-name",
@@ -145,6 +150,7 @@ def test_trino_properties_use_documented_keys_and_env() -> None:
                    TRINO / "worker" / "config.properties"],
         **{kind: [TRINO / "catalog" / f"{kind}.properties"]
            for kind in ("iceberg", "postgresql", "tpch")},
+        "spooling": [TRINO / "spooling-manager.properties"],
     }  # fmt: skip
     for kind, paths in files.items():
         for path in paths:

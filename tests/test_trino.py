@@ -91,3 +91,27 @@ def test_trino_reads_pagila_through_its_postgresql_catalog(trino_stack) -> None:
     )
     with postgres.connect(trino_stack.pagila_db, trino_stack) as conn:
         assert rows == [(conn.execute("select count(*) from rental").fetchone()[0],)]
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_large_results_come_through_the_spooling_protocol(trino_stack, monkeypatch) -> None:
+    """Rows arrive as segments the workers spooled to the bucket, not as JSON pages."""
+    from trino import client
+
+    spooled = []
+
+    class Counted(client.SpooledSegment):
+        def __init__(self, *args, **kwargs) -> None:
+            spooled.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(client, "SpooledSegment", Counted)
+    where = "from tpch.sf1.orders where orderkey <= 800000"
+    table = trino.fetch_arrow(f"select orderkey, totalprice {where}", settings=trino_stack)
+    _, [(rows, keys)] = trino.execute(
+        f"select count(*), sum(orderkey) {where}", settings=trino_stack
+    )
+    assert table.num_rows == rows > 100_000
+    assert sum(table.column("orderkey").to_pylist()) == keys
+    assert spooled  # at least one segment, fetched from the bucket through the coordinator

@@ -19,7 +19,8 @@ restricted to the partitions asked for.
 
 `add_files` is a little faster, but it only appends: replacing a table or a month would need a
 `DELETE` first, two commits that readers can see between. The PyIceberg commit replaces in one.
-Reading the 1M rows back through the Trino Python client runs at about 36,000 rows/s.
+Reading the 1M rows back through the Trino Python client runs at about 45,500 rows/s with the
+spooling protocol (36,000 rows/s with the direct one); the client's row decoding is the limit.
 """
 
 import dagster as dg
