@@ -3,12 +3,13 @@
 Trino 476 is the newest release whose server tarball Maven Central publishes (later tarballs are
 GitHub release assets only). It needs Java 24 or newer. The tarball (821 MB) is fetched once into
 `~/.cache/playground/trino-<version>` (checked against Maven Central's SHA-1), and every plugin but
-the playground's catalogs need is removed, which also shortens startup.
+those of the playground's catalogs and the spooling protocol is removed, which shortens startup.
 
-The server reads the **same catalog files** as the compose stack (`docker/trino/catalog`) and the
-coordinator's `config.properties`; only hosts, ports and credentials are rendered for this machine,
-and the single process also runs the work (the compose stack has separate workers). It binds to
-127.0.0.1, and `stop()` ends it by PID.
+The server reads the **same files** as the compose stack (`docker/trino/catalog`, the coordinator's
+or worker's `config.properties`, `spooling-manager.properties`); only hosts and ports are rendered
+for this machine, credentials come from the environment (`environment()`), and a single process
+also runs the work (the compose stack has separate workers). It binds to 127.0.0.1, and `stop()`
+ends it by PID. `playground stack up` and the test suite start it.
 """
 
 from __future__ import annotations
