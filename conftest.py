@@ -39,13 +39,14 @@ _builds: list = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """When Trino tests will run, build the local stack's object store (versitygw, about two
-    minutes the first time) beside the tests before them rather than when they need it."""
-    if any("trino_stack" in getattr(item, "fixturenames", ()) for item in items):
-        from playground import s3_local
+    """Tests on the stack's Trino run last, all together: meanwhile a thread downloads Trino and
+    builds the object store (minutes on a fresh machine) beside the other tests."""
+    on_trino = [item for item in items if "trino_stack" in getattr(item, "fixturenames", ())]
+    if on_trino:
+        from playground import stack_local
 
-        if thread := s3_local.build_in_background():
-            _builds.append(thread)
+        _builds.append(stack_local.fetch_in_background())
+        items[:] = [item for item in items if item not in on_trino] + on_trino
 
 
 def _servers_started_here() -> dict[int, str]:

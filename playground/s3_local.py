@@ -68,16 +68,6 @@ def binary(progress=print) -> Path:
         return target
 
 
-def build_in_background() -> threading.Thread | None:
-    """Start building versitygw beside other work when it is missing and Go is there; the caller
-    joins the thread before it exits (so no `go` process outlives it)."""
-    if built() is not None or shutil.which("go") is None:
-        return None
-    thread = threading.Thread(target=binary, kwargs={"progress": lambda _line: None}, daemon=True)
-    thread.start()
-    return thread
-
-
 def start(settings: Settings, root: Path, port: int, log: Path, timeout: float = 30,
           progress=print) -> int:  # fmt: skip
     """Serve `root` as S3 on 127.0.0.1:`port` with the settings' keys and bucket; its PID."""

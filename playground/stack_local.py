@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -226,6 +227,25 @@ def can_start() -> str:
     return f"Java at {java}, Trino {trino_local.VERSION}, {versitygw}"
 
 
+def fetch_in_background() -> threading.Thread:
+    """Download Trino and build versitygw in a thread, beside other work (the test suite does this
+    while its first tests run). Failures are left to `up`, which repeats the step and reports
+    them; the caller joins the thread before it exits, so no download or `go` outlives it."""
+    from playground import s3_local
+
+    def work() -> None:
+        try:
+            trino_local.java_home()
+            trino_local.fetch(progress=lambda _line: None)
+            s3_local.binary(progress=lambda _line: None)
+        except (trino_local.TrinoUnavailable, s3_local.S3Unavailable):
+            pass
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
 def status(settings: Settings | None = None) -> list[Line]:
     """One line per service: its recorded PID and whether its port answers."""
     stack = stack_settings(settings)
@@ -253,6 +273,9 @@ def main(action: str) -> int:
     except (StackError, ServiceUnavailable, trino_local.TrinoUnavailable,
             s3_local.S3Unavailable) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
+        if action == "up" and recorded():
+            print("What did start still runs: `playground stack status`, `playground stack down`.",
+                  file=sys.stderr)  # fmt: skip
         return 1
     for line in lines:
         print(f"{'ok ' if line.ok else '-- '} {line.service:<9} {line.detail}")

@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, replace
@@ -36,6 +37,9 @@ MINIMUM_JAVA = 24
 PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem")
 MAVEN = "https://repo1.maven.org/maven2"
 SPOOLING = "spooling-manager.properties"
+
+
+_fetching = threading.Lock()
 
 
 class TrinoUnavailable(RuntimeError):
@@ -90,7 +94,13 @@ def java_home() -> Path:
 
 
 def fetch(version: str = VERSION, progress=print) -> Path:
-    """The pruned server folder, downloading and unpacking it the first time."""
+    """The pruned server folder, downloading and unpacking it the first time (one download at a
+    time in a process)."""
+    with _fetching:
+        return _fetch(version, progress)
+
+
+def _fetch(version: str, progress) -> Path:
     target = server_dir(version)
     marker = f"{version} {' '.join(PLUGINS)}"
     if (target / ".complete").is_file() and (target / ".complete").read_text() == marker:
