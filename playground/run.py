@@ -25,6 +25,8 @@ DAGSTER_YAML = """\
 telemetry:
   enabled: false
 """
+# The UI's first-visit "Join the Dagster community" dialog covers the asset graph.
+NO_NUX = "nux:\n  enabled: false\n"
 
 
 class RunError(RuntimeError):
@@ -32,12 +34,14 @@ class RunError(RuntimeError):
 
 
 def dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME under the data directory, with telemetry turned off."""
+    """DAGSTER_HOME under the data directory, with telemetry and the first-visit dialog off."""
     home = settings.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+        config.write_text(DAGSTER_YAML + NO_NUX, encoding="utf-8")
+    elif "nux:" not in (text := config.read_text(encoding="utf-8")):  # written by an older version
+        config.write_text(text.rstrip("\n") + "\n" + NO_NUX, encoding="utf-8")
     return home
 
 

@@ -113,3 +113,23 @@ def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
         monkeypatch.setenv("PLAYGROUND_DAGSTER_PORT", str(busy.getsockname()[1]))
         with pytest.raises(run.RunError, match="in use.*PLAYGROUND_DAGSTER_PORT"):
             run.run()
+
+
+def test_the_dagster_home_turns_off_the_first_visit_dialog(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from playground import run
+    from playground.settings import get_settings
+
+    settings = replace(get_settings(), data_dir=tmp_path)
+    old = tmp_path / "dagster" / "dagster.yaml"  # as an older version wrote it
+    old.parent.mkdir()
+    old.write_text("telemetry:\n  enabled: false\n")
+    home = run.dagster_home(settings)
+    assert old.read_text() == "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    run.dagster_home(settings)  # a second call changes nothing
+    assert old.read_text().count("nux:") == 1
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.nux_enabled is False
+        assert instance.telemetry_enabled is False
