@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -58,11 +59,15 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str) -> None:
-    """Save a full-page picture as <SCREENSHOTS>/<name>.png when SCREENSHOTS is set."""
+def screenshot(page, name: str, whole: bool = True) -> None:
+    """Save a picture as <SCREENSHOTS>/<name>.png when SCREENSHOTS is set: the whole page, or the
+    viewport (`whole=False`, for UIs that fill the window, like Dagster's)."""
     if folder := os.environ.get("SCREENSHOTS"):
         Path(folder).mkdir(parents=True, exist_ok=True)
-        # The UIs scroll inside a container, so a "full page" is the viewport: grow it instead.
+        if not whole:
+            page.screenshot(path=str(Path(folder) / f"{name}.png"))
+            return
+        # marimo scrolls inside a container, so a "full page" is the viewport: grow it instead.
         size = page.viewport_size
         tallest = page.evaluate(
             "() => Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
@@ -101,12 +106,12 @@ def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None
     try:
         _wait_http(base + health, process, timeout)
         yield base
-    finally:
-        process.terminate()
+    finally:  # Ctrl-C to its whole process group (a server's workers too), then SIGKILL
+        os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(20)
+            process.wait(30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
