@@ -1,10 +1,11 @@
-"""Loopback port probes shared by the doctor, `playground run` and the local stack."""
+"""Loopback port and HTTP probes shared by the doctor, `playground run` and the local stack."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
+import urllib.request
 
 
 def port_open(host: str, port: int, timeout: float = 1.5) -> bool:
@@ -38,3 +39,20 @@ def wait_port(port: int, timeout: float, process: subprocess.Popen | None = None
             return False
         time.sleep(0.2)
     return False
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> float | None:
+    """Wait until `url` answers 200; the seconds waited, or None on timeout or if `process`
+    exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process is not None and process.poll() is not None:
+            return None
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return None

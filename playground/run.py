@@ -12,11 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playground import postgres
-from playground.net import port_free
+from playground.net import port_free, wait_http
 from playground.settings import Settings, get_settings, project_root
 
 STARTER_ASSETS = ("iris/iris_dataset", "iris/iris_cleaned")
@@ -111,16 +110,11 @@ def seed_if_missing(settings: Settings) -> bool:
 
 
 def _wait_http(url: str, process: subprocess.Popen, name: str, timeout: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if process.poll() is not None:
-            raise RunError(f"{name} exited with code {process.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return time.monotonic() - start
-        except OSError:
-            time.sleep(0.5)
+    waited = wait_http(url, timeout, process)
+    if waited is not None:
+        return waited
+    if process.poll() is not None:
+        raise RunError(f"{name} exited with code {process.returncode} before answering {url}")
     raise RunError(f"{name} did not answer {url} within {timeout:.0f} s")
 
 

@@ -31,10 +31,13 @@ class S3Unavailable(RuntimeError):
     """The local S3 server cannot be built or started; the message says what is missing."""
 
 
+def _target() -> Path:
+    return cache_dir() / "bin" / f"versitygw-{VERSION}"
+
+
 def built() -> Path | None:
     """The versitygw executable if it was built already."""
-    target = cache_dir() / "bin" / f"versitygw-{VERSION}"
-    return target if target.is_file() else None
+    return _target() if _target().is_file() else None
 
 
 def binary(progress=print) -> Path:
@@ -42,7 +45,7 @@ def binary(progress=print) -> Path:
     with _building:
         if found := built():
             return found
-        target = cache_dir() / "bin" / f"versitygw-{VERSION}"
+        target = _target()
         go = shutil.which("go")
         if go is None:
             raise S3Unavailable(

@@ -228,23 +228,21 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
             [str(server / "bin" / "launcher"), "-etc-dir", str(etc), "-data-dir", str(data), "run"],
             stdout=out, stderr=subprocess.STDOUT, env=env, process_group=0,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{http_port}/v1/info"
+    local = replace(settings, trino_host="127.0.0.1", trino_port=http_port,
+                    trino_scheme="http", trino_password="")  # fmt: skip
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
             raise TrinoUnavailable(f"Trino exited (code {process.returncode}); see {log}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if b'"starting":false' in response.read():
-                    break
-        except OSError:
+            if trino.info(local, timeout=2).get("starting") is False:
+                break
+        except ServiceUnavailable:
             pass
         time.sleep(0.5)
     else:
         stop(process.pid)
         raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
     if role == "single":  # a coordinator alone cannot run queries; a worker only joins one
-        local = replace(settings, trino_host="127.0.0.1", trino_port=http_port,
-                        trino_scheme="http", trino_password="")  # fmt: skip
         try:
             trino.ready(local, timeout=max(timeout - (time.monotonic() - started), 5))
         except ServiceUnavailable as exc:

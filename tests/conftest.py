@@ -44,10 +44,9 @@ def stack_settings(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto_server (an S3 test double) on a free loopback port, for the whole session."""
-    import socket
     import subprocess
-    import time
 
+    from playground.net import wait_port
     from tests.helpers import BIN, free_port
 
     port = free_port()
@@ -56,14 +55,7 @@ def s3_endpoint():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
+    if not wait_port(port, 30, process):
         process.kill()
         pytest.fail("moto_server did not start")
     yield f"http://127.0.0.1:{port}"

@@ -12,13 +12,13 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from playground.net import wait_http
 from tests.helpers import BIN, free_port
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -78,19 +78,6 @@ def screenshot(page, name: str, whole: bool = True) -> None:
         page.set_viewport_size(size)
 
 
-def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
-
-
 @contextmanager
 def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None = None,
           timeout: float = 60) -> Iterator[str]:  # fmt: skip
@@ -104,7 +91,8 @@ def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(base + health, process, timeout)
+        if wait_http(base + health, timeout, process) is None:
+            raise RuntimeError(f"{command[0]} did not answer {base + health}; see {log}")
         yield base
     finally:  # Ctrl-C to its whole process group (a server's workers too), then SIGKILL
         os.killpg(process.pid, signal.SIGINT)
