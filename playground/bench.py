@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 
 def _vm_hwm(pid: int) -> int:
@@ -46,6 +52,30 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, in
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
     return seconds, peak, process.returncode, "".join(output_parts)
+
+
+@contextmanager
+def scratch_pagila(scale: float, print_=print) -> Iterator[dict]:
+    """A scratch data directory with its own embedded PostgreSQL, pagila seeded at `scale` (not
+    timed); yields the environment for child processes. The server is stopped and the folder
+    removed afterwards."""
+    from playground import postgres
+    from playground.settings import get_settings
+
+    scratch = Path(tempfile.mkdtemp(prefix="playground-bench-"))
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(scratch), "PLAYGROUND_MODE": "embedded"}
+    try:
+        print_(f"seeding pagila at SF {scale:g} into {scratch} (not timed) ...")
+        seeded = subprocess.run(
+            [sys.executable, "-m", "playground.cli", "seed", "--scale", str(scale)],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if seeded.returncode != 0:
+            raise RuntimeError(f"seeding failed:\n{(seeded.stdout + seeded.stderr)[-2000:]}")
+        yield env
+    finally:
+        postgres.stop(replace(get_settings(), data_dir=scratch, mode="embedded"))
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:

@@ -9,32 +9,16 @@ location, prepares dbt, runs every table, check and dbt model, and re-materializ
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from playground.bench import run_measured
+from playground.bench import run_measured, scratch_pagila
 
 # Targets on 2 cores: (full build seconds, peak RSS bytes or None, one payment month seconds)
 TARGETS = {10: (25.0, None, None), 100: (60.0, 1.5 * 2**30, 3.0)}
 
 
 def bench_pipeline(scale: float, print_=print) -> dict:
-    from playground import postgres
-
-    scratch = Path(tempfile.mkdtemp(prefix="playground-bench-pipeline-"))
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(scratch), "PLAYGROUND_MODE": "embedded"}
-    try:
-        print_(f"seeding pagila at SF {scale:g} into {scratch} (not timed) ...")
-        seeded = subprocess.run(
-            [sys.executable, "-m", "playground.cli", "seed", "--scale", str(scale)],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if seeded.returncode != 0:
-            raise RuntimeError(f"seeding failed:\n{(seeded.stdout + seeded.stderr)[-2000:]}")
+    with scratch_pagila(scale, print_) as env:
         print_("running the pipeline in one process ...")
         seconds, peak, code, output = run_measured(
             [sys.executable, "-m", "playground.pipeline", str(scale)], env=env
@@ -44,19 +28,8 @@ def bench_pipeline(scale: float, print_=print) -> dict:
         line = next(x for x in output.splitlines() if x.startswith("BENCH "))
         report = json.loads(line.removeprefix("BENCH "))
         report.update(process_seconds=seconds, peak_rss=peak)
-    finally:
-        postgres.stop(_settings_for(scratch))
-        shutil.rmtree(scratch, ignore_errors=True)
     _print(report, print_)
     return report
-
-
-def _settings_for(data_dir: Path):
-    from dataclasses import replace
-
-    from playground.settings import get_settings
-
-    return replace(get_settings(), data_dir=data_dir, mode="embedded")
 
 
 def _print(report: dict, print_) -> None:

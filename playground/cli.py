@@ -101,6 +101,10 @@ def _bench(args: argparse.Namespace) -> int:
         from playground.bench_trino import bench_trino
 
         bench_trino(args.rows, args.insert_rows)
+    elif args.bench == "duckdb":
+        from playground.bench_duckdb import bench_duckdb
+
+        bench_duckdb(args.scale, repeat=args.repeat)
     else:
         bench.bench_extract(args.rows, args.methods or list(METHODS), repeat=args.repeat)
     return 0
@@ -197,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
     )
     bench_pipeline.add_argument("--scale", type=float, default=10.0)
     bench_pipeline.set_defaults(func=_bench)
+
+    bench_duckdb = bench_commands.add_parser(
+        "duckdb", help="lesson 02's queries over Iceberg, raw Parquet and PostgreSQL"
+    )
+    bench_duckdb.add_argument("--scale", type=float, default=100.0)
+    bench_duckdb.add_argument("--repeat", type=int, default=5, help="runs per query (median)")
+    bench_duckdb.set_defaults(func=_bench)
 
     bench_trino = bench_commands.add_parser(
         "trino", help="three ways to store a frame for Trino (needs stack-mode settings)"

@@ -12,6 +12,8 @@ TABLES = (
     "language", "category", "country", "city", "address", "actor", "film", "film_actor",
     "film_category", "store", "staff", "customer", "inventory", "rental", "payment",
 )  # fmt: skip
+# The fact tables, partitioned by month of these columns in the lakehouse.
+PARTITION_COLUMNS = {"rental": "rental_date", "payment": "payment_date"}
 _PRIMARY = re.compile(r"ALTER TABLE (\w+) ADD CONSTRAINT \w+ PRIMARY KEY \(([^)]+)\)")
 _FOREIGN = re.compile(
     r"ALTER TABLE (\w+) ADD CONSTRAINT \w+ FOREIGN KEY \((\w+)\)\s+REFERENCES (\w+) \((\w+)\)"

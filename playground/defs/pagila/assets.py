@@ -15,7 +15,7 @@ from playground.pagila import generate, keys
 from playground.resources import LakehouseResource, PostgresResource
 
 NAMESPACE = "pagila"
-PARTITION_COLUMNS = {"rental": "rental_date", "payment": "payment_date"}
+PARTITION_COLUMNS = keys.PARTITION_COLUMNS
 ROW_COUNT_CHECK = "row_count_matches_source"
 _MONTHS = generate.partitions()
 # The months the generator fills (payments run past the rentals by the longest return).
