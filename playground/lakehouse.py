@@ -8,6 +8,7 @@ in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB 
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -134,7 +135,10 @@ def write_window(
                 with tx.update_schema() as update:
                     update.union_by_name(data.schema)
             window = window_filter(column, start, end, has_zone(data.schema, column))
-            tx.overwrite(data, overwrite_filter=window)
+            with warnings.catch_warnings():
+                # A window written for the first time has nothing to delete; PyIceberg warns.
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                tx.overwrite(data, overwrite_filter=window)
     except (CommitFailedException, ValidationException) as exc:
         # PyIceberg retried; another writer changed the same window meanwhile and won
         raise ConcurrentWrite(

@@ -1,0 +1,453 @@
+# /// script
+# requires-python = ">=3.11"
+#
+# [tool.playground.promote]
+# deps = ["pagila/payment"]
+# writes = "lessons.io_manager_timings"
+# ///
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+
+@app.cell
+def _():
+    import shutil
+    import time
+
+    import altair as alt
+    import dagster as dg
+    import duckdb
+    import marimo as mo
+    import pandas as pd
+    import pyarrow as pa
+    from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+    from playground import lakehouse, trino
+    from playground.defs.pagila.assets import monthly
+    from playground.io.iceberg import ArrowIcebergIOManager
+    from playground.io.parquet import PartitionedParquetIOManager
+    from playground.io.trino import TrinoIcebergIOManager
+    from playground.settings import ServiceUnavailable, get_settings
+
+    return (
+        ArrowIcebergIOManager,
+        DuckDBPandasIOManager,
+        PartitionedParquetIOManager,
+        ServiceUnavailable,
+        TrinoIcebergIOManager,
+        alt,
+        dg,
+        duckdb,
+        get_settings,
+        lakehouse,
+        mo,
+        monthly,
+        pa,
+        pd,
+        shutil,
+        time,
+        trino,
+    )
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    # What Dagster does between assets: IO managers
+
+    An asset function returns a value; something has to store it, and load it again for the
+    assets downstream. That something is an **IO manager**: two methods, `handle_output` and
+    `load_input`, which Dagster calls with a *context* telling them which asset and which
+    partition they are handling. In this lesson you write one, watch Dagster call it, then run the
+    playground's own IO managers side by side on the same partitioned asset and see where each
+    puts the data and what re-materializing a month replaces.
+
+    It needs the pagila tables in the lakehouse (`make run` builds them). In stack mode with
+    Trino running, the Trino IO manager joins the comparison.
+    """)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## The smallest IO manager
+
+    This one keeps outputs in a dictionary and records every call with the context fields an IO
+    manager decides by: the asset key, the partition key and the asset's metadata.
+    """)
+    return
+
+
+@app.cell
+def _(dg):
+    class DictIOManager(dg.IOManager):
+        def __init__(self):
+            self.stored, self.calls = {}, []
+
+        def _record(self, method, context):
+            partition = context.partition_key if context.has_partition_key else None
+            metadata = getattr(context, "definition_metadata", None) or {}
+            asset = context.asset_key.to_user_string()
+            self.calls.append({"method": method, "asset": asset, "partition": partition,
+                               "metadata": str(dict(metadata))})  # fmt: skip
+            return (context.asset_key, partition)
+
+        def handle_output(self, context, obj):
+            self.stored[self._record("handle_output", context)] = obj
+
+        def load_input(self, context):
+            return self.stored[self._record("load_input", context)]
+
+    return (DictIOManager,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Dagster builds the contexts itself during a run; `build_output_context` and
+    `build_input_context` build the same objects by hand, which is how you call an IO manager
+    directly (and how the playground's tests do):
+    """)
+    return
+
+
+@app.cell
+def _(DictIOManager, dg, pd):
+    _manager = DictIOManager()
+    _key = dg.AssetKey(["lessons_io", "answer"])
+    _out = dg.build_output_context(asset_key=_key, definition_metadata={"owner": "you"})
+    _manager.handle_output(_out, pd.DataFrame({"answer": [42]}))
+    _loaded = _manager.load_input(dg.build_input_context(asset_key=_key, upstream_output=_out))
+    pd.DataFrame(_manager.calls).assign(loaded=str(_loaded.to_dict("records")))
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## A partitioned asset and its downstream
+
+    `payments` holds one month of pagila's payments per partition (the pipeline's monthly
+    partitions), read from the lakehouse; `daily_revenue` sums them by day. Its parameter
+    `payments` is the upstream asset: Dagster asks the IO manager to load it. `partition_expr`
+    names the column a partition covers, for the IO managers that delete a slice before writing.
+    `make_assets(prefix)` builds both under a key prefix of your choice.
+    """)
+    return
+
+
+@app.cell
+def _(dg, lakehouse, monthly, pd):
+    def make_assets(prefix: str) -> list:
+        @dg.asset(key_prefix=prefix, partitions_def=monthly,
+                  metadata={"partition_expr": "payment_date"})  # fmt: skip
+        def payments(context: dg.AssetExecutionContext) -> pd.DataFrame:
+            window = context.partition_time_window
+            where = lakehouse.window_filter("payment_date", window.start, window.end)
+            return lakehouse.read("pagila.payment", where=where).to_pandas()
+
+        @dg.asset(key_prefix=prefix, partitions_def=monthly,
+                  metadata={"partition_expr": "day"})  # fmt: skip
+        def daily_revenue(payments: pd.DataFrame) -> pd.DataFrame:
+            days = payments["payment_date"].dt.floor("D")
+            return (
+                payments.groupby(days)["amount"]
+                .sum()
+                .astype(float)
+                .rename_axis("day")
+                .reset_index()
+            )
+
+        return [payments, daily_revenue]
+
+    # Runs log only warnings here: the run's events are not the lesson.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    return make_assets, quiet
+
+
+@app.cell
+def _(DictIOManager, dg, make_assets, pd, quiet):
+    _manager = DictIOManager()
+    _run = dg.materialize(make_assets("lessons_io"), resources={"io_manager": _manager},
+                          partition_key="2022-05-01", run_config=quiet)  # fmt: skip
+    pd.DataFrame(_manager.calls).assign(run_succeeded=_run.success)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    What to notice: Dagster called `handle_output` for `payments`, then `load_input` with the
+    *same* key and partition for `daily_revenue`'s parameter, then `handle_output` again. The
+    asset functions never saw the dictionary: swap the IO manager and the same assets store
+    their data somewhere else.
+
+    ## The playground's IO managers, side by side
+
+    The same two assets, once per IO manager, each under its own key prefix. Each materializes
+    April and May, then May again, as a backfill would.
+    """)
+    return
+
+
+@app.cell
+def _(
+    ArrowIcebergIOManager,
+    DuckDBPandasIOManager,
+    PartitionedParquetIOManager,
+    ServiceUnavailable,
+    TrinoIcebergIOManager,
+    get_settings,
+    lakehouse,
+    shutil,
+    trino,
+):
+    lesson_dir = get_settings().data_dir / "lessons"
+    duckdb_file = lesson_dir / "io_managers.duckdb"
+    # Start from nothing on every run, so what you see below is this run's doing.
+    shutil.rmtree(lesson_dir / "parquet", ignore_errors=True)
+    duckdb_file.unlink(missing_ok=True)
+    _catalog = lakehouse.catalog()
+    for _name in ("iceberg", "trino"):
+        for _table in ("payments", "daily_revenue"):
+            if _catalog.table_exists(f"lessons_io_{_name}.{_table}"):
+                _catalog.purge_table(f"lessons_io_{_name}.{_table}")
+    lesson_dir.mkdir(parents=True, exist_ok=True)
+    managers = {
+        "iceberg": ArrowIcebergIOManager(),
+        "duckdb": DuckDBPandasIOManager(database=str(duckdb_file)),
+        "parquet": PartitionedParquetIOManager(base_path=str(lesson_dir / "parquet")),
+    }
+    try:
+        trino.info(timeout=1)
+        managers["trino"] = TrinoIcebergIOManager()
+    except ServiceUnavailable:
+        pass  # Trino runs only on the stack
+    sorted(managers)
+    return duckdb_file, lesson_dir, managers
+
+
+@app.cell
+def _(dg, make_assets, managers, pd, quiet, time):
+    _records = []
+    for _name, _manager in managers.items():
+        for _step, _month in (
+            ("first", "2022-04-01"),
+            ("first", "2022-05-01"),
+            ("replace", "2022-05-01"),
+        ):
+            _started = time.perf_counter()
+            _result = dg.materialize(
+                make_assets(f"lessons_io_{_name}"), partition_key=_month,
+                resources={"io_manager": _manager}, run_config=quiet,
+            )  # fmt: skip
+            _seconds = time.perf_counter() - _started
+            _records.append({"io_manager": _name, "run": f"{_step} {_month[:7]}",
+                             "seconds": _seconds, "success": _result.success})  # fmt: skip
+    timings = pd.DataFrame(_records)
+    timings.round({"seconds": 2})
+    return (timings,)
+
+
+@app.cell
+def _(alt, timings):
+    alt.Chart(timings).mark_bar().encode(
+        x=alt.X("seconds", title="seconds per run (two assets, one month)"),
+        y=alt.Y("io_manager", title=None),
+        color="run",
+        yOffset="run",
+    ).properties(width=460, height=220, title="The same run through each IO manager")
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Most of each run is Dagster's own work (the run, its events, the ephemeral instance); the
+    differences come from how each store commits. Now look at what each one left behind.
+    """)
+    return
+
+
+@app.cell
+def _(lakehouse, pd):
+    _columns = ["operation", "added_records", "deleted_records", "total_records"]
+    iceberg_months = lakehouse.read("lessons_io_iceberg.payments").to_pandas()
+    pd.DataFrame(lakehouse.snapshots("lessons_io_iceberg.payments"))[_columns]
+    return (iceberg_months,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **Iceberg** (`ArrowIcebergIOManager`): the table `lessons_io_iceberg.payments`. Each month
+    is a commit; replacing May deleted May's rows and wrote the new ones in one transaction
+    (PyIceberg records a `delete` snapshot and an `append` one, committed together), and April
+    was never touched. Every engine on the catalog reads the result, and the old May stays
+    readable by time travel.
+    """)
+    return
+
+
+@app.cell
+def _(duckdb, duckdb_file):
+    with duckdb.connect(str(duckdb_file), read_only=True) as _con:
+        duckdb_months = _con.sql(
+            "select strftime(payment_date, '%Y-%m') as month, count(*) as payments "
+            "from lessons_io_duckdb.payments group by 1 order by 1"
+        ).df()
+    duckdb_months
+    return (duckdb_months,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **DuckDB** (dagster-duckdb's `DuckDBPandasIOManager`, the one the warehouse uses): the table
+    `lessons_io_duckdb.payments` in a DuckDB file. Before writing a partition it runs `DELETE
+    ... WHERE payment_date >= start AND payment_date < end`, then inserts: May again replaced
+    May's rows only. One process at a time may hold the file for writing.
+    """)
+    return
+
+
+@app.cell
+def _(lesson_dir, pd):
+    pd.DataFrame(
+        [
+            {"file": str(_f.relative_to(lesson_dir)), "bytes": _f.stat().st_size}
+            for _f in sorted((lesson_dir / "parquet").rglob("*.parquet"))
+        ]
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **Parquet** (`PartitionedParquetIOManager`, on Dagster's `UPathIOManager`): one file per
+    asset and partition, `<base>/<key path>/<partition>.parquet`; replacing May rewrote May's
+    file. Nothing but the path says what the file is: no schema history, no snapshot, no catalog.
+    On the stack the base is `s3://<bucket>/parquet` and the same code writes to the bucket.
+    """)
+    return
+
+
+@app.cell
+def _(duckdb_months, iceberg_months, mo):
+    _iceberg = iceberg_months["payment_date"].dt.strftime("%Y-%m").value_counts().sort_index()
+    _same = _iceberg.tolist() == duckdb_months["payments"].tolist()
+    mo.md(
+        f"April and May hold {', '.join(f'{_n:,}' for _n in _iceberg.tolist())} payments in "
+        f"Iceberg, and the same in DuckDB: **{_same}**. Replacing May left one copy of it."
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## Why the original's Trino IO manager failed, and what this one does
+
+    The original dagster-playground wrote a DataFrame to Parquet in S3, then ran
+    `DROP TABLE IF EXISTS public.iris` and `CREATE TABLE public.iris (...) WITH
+    (external_location = ...)` on Trino's Hive connector. It could not work for long:
+
+    - the table name was hard-coded, so every asset overwrote `public.iris`;
+    - its type map knew only `string` and `double`: any integer or timestamp column raised a
+      `KeyError`;
+    - the drop and the create were two statements, so readers could find no table between them,
+      and a failed create lost the old one;
+    - it needed a Hive metastore and the `hive.s3.*` properties, which Trino 481 removed;
+    - it imported Dagster's private `dagster._core.storage.db_io_manager`, and its `load_input`
+      called a `file_handler` the class never defined.
+
+    `TrinoIcebergIOManager` (`playground/io/trino.py`) writes through the shared Iceberg catalog
+    instead: one PyIceberg commit per table or month (atomic, typed by the Arrow schema), then
+    reads the table back through Trino for the row count and a link to the query. Inserting the
+    rows through Trino instead measured 851× slower (`playground bench trino`).
+    """)
+    return
+
+
+@app.cell
+def _(lakehouse, pa, timings):
+    _table = pa.Table.from_pandas(timings.drop(columns="success"), preserve_index=False)
+    lakehouse.write_table("lessons.io_manager_timings", _table)
+    print(f"wrote lessons.io_manager_timings with {len(timings)} rows")
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.vstack(
+        [
+            mo.md(r"""
+    ## Exercise
+
+    > Write a `CsvIOManager` that stores each output as `<folder>/<key path>.csv` (one file per
+    > partition for partitioned assets) and loads it back as a DataFrame. Materialize
+    > `make_assets("lessons_io_csv")` with it for one month, then plug it into a
+    > `dg.Definitions(assets=..., resources={"io_manager": CsvIOManager(...)})`.
+    """),
+            mo.accordion(
+                {
+                    "Answer": mo.md(r"""
+```python
+from pathlib import Path
+
+
+class CsvIOManager(dg.ConfigurableIOManager):
+    folder: str
+
+    def _path(self, context) -> Path:
+        path = Path(self.folder, *context.asset_key.path)
+        if context.has_partition_key:
+            path = path / context.partition_key
+        return path.with_suffix(".csv")
+
+    def handle_output(self, context, obj: pd.DataFrame) -> None:
+        self._path(context).parent.mkdir(parents=True, exist_ok=True)
+        obj.to_csv(self._path(context), index=False)
+
+    def load_input(self, context) -> pd.DataFrame:
+        return pd.read_csv(self._path(context), parse_dates=["payment_date"])
+
+
+csv = CsvIOManager(folder=str(lesson_dir / "csv"))
+dg.materialize(make_assets("lessons_io_csv"), partition_key="2022-05-01",
+               resources={"io_manager": csv})
+defs = dg.Definitions(assets=make_assets("lessons_io_csv"), resources={"io_manager": csv})
+```
+CSV keeps no types: the loader must say which columns are dates, which is what the Parquet
+and table IO managers never have to do.
+""")
+                }
+            ),
+        ]
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## Recap
+
+    An IO manager is the seam between computing a value and storing it: Dagster hands it a
+    context (asset key, partition, metadata) and the object, and asks it for the object back
+    downstream. A partitioned write replaces only its slice: a transaction of delete and insert
+    in DuckDB, one commit in Iceberg, one file in Parquet. The playground's own are in
+    `playground/io/`, and the pagila pipeline uses them.
+
+    Back to the [lesson index](README.md).
+    """)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
