@@ -25,7 +25,7 @@ def _():
     return alt, dataset, duck, get_settings, lakehouse, mo, pa
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     # A tour of the playground
@@ -58,7 +58,7 @@ def _(get_settings, mo):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     ## The lakehouse
@@ -99,7 +99,7 @@ def _(mo, snapshots):
 @app.cell
 def _(duck, lakehouse):
     con = duck.connect()
-    lakehouse.register_duckdb_view(con, "iris.iris_cleaned", "iris")
+    _view = lakehouse.register_duckdb_view(con, "iris.iris_cleaned", "iris")
     return (con,)
 
 
@@ -120,7 +120,7 @@ def _(con, mo):
     return (summary,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     Notice that one *virginica* is gone: the raw data has 150 flowers, and cleaning dropped an exact
@@ -151,7 +151,7 @@ def _(alt, flowers):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     ## Writing back
@@ -169,7 +169,7 @@ def _(lakehouse, pa, summary):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     > **Exercise.** Change the query to compare sepal sizes instead of petal sizes. Which species

@@ -1,3 +1,10 @@
+# /// script
+# requires-python = ">=3.11"
+#
+# # Not promoted to a Dagster asset: it measures extractions in child processes at the sizes a
+# # learner picks with its slider; run once as a report, it would only time its smallest size.
+# ///
+
 import marimo
 
 __generated_with = "0.25.2"
@@ -17,7 +24,7 @@ def _():
     return alt, bench, extract, mo, pd, tempfile
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     # Chunked loading, done right
@@ -111,7 +118,7 @@ def _(alt, methods, mo):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     ## Does memory grow with the table?
@@ -145,7 +152,7 @@ def _(alt, growth):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     ## Batch size trades memory for speed
@@ -181,7 +188,7 @@ def _(alt, batches):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
     ## In the library

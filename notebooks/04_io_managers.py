@@ -25,7 +25,7 @@ def _():
     import pyarrow as pa
     from dagster_duckdb_pandas import DuckDBPandasIOManager
 
-    from playground import lakehouse, trino
+    from playground import analytics, lakehouse, trino
     from playground.defs.pagila.assets import monthly
     from playground.io.iceberg import ArrowIcebergIOManager
     from playground.io.parquet import PartitionedParquetIOManager
@@ -39,6 +39,7 @@ def _():
         ServiceUnavailable,
         TrinoIcebergIOManager,
         alt,
+        analytics,
         dg,
         duckdb,
         get_settings,
@@ -65,10 +66,18 @@ def _(mo):
     playground's own IO managers side by side on the same partitioned asset and see where each
     puts the data and what re-materializing a month replaces.
 
-    It needs the pagila tables in the lakehouse (`make run` builds them). In stack mode with
-    Trino running, the Trino IO manager joins the comparison.
+    It reads pagila's `payment` table from the lakehouse (`make run` builds it; the next cell
+    extracts it if it is missing). In stack mode with Trino running, the Trino IO manager joins
+    the comparison.
     """)
     return
+
+
+@app.cell
+def _(analytics):
+    pagila = analytics.prepare(1)
+    f"payments from the lakehouse table {pagila.namespace}.payment"
+    return (pagila,)
 
 
 @app.cell(hide_code=True)
@@ -141,14 +150,14 @@ def _(mo):
 
 
 @app.cell
-def _(dg, lakehouse, monthly, pd):
+def _(dg, lakehouse, monthly, pagila, pd):
     def make_assets(prefix: str) -> list:
         @dg.asset(key_prefix=prefix, partitions_def=monthly,
                   metadata={"partition_expr": "payment_date"})  # fmt: skip
         def payments(context: dg.AssetExecutionContext) -> pd.DataFrame:
             window = context.partition_time_window
             where = lakehouse.window_filter("payment_date", window.start, window.end)
-            return lakehouse.read("pagila.payment", where=where).to_pandas()
+            return lakehouse.read(f"{pagila.namespace}.payment", where=where).to_pandas()
 
         @dg.asset(key_prefix=prefix, partitions_def=monthly,
                   metadata={"partition_expr": "day"})  # fmt: skip

@@ -12,6 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebook]
 LESSONS = {
     "00_tour": (1, "DuckDB reads it"),
     "01_chunked_loading": (3, "In the library"),
+    "02_duckdb_lakehouse": (1, "Recap"),
+    "04_io_managers": (1, "Recap"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Promoted lessons run as dagstermill assets for real, through the Dagster CLI.
+"""Every promoted lesson runs as a dagstermill asset for real, through the Dagster CLI.
 
 `dagster.materialize()` cannot run a dagstermill asset (it is not reconstructable); the CLI can.
 """
@@ -13,17 +13,19 @@ from tests.helpers import BIN, run
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
 
-def test_tour_asset_materializes_through_dagstermill(fresh_data_dir) -> None:
+def test_promoted_lessons_materialize_through_dagstermill(fresh_data_dir) -> None:
     env = {"PLAYGROUND_DATA_DIR": str(fresh_data_dir), "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
     result = run(
         [str(BIN / "dagster"), "asset", "materialize", "-m", "playground.definitions",
-         "--select", "iris/iris_dataset,iris/iris_cleaned,lessons/tour"],
+         "--select", "iris/iris_dataset,iris/iris_cleaned,lessons/tour,"
+                     "lessons/duckdb_lakehouse,lessons/io_managers"],
         env=env,
         timeout=600,
     )  # fmt: skip
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
-    assert 'Finished execution of step "lessons__tour"' in log
+    for step in ("lessons__tour", "lessons__duckdb_lakehouse", "lessons__io_managers"):
+        assert f'Finished execution of step "{step}"' in log
     assert "RUN_SUCCESS" in log
     summary = lakehouse.catalog().load_table("lessons.tour_summary").scan().to_arrow()
     assert summary.num_rows == 3
@@ -31,3 +33,9 @@ def test_tour_asset_materializes_through_dagstermill(fresh_data_dir) -> None:
     assert summary.column_names == [
         "species", "flowers", "avg_petal_length_cm", "avg_petal_width_cm",
     ]  # fmt: skip
+    # The two pagila lessons wrote their tables from the lakehouse the notebooks prepared.
+    revenue = lakehouse.read("lessons.revenue_by_month")
+    payments = lakehouse.catalog().load_table("pagila.payment").scan().to_arrow().num_rows
+    assert sum(revenue.column("payments").to_pylist()) == payments > 0
+    timings = lakehouse.read("lessons.io_manager_timings")
+    assert sorted(set(timings.column("io_manager").to_pylist())) == ["duckdb", "iceberg", "parquet"]

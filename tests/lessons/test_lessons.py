@@ -1,10 +1,11 @@
-"""Every marimo lesson runs headless as a script and is clean under `marimo check`."""
+"""Every marimo lesson runs headless as a script, each in a data directory of its own (its own
+embedded PostgreSQL), and is clean under `marimo check`."""
 
 import sys
 
 import pytest
 
-from playground import lakehouse
+from playground import lakehouse, postgres
 from playground.promote import lessons_dir
 from tests.helpers import BIN, run
 
@@ -26,12 +27,51 @@ def _check_tour(stdout: str) -> None:
     assert flowers == {"Iris-setosa": 50, "Iris-versicolor": 50, "Iris-virginica": 49}
 
 
+def _check_duckdb_lakehouse(stdout: str) -> None:
+    """The report it writes holds every payment PostgreSQL has, month by month."""
+    with postgres.connect("pagila") as conn:
+        months, payments, revenue = conn.execute(
+            "select count(distinct date_trunc('month', payment_date at time zone 'UTC')), "
+            "count(*), sum(amount) from payment"
+        ).fetchone()
+    assert f"wrote lessons.revenue_by_month with {months} rows" in stdout
+    report = lakehouse.read("lessons.revenue_by_month")
+    assert sum(report.column("payments").to_pylist()) == payments
+    assert sum(report.column("revenue").to_pylist()) == revenue
+    history = lakehouse.snapshots("lessons.category_history")
+    assert [s["operation"] for s in history] == ["append", "overwrite", "append", "overwrite"]
+    assert history[-1]["total_records"] == 15
+
+
+def _check_io_managers(stdout: str) -> None:
+    assert "wrote lessons.io_manager_timings with 9 rows" in stdout
+    timings = lakehouse.read("lessons.io_manager_timings").to_pandas()
+    assert sorted(set(timings["io_manager"])) == ["duckdb", "iceberg", "parquet"]
+    assert (timings["seconds"] > 0).all()
+    history = lakehouse.snapshots("lessons_io_iceberg.payments")
+    # April, May, then May replaced: its rows deleted and written again, committed together.
+    assert [s["operation"] for s in history] == ["append", "append", "delete", "append"]
+    april, may, again = (s["added_records"] for s in history if s["operation"] == "append")
+    assert again == may == _lakehouse_rows("pagila.payment", "2022-05-01", "2022-06-01") > 0
+    assert history[-1]["total_records"] == april + may
+    assert april == _lakehouse_rows("pagila.payment", "2022-04-01", "2022-05-01") > 0
+
+
+def _lakehouse_rows(identifier: str, start: str, end: str) -> int:
+    where = f"payment_date >= '{start}T00:00:00+00:00' and payment_date < '{end}T00:00:00+00:00'"
+    return lakehouse.read(identifier, where=where).num_rows
+
+
 # What each lesson must have produced, beyond exiting cleanly.
-OUTCOMES = {"00_tour": _check_tour}
+OUTCOMES = {
+    "00_tour": _check_tour,
+    "02_duckdb_lakehouse": _check_duckdb_lakehouse,
+    "04_io_managers": _check_io_managers,
+}
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_runs_as_script(lesson) -> None:
+def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
     result = run([sys.executable, str(lesson)], timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     OUTCOMES.get(lesson.stem, lambda _stdout: None)(result.stdout)
