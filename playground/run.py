@@ -26,6 +26,22 @@ telemetry:
 """
 # The UI's first-visit "Join the Dagster community" dialog covers the asset graph.
 NO_NUX = "nux:\n  enabled: false\n"
+# dagster 1.13 marks `dagster dev` as superseded by `dg dev`, from the separate dagster-dg-cli
+# package this project does not install; the warning says nothing a learner can act on.
+QUIET_DAGSTER_DEV = "ignore:Function `dev_command` is superseded"
+
+
+def dagster_dev(port: int | str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The `dagster dev` command and environment, to run in the project root.
+
+    Without `-m`, dagster reads the module and the location name (`playground`) from
+    pyproject.toml's `[tool.dagster]`; with `-m` it would name the location after the module,
+    which `[tool.dg]`'s code_location_name contradicts (a warning per component).
+    """
+    warnings = ",".join(filter(None, (env.get("PYTHONWARNINGS"), QUIET_DAGSTER_DEV)))
+    command = [str(Path(sys.executable).parent / "dagster"), "dev",
+               "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    return command, {**env, "PYTHONWARNINGS": warnings}
 
 
 class RunError(RuntimeError):
@@ -191,11 +207,7 @@ def run(materialize: bool = True) -> int:
                 print(materialize_pagila_once(settings), flush=True)
         env = {**os.environ, "DAGSTER_HOME": str(home)}
         token = secrets.token_urlsafe(16)
-        processes["dagster dev"] = _spawn(
-            [str(bin_dir / "dagster"), "dev", "-m", "playground.definitions",
-             "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
-            env,
-        )  # fmt: skip
+        processes["dagster dev"] = _spawn(*dagster_dev(settings.dagster_port, env))
         processes["marimo edit"] = _spawn(
             [str(bin_dir / "marimo"), "edit", str(project_root() / "notebooks"),
              "--host", "127.0.0.1", "--port", str(settings.marimo_port), "--headless",

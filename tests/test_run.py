@@ -95,6 +95,8 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
             process.kill()
     assert process.returncode == 0, rest[-3000:]
     assert "playground stopped" in rest
+    for warning in ("SupersessionWarning", "code location name"):  # dagster dev's, silenced
+        assert warning not in text + rest
     assert "stopped embedded PostgreSQL" in rest
     time.sleep(0.5)
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from playground.net import wait_http
-from tests.helpers import BIN, free_port
+from tests.helpers import BIN, ROOT, free_port
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome",
@@ -87,7 +87,7 @@ def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None
     with log.open("wb") as out:
         process = subprocess.Popen(
             [part.format(port=port) for part in command], stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

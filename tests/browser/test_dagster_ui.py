@@ -9,7 +9,6 @@ import pytest
 from playground import run
 from playground.settings import get_settings
 from tests.browser.conftest import screenshot, serve
-from tests.helpers import BIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,10 +19,9 @@ def test_the_graph_shows_every_group_and_a_click_materializes_the_tour(page, tmp
     from playwright.sync_api import expect
 
     home = run.dagster_home(replace(get_settings(), data_dir=tmp_path))
-    command = [str(BIN / "dagster"), "dev", "-m", "playground.definitions",
-               "-h", "127.0.0.1", "-p", "{port}"]  # fmt: skip
+    command, env = run.dagster_dev("{port}", {"DAGSTER_HOME": str(home)})
     log = tmp_path / "dagster.log"
-    with serve(command, "/server_info", log, {"DAGSTER_HOME": str(home)}, timeout=180) as base:
+    with serve(command, "/server_info", log, env, timeout=180) as base:
         page.goto(base + "/asset-groups")
         for group in GROUPS:
             expect(page.get_by_text(group, exact=True).first).to_be_visible(timeout=120_000)
@@ -49,3 +47,6 @@ def test_the_graph_shows_every_group_and_a_click_materializes_the_tour(page, tmp
         executed = json.loads(notebook.read_text())
         assert any(cell.get("outputs") for cell in executed["cells"])  # it ran, outputs kept
         screenshot(page, "dagster-tour-run", whole=False)
+    server_log = log.read_text()
+    assert "SupersessionWarning" not in server_log, server_log[:2000]
+    assert "code location name" not in server_log, server_log[:2000]
