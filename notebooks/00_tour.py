@@ -177,6 +177,9 @@ def _(mo):
 
     **Recap:** settings pick the mode; the catalog knows the tables; DuckDB reads them through
     `iceberg_scan`; a lesson can write tables back for others to use.
+
+    Next: [lesson 01, chunked loading](01_chunked_loading.py), how the pagila tables get from
+    PostgreSQL into the lakehouse. All lessons: [the index](README.md).
     """)
     return
 

@@ -211,6 +211,9 @@ def _(mo):
 
     **Recap:** concatenating chunks does not bound memory; writing each batch to a sink does. The
     batch size sets the memory; the engine (DuckDB, ADBC, pandas) sets the speed.
+
+    Next: [lesson 02, DuckDB against the lakehouse](02_duckdb_lakehouse.py), querying the tables
+    you just learned to load.
     """)
     return
 

@@ -293,6 +293,10 @@ def _(mo):
                 "payment_date)\n  values (s.id, 1, 1, s.amount, current_timestamp)\n```"
             ),
         }),
+        mo.md(
+            "Next: [lesson 04, IO managers](04_io_managers.py), how Dagster stores what assets "
+            "return, and the Trino IO manager this lesson's writes lead to."
+        ),
     ])  # fmt: skip
     return
 
