@@ -30,6 +30,8 @@ expected as (
     union all
     select 'sales_by_store', (select sum(total_sales) from {{ ref('sales_by_store') }}), total from payments
     union all
+    select 'revenue_by_month', (select sum(revenue) from {{ ref('revenue_by_month') }}), total from payments
+    union all
     select 'sales_by_film_category', (select sum(total_sales) from {{ ref('sales_by_film_category') }}), total from weighted_payments
 )
 

@@ -56,7 +56,7 @@ def test_every_check_ran_and_passed(built) -> None:
     assert "marts/sales_by_store:mart_totals_equal_payments" in dbt_checks
     assert any(":relationships_stg_payment_rental_id" in n for n in dbt_checks)
     assert any(":accepted_values_stg_film_rating" in n for n in dbt_checks)
-    assert len(dbt_checks) == 61
+    assert len(dbt_checks) == 66
 
 
 def test_marts_hold_the_values_postgres_computes(built) -> None:
@@ -84,6 +84,21 @@ def test_marts_hold_the_values_postgres_computes(built) -> None:
     ) == [tuple(row) for row in by_category]
     rentals = _pg("select count(*) from rental")[0][0]
     assert _warehouse("select sum(rentals) from marts.sales_by_staff")[0][0] == rentals
+    by_month = _pg(
+        "select to_char(payment_date at time zone 'UTC', 'YYYY-MM'), count(*), sum(amount) "
+        "from payment group by 1 order by 1"
+    )
+    assert _warehouse("select * from marts.revenue_by_month order by 1") == [
+        tuple(row) for row in by_month
+    ]
+    late = _pg(
+        "select i.store_id, count(*), count(*) filter (where r.return_date > r.rental_date "
+        "+ f.rental_duration * interval '1 day') from rental r join inventory i "
+        "using (inventory_id) join film f using (film_id) group by 1 order by 1"
+    )
+    assert _warehouse(
+        "select store_id, rentals, late_returns from marts.late_returns_by_store order by 1"
+    ) == [tuple(row) for row in late]
     assert (
         _warehouse("select count(*) from marts.films_by_category")[0][0]
         == _pg("select count(*) from film f left join film_category fc using (film_id)")[0][0]
