@@ -16,7 +16,6 @@ PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playground import postgres, trino_local
+from playground import postgres, processes, trino_local
 from playground.net import port_free, port_open, wait_port
 from playground.settings import ServiceUnavailable, Settings, get_settings, project_root
 
@@ -71,25 +70,11 @@ def ports(settings: Settings) -> dict[str, tuple[str, int]]:
 
 def _running(settings: Settings, service: str) -> dict | None:
     """The recorded process of `service` if it still runs the recorded program."""
-    import psutil
-
-    path = _state(settings, service)
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text())
-    try:
-        alive = record["program"] in " ".join(psutil.Process(record["pid"]).cmdline())
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        alive = False
-    if not alive:
-        path.unlink()
-    return record if alive else None
+    return processes.running(_state(settings, service))
 
 
 def _record(settings: Settings, service: str, pid: int, port: int, program: str) -> None:
-    path = _state(settings, service)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pid": pid, "port": port, "program": program}))
+    processes.record(_state(settings, service), pid, port, program)
 
 
 def prepare_postgres(embedded: Settings, stack: Settings) -> None:
@@ -125,12 +110,6 @@ def socket_path(embedded: Settings) -> str:
     return str(server.socket_dir / f".s.PGSQL.{server.port}")
 
 
-def _spawn(command: list[str], log: Path) -> subprocess.Popen:
-    with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
-
-
 def up(settings: Settings | None = None, progress=print) -> list[Line]:
     """Start what is not running yet; idempotent. Returns `status()` after."""
     from playground import s3_local
@@ -158,8 +137,10 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
     postgres.start(embedded, progress)
     if _running(stack, "postgres") is None:
         port = wanted["postgres"][1]
-        proxy = _spawn([sys.executable, "-m", "playground.tcp_proxy", socket_path(embedded),
-                        str(port)], logs / "postgres.log")  # fmt: skip
+        proxy = processes.spawn(
+            [sys.executable, "-m", "playground.tcp_proxy", socket_path(embedded), str(port)],
+            logs / "postgres.log",
+        )
         if not wait_port(port, 30, proxy):
             raise StackError(
                 f"the PostgreSQL forwarder did not listen; see {logs / 'postgres.log'}"
@@ -196,7 +177,7 @@ def down(settings: Settings | None = None, progress=print) -> list[Line]:
         record = _running(stack, service)
         if record is None:
             continue
-        trino_local.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
+        processes.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
         _state(stack, service).unlink(missing_ok=True)
         progress(f"stopped {service} (pid {record['pid']})")
     return status(stack)

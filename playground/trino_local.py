@@ -8,8 +8,8 @@ those of the playground's catalogs and the spooling protocol is removed, which s
 The server reads the **same files** as the compose stack (`docker/trino/catalog`, the coordinator's
 or worker's `config.properties`, `spooling-manager.properties`); only hosts and ports are rendered
 for this machine, credentials come from the environment (`environment()`), and a single process
-also runs the work (the compose stack has separate workers). It binds to 127.0.0.1, and `stop()`
-ends it by PID. `playground stack up` and the test suite start it.
+also runs the work (the compose stack has separate workers). It binds to 127.0.0.1, and
+`processes.stop()` ends it by PID. `playground stack up` and the test suite start it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tarfile
 import threading
@@ -27,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from playground import trino
+from playground import processes, trino
 from playground.settings import ServiceUnavailable, Settings, project_root
 
 VERSION = "476"
@@ -240,37 +239,12 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
             pass
         time.sleep(0.5)
     else:
-        stop(process.pid)
+        processes.stop(process.pid)
         raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
     if role == "single":  # a coordinator alone cannot run queries; a worker only joins one
         try:
             trino.ready(local, timeout=max(timeout - (time.monotonic() - started), 5))
         except ServiceUnavailable as exc:
-            stop(process.pid)
+            processes.stop(process.pid)
             raise TrinoUnavailable(f"{exc}; see {log}") from None
     return Server(process.pid, http_port, log, time.monotonic() - started)
-
-
-def stop(pid: int, grace: float = 20) -> None:
-    """Stop the server started with `pid` (its whole process group), by PID."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child: reaped, so no zombie is left
-                return
-        except ChildProcessError:  # started by another process (`playground stack up`)
-            pass
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass

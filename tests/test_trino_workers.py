@@ -3,7 +3,7 @@ worker (the coordinator does not schedule work on itself), proving the scaled-ou
 
 import pytest
 
-from playground import trino, trino_local
+from playground import processes, trino, trino_local
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -40,6 +40,6 @@ def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
             )  # fmt: skip
             assert tasks == [(f"worker-{worker_port}",)]
         finally:
-            trino_local.stop(worker.pid)
+            processes.stop(worker.pid)
     finally:
-        trino_local.stop(coordinator.pid)
+        processes.stop(coordinator.pid)

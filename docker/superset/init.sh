@@ -1,5 +1,7 @@
 #!/bin/sh
-# One-shot init of the superset-init service; safe to run again on every `docker compose up`.
+# Superset's one-time set-up, safe to run again: the compose stack's superset-init service runs it
+# on every `docker compose up`, and `playground bi start` runs it without Docker (with its own
+# paths in DASHBOARDS_DIR, WAREHOUSE_URI and TRINO_URI; TRINO_URI empty when Trino is not running).
 set -eu
 
 superset db upgrade
@@ -11,8 +13,20 @@ else
         --password "${SUPERSET_ADMIN_PASSWORD}"
 fi
 superset init
-# set-database-uri creates the database entry or updates its URI
-superset set-database-uri --database_name "Lakehouse (Trino)" \
-    --uri "trino://${TRINO_USER}@trino:8080/iceberg"
+
+# Dashboards as code: the pagila dashboard, its charts and datasets, and the warehouse database
+# they read, as Superset's own export files (docker/superset/dashboards/pagila). An import keeps
+# what exists and adds what is missing.
+bundle_dir="$(mktemp -d)"
+(cd "${DASHBOARDS_DIR:-/app/docker/dashboards}" && python -m zipfile -c "$bundle_dir/pagila.zip" pagila)
+superset import-dashboards --path "$bundle_dir/pagila.zip" --username "${SUPERSET_ADMIN_USER}"
+rm -rf "$bundle_dir"
+
+# set-database-uri creates the database entry or updates its URI (this machine's paths). DuckDB
+# opens the warehouse read-only, so a pipeline run can write it while Superset is up.
 superset set-database-uri --database_name "Warehouse (DuckDB)" \
-    --uri "duckdb:////warehouse/playground.duckdb?access_mode=read_only"
+    --uri "${WAREHOUSE_URI:-duckdb:////warehouse/playground.duckdb?access_mode=read_only}"
+trino_uri="${TRINO_URI-trino://${TRINO_USER}@trino:8080/iceberg}"
+if [ -n "$trino_uri" ]; then
+    superset set-database-uri --database_name "Lakehouse (Trino)" --uri "$trino_uri"
+fi

@@ -1,0 +1,69 @@
+"""Background servers the playground starts for a learner: recorded by PID, stopped by PID.
+
+A server runs in its own session (process group), so stopping it also stops its workers. Its
+record (`<name>.json`: pid, port, program) is trusted only while that PID still runs the recorded
+program, so a PID reused by something else is never signalled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `command` in its own session, its output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # fmt: skip
+
+
+def record(path: Path, pid: int, port: int, program: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "port": port, "program": program}))
+
+
+def running(path: Path) -> dict | None:
+    """The recorded process if it still runs the recorded program (a stale record is removed)."""
+    import psutil
+
+    if not path.is_file():
+        return None
+    found = json.loads(path.read_text())
+    try:
+        alive = found["program"] in " ".join(psutil.Process(found["pid"]).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        alive = False
+    if not alive:
+        path.unlink()
+    return found if alive else None
+
+
+def stop(pid: int, grace: float = 20) -> None:
+    """Stop the server started with `pid` (its whole process group): SIGTERM, then SIGKILL."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child: reaped, so no zombie is left
+                return
+        except ChildProcessError:  # started by another process (`playground stack up`)
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
