@@ -22,6 +22,16 @@ def _stack(args: argparse.Namespace) -> int:
     return stack_local.main(args.action)
 
 
+def _bi(args: argparse.Namespace) -> int:
+    from playground import bi
+
+    state = {"start": bi.start, "stop": bi.stop, "status": bi.status}[args.action]()
+    print(f"{'ok ' if state.running else '-- '} superset  {state.detail}")
+    if args.action == "start":
+        print("Log in with PLAYGROUND_SUPERSET_ADMIN_USER / _PASSWORD (defaults in .env.example).")
+    return 0 if state.running or args.action == "stop" else 1
+
+
 def _doctor(_args: argparse.Namespace) -> int:
     from playground import doctor
 
@@ -146,6 +156,12 @@ def parser() -> argparse.ArgumentParser:
     )
     stack.add_argument("action", choices=["up", "down", "status"])
     stack.set_defaults(func=_stack)
+
+    bi = commands.add_parser(
+        "bi", help="Superset over the warehouse (and Trino), in its own virtualenv (no Docker)"
+    )
+    bi.add_argument("action", choices=["start", "stop", "status"])
+    bi.set_defaults(func=_bi)
 
     doctor = commands.add_parser("doctor", help="check every component and say how to fix it")
     doctor.set_defaults(func=_doctor)
