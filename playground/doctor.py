@@ -214,17 +214,20 @@ def checks(settings: Settings) -> list[Check]:
     if not local:
         result.append(_guard("stack without docker", "install a JDK 25 and Go, or use Docker",
                              stack_local.can_start, required=False))  # fmt: skip
+    result.append(_bi_check(settings, stack, local))
     for name, service, url in (
         ("stack: metabase", "metabase", f"http://127.0.0.1:{settings.metabase_port}/api/health"),
         ("stack: superset", "superset", f"http://127.0.0.1:{settings.superset_port}/health"),
     ):
+        if service == "superset" and not (stack and not local):
+            continue  # the local Superset's line above says all
         answers = _http_ok(url)
         base = url.rsplit("/", 1)[0].removesuffix("/api")
         detail = f"{base} {'answers' if answers else 'not running'}"
         if not stack:
             detail += " (only needed in stack mode)"
         elif local:
-            detail += " (the compose stack's; `playground stack` has no BI)"
+            detail += " (the compose stack's; without Docker: `playground bi start` for Superset)"
         hint = f"{UP}; if it keeps failing: docker compose logs {service}"
         result.append(Check(name, answers, detail, hint, required=stack and not local))
 
@@ -237,6 +240,16 @@ def checks(settings: Settings) -> list[Check]:
         detail = f"{base} {'answers' if answers else 'not running'}"
         result.append(Check(name, answers, detail, "make run", False))
     return result
+
+
+def _bi_check(settings: Settings, stack: bool, local: bool) -> Check:
+    """Superset without Docker (`playground bi`); optional, as BI is heavy."""
+    from playground import bi
+
+    state = bi.status(settings)
+    if not state.running and stack and not local and _http_ok(f"{bi.url(settings)}/health"):
+        return Check("bi: superset", True, f"{bi.url(settings)} answers (the compose stack's)")
+    return Check("bi: superset", state.running, state.detail, "playground bi start", False)
 
 
 def main() -> int:

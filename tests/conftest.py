@@ -100,3 +100,46 @@ def trino_stack() -> Iterator[Settings]:
         yield stack
     finally:
         stack_local.down(stack)
+
+
+@pytest.fixture(scope="session")
+def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """`playground bi start` for real, in a data directory of its own: pagila at SF 0.2 through
+    the whole pipeline (so the warehouse has its marts), then Superset in its own virtualenv
+    (built once per run), set up by the compose service's init.sh; stopped by PID at the end.
+    Yields the environment naming that data directory (the `superset` fixture applies it)."""
+    from playground import bi, postgres
+    from tests.helpers import free_port, pipeline_on
+
+    try:
+        bi.base_python()
+    except bi.BIError as exc:
+        pytest.skip(str(exc))
+    env = {"PLAYGROUND_DATA_DIR": str(tmp_path_factory.mktemp("bi") / "data"),
+           "PLAYGROUND_SUPERSET_PORT": str(free_port())}  # fmt: skip
+
+    def applied(patch: pytest.MonkeyPatch) -> None:
+        for name, value in env.items():
+            patch.setenv(name, value)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            applied(patch)
+            with pipeline_on("pagila", 0.2, 42):
+                bi.start(progress=print)
+        yield env
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            applied(patch)
+            bi.stop()
+            postgres.stop(get_settings())
+
+
+@pytest.fixture
+def superset(superset_env, monkeypatch):
+    """The running Superset's status, with this test's settings pointing at its data directory."""
+    from playground import bi
+
+    for name, value in superset_env.items():
+        monkeypatch.setenv(name, value)
+    return bi.status()

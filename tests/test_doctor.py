@@ -34,6 +34,8 @@ def test_doctor_stack_down_names_the_fix(stack_settings) -> None:
         check = checks[f"stack: {name}"]
         assert not check.ok and check.required and "not running" in check.detail
         assert check.hint.endswith(f"docker compose logs {name}")
+    bi = checks["bi: superset"]
+    assert not bi.ok and not bi.required and bi.hint == "playground bi start"
     assert "unreachable" in checks["stack: object store"].detail
     assert checks["pagila"].hint == "playground seed --target stack"
     assert not checks["iceberg catalog"].ok

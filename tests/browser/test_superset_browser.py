@@ -1,0 +1,43 @@
+"""The pagila dashboard in Superset (`playground bi start`), as a learner opens it in Chromium."""
+
+import time
+
+import pytest
+
+from playground import bi
+from playground.settings import get_settings
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.bi, pytest.mark.slow]
+
+CHART = ".dashboard-component-chart-holder"
+ERRORS = ("Unexpected error", "There was an issue", "Error:", "No results")
+
+
+def test_the_dashboard_draws_every_chart_with_real_numbers(superset, page) -> None:
+    settings = get_settings()
+    base = bi.url(settings)
+    page.goto(base + "/login/")
+    page.fill("[data-test=username-input]", settings.superset_admin_user)
+    page.fill("[data-test=password-input]", settings.superset_admin_password)
+    page.click("[data-test=login-button]")
+    page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+    page.goto(base + "/superset/dashboard/pagila/")
+    deadline = time.monotonic() + 120
+    while True:  # two echarts (a canvas each) and three tables
+        drawn = page.locator(f"{CHART} canvas").count(), page.locator(f"{CHART} table").count()
+        if drawn[0] >= 2 and drawn[1] >= 3:
+            break
+        assert time.monotonic() < deadline, f"charts drawn (canvas, table): {drawn}"
+        page.wait_for_timeout(500)
+    assert page.locator(CHART).count() == 5
+    page.wait_for_timeout(1000)
+    text = page.inner_text("body")
+    for title in ("Revenue by month", "Sales by category", "Top customers",
+                  "Sales by store (top 10)", "Late returns by store (top 10)"):  # fmt: skip
+        assert title in text
+    assert not [error for error in ERRORS if error in text], text[:2000]
+    (top,) = [c for c in bi.Client().dashboard_charts() if c["slice_name"] == "Top customers"]
+    best = bi.Client().chart_rows(top["id"])[0]
+    assert best["name"] in text and f"{best['total_paid']:g}" in text  # the numbers, on screen
+    screenshot(page, "superset-dashboard", whole=False)

@@ -1,0 +1,96 @@
+"""Superset without Docker (`playground bi`), for real: the pagila dashboard's charts against the
+marts they read, a pipeline run while Superset is up, and stop/start by PID (see the `superset`
+fixture in tests/conftest.py)."""
+
+import duckdb
+import pytest
+
+from playground import bi, pipeline, postgres
+from playground.net import port_free
+from playground.settings import get_settings
+
+pytestmark = [pytest.mark.bi, pytest.mark.slow]
+
+CHARTS = {
+    "Revenue by month": "select month, sum(revenue) as revenue from marts.revenue_by_month "
+    "group by month order by month",
+    "Sales by category": "select category, sum(total_sales) as sales "
+    "from marts.sales_by_film_category group by category order by sales desc",
+    "Sales by store (top 10)": "select store, manager, total_sales from marts.sales_by_store",
+    "Top customers": "select name, rentals, total_paid from marts.orders_by_customer",
+    "Late returns by store (top 10)": "select store_id, rentals, late_returns, late_percent "
+    "from marts.late_returns_by_store",
+}
+RANKED_BY = {"Sales by store (top 10)": "total_sales", "Top customers": "total_paid",
+             "Late returns by store (top 10)": "late_returns"}  # fmt: skip
+
+
+def _marts(sql: str) -> list[dict]:
+    """The marts as BI reads them: the warehouse file, read-only."""
+    with duckdb.connect(str(get_settings().duckdb_path), read_only=True) as con:
+        result = con.execute(sql)
+        names = [d[0] for d in result.description]
+        return [
+            {n: float(v) if hasattr(v, "as_tuple") else v for n, v in zip(names, row, strict=True)}
+            for row in result.fetchall()
+        ]
+
+
+def _charts(client: bi.Client) -> dict[str, int]:
+    return {chart["slice_name"]: chart["id"] for chart in client.dashboard_charts("pagila")}
+
+
+def test_bi_start_serves_the_dashboard_with_the_warehouse(superset) -> None:
+    assert superset.running and "/superset/dashboard/pagila/" in superset.detail
+    client = bi.Client()
+    assert client.database_names() == {"Warehouse (DuckDB)"}  # Trino is not running here
+    assert sorted(_charts(client)) == sorted(CHARTS)
+
+
+def test_every_chart_returns_the_rows_of_its_mart(superset) -> None:
+    client = bi.Client()
+    for name, chart_id in _charts(client).items():
+        rows, mart = client.chart_rows(chart_id), _marts(CHARTS[name])
+        if name in RANKED_BY:  # the top 10 by a measure: its values, and each row is the mart's
+            key = RANKED_BY[name]
+            assert [r[key] for r in rows] == sorted((m[key] for m in mart), reverse=True)[:10]
+            assert all(row in mart for row in rows), name
+        else:
+            assert rows == mart, name
+    (payments,) = postgres.connect("pagila").execute("select sum(amount) from payment").fetchone()
+    revenue = client.chart_rows(_charts(client)["Revenue by month"])
+    assert round(sum(r["revenue"] for r in revenue), 2) == float(payments)
+
+
+def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset) -> None:
+    """Superset opens the warehouse read-only and lets it go after each query, so dbt can write."""
+    client = bi.Client()
+    chart = _charts(client)["Revenue by month"]
+    before = {r["month"]: r["revenue"] for r in client.chart_rows(chart)}
+    with postgres.connect("pagila", autocommit=True) as conn:
+        conn.execute(
+            "update payment set amount = amount + 1 where payment_id = (select min(payment_id) "
+            "from payment where payment_date >= '2022-05-01' and payment_date < '2022-06-01')"
+        )
+    stages = pipeline.materialize_pagila(progress=lambda _line: None)
+    assert stages.failed_checks == []
+    after = {r["month"]: r["revenue"] for r in client.chart_rows(chart)}
+    assert round(after["2022-05"] - before["2022-05"], 2) == 1.0
+    assert {m: v for m, v in after.items() if m != "2022-05"} == {
+        m: v for m, v in before.items() if m != "2022-05"
+    }
+
+
+def test_stop_ends_the_recorded_process_and_start_comes_back(superset) -> None:
+    import psutil
+
+    settings = get_settings()
+    pid = int(superset.detail.split("(pid ")[1].split(")")[0])
+    assert bi.stop().detail == f"stopped Superset (pid {pid})"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert port_free(settings.superset_port)
+    assert not bi.status().running and "`playground bi start`" in bi.status().detail
+    assert bi.stop().detail == "Superset was not running"
+    again = bi.start(progress=lambda _line: None)  # installed and set up: only the server starts
+    assert again.running and f"(pid {pid})" not in again.detail
+    assert sorted(_charts(bi.Client())) == sorted(CHARTS)
