@@ -94,3 +94,24 @@ def test_stop_ends_the_recorded_process_and_start_comes_back(superset) -> None:
     again = bi.start(progress=lambda _line: None)  # installed and set up: only the server starts
     assert again.running and f"(pid {pid})" not in again.detail
     assert sorted(_charts(bi.Client())) == sorted(CHARTS)
+
+
+def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> None:
+    """The compose Metabase's questions (docker/metabase/questions.json, SQL on the warehouse)
+    return what Superset's charts of the same names show."""
+    import json
+
+    from playground.settings import project_root
+
+    spec = json.loads((project_root() / "docker/metabase/questions.json").read_text())
+    client = bi.Client()
+    charts = _charts(client)
+    assert [q["name"] for q in spec["questions"]] == list(CHARTS) and spec["dashboard"] == "pagila"
+    for question in spec["questions"]:
+        answer = _marts(question["sql"])
+        shown = client.chart_rows(charts[question["name"]])
+        key = RANKED_BY.get(question["name"])
+        if key:  # ties at the tenth place may pick other rows: compare the ranked values
+            assert [r[key] for r in answer] == [r[key] for r in shown], question["name"]
+        else:
+            assert answer == shown, question["name"]

@@ -122,7 +122,7 @@ def test_driver_without_any_digest_or_asset_fails_the_build(tmp_path, capsys) ->
 
 
 class FakeMetabase(BaseHTTPRequestHandler):
-    """Test double of Metabase's setup/session/database endpoints (not Metabase)."""
+    """Test double of Metabase's setup/session/database/card/dashboard endpoints (not Metabase)."""
 
     state: dict = {}
 
@@ -146,8 +146,20 @@ class FakeMetabase(BaseHTTPRequestHandler):
             )
         elif self.path == "/api/database" and self._authorized():
             self._reply(200, {"data": state["databases"], "total": len(state["databases"])})
+        elif self.path in ("/api/card", "/api/dashboard") and self._authorized():
+            self._reply(200, state[self.path.rsplit("/", 1)[1]])
         else:
             self._reply(401, "Unauthenticated")
+
+    def do_PUT(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.state["calls"].append((self.path, body))
+        board = int(self.path.rsplit("/", 1)[1])
+        if self._authorized() and 0 < board <= len(self.state["dashboard"]):
+            self.state["dashboard"][board - 1]["dashcards"] = body["dashcards"]
+            self._reply(200, self.state["dashboard"][board - 1])
+        else:
+            self._reply(404, "Not found")
 
     def do_POST(self):  # noqa: N802
         state = self.state
@@ -173,6 +185,10 @@ class FakeMetabase(BaseHTTPRequestHandler):
         elif self.path == "/api/database" and self._authorized():
             state["databases"].append({"id": len(state["databases"]) + 1, **body})
             self._reply(200, state["databases"][-1])
+        elif self.path in ("/api/card", "/api/dashboard") and self._authorized():
+            items = state[self.path.rsplit("/", 1)[1]]
+            items.append({"id": len(items) + 1, **body})
+            self._reply(200, items[-1])
         else:
             self._reply(401, "Unauthenticated")
 
@@ -191,11 +207,13 @@ def _env(url: str, password: str = "Playground-metabase-1") -> dict[str, str]:
 
 def test_metabase_setup_creates_the_admin_once_and_each_database_once() -> None:
     FakeMetabase.state = {"token": "tok-123", "admin": None, "sessions": set(), "databases": [],
-                          "calls": []}  # fmt: skip
+                          "card": [], "dashboard": [], "calls": []}  # fmt: skip
     lines: list[str] = []
+    questions = json.loads((DOCKER / "metabase" / "questions.json").read_text())["questions"]
     with _serve(FakeMetabase) as url:
         added = metabase_setup.setup(_env(url), wait_seconds=5, print_=lines.append)
-        assert added == ["Lakehouse (Trino)", "Warehouse (DuckDB)"]
+        names = [q["name"] for q in questions]
+        assert added == ["Lakehouse (Trino)", "Warehouse (DuckDB)", *names, "pagila"]
         state = FakeMetabase.state
         assert state["admin"]["email"] == "admin@example.com"
         setup_call = state["calls"][0]
@@ -210,10 +228,18 @@ def test_metabase_setup_creates_the_admin_once_and_each_database_once() -> None:
         assert duck_db["details"] == {
             "database_file": "/warehouse/playground.duckdb", "read_only": True,
         }  # fmt: skip
+        # every question is native SQL on the warehouse, and the dashboard holds each once
+        assert [c["name"] for c in state["card"]] == names
+        for card, question in zip(state["card"], questions, strict=True):
+            assert card["dataset_query"] == {"type": "native", "database": duck_db["id"],
+                                             "native": {"query": question["sql"]}}  # fmt: skip
+        (board,) = state["dashboard"]
+        assert board["name"] == "pagila"
+        assert sorted(d["card_id"] for d in board["dashcards"]) == [c["id"] for c in state["card"]]
+        calls = len(state["calls"])
         # the next `docker compose up` logs in and adds nothing
         assert metabase_setup.setup(_env(url), wait_seconds=5, print_=lines.append) == []
-        assert [c[0] for c in state["calls"]] == ["/api/setup", "/api/database",
-                                                  "/api/database", "/api/session"]  # fmt: skip
+        assert [c[0] for c in state["calls"][calls:]] == ["/api/session"]
         assert lines[-1] == "database 'Warehouse (DuckDB)' already registered"
         with pytest.raises(metabase_setup.SetupError, match="POST /api/session: HTTP 401"):
             metabase_setup.setup(_env(url, password="wrong"), wait_seconds=5)

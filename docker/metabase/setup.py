@@ -1,7 +1,10 @@
-"""Set up Metabase from the environment: the admin user, then the lakehouse and warehouse databases.
+"""Set up Metabase from the environment: the admin user, the lakehouse and warehouse databases, and
+the pagila dashboard's questions (`questions.json`: the charts of Superset's pagila dashboard, as
+native SQL on the warehouse).
 
 Runs once per `docker compose up` (the one-shot `metabase-init` service) and is idempotent: on a
-Metabase that is already set up it logs in as the admin and adds only the databases it lacks.
+Metabase that is already set up it logs in as the admin and adds only the databases, questions and
+dashboard it lacks.
 Standard library only. Environment (from .env through docker-compose.yml):
 
     METABASE_URL, MB_ADMIN_EMAIL, MB_ADMIN_PASSWORD, TRINO_HOST, TRINO_PORT, TRINO_USER,
@@ -16,6 +19,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+QUESTIONS = Path(__file__).with_name("questions.json")
 
 
 class SetupError(RuntimeError):
@@ -42,8 +48,12 @@ class Metabase:
 
     def database_names(self) -> set[str]:
         """Names of the registered databases (newer releases wrap the list in {"data": ...})."""
-        listed = self.call("GET", "/api/database")
-        return {d["name"] for d in (listed["data"] if isinstance(listed, dict) else listed)}
+        return {d["name"] for d in self.listed("/api/database")}
+
+    def listed(self, path: str) -> list[dict]:
+        """A list endpoint's items (newer releases wrap some lists in {"data": ...})."""
+        found = self.call("GET", path)
+        return found["data"] if isinstance(found, dict) else found
 
     def wait_healthy(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -106,7 +116,39 @@ def setup(env: dict[str, str], wait_seconds: float = 300, print_=print) -> list[
         metabase.call("POST", "/api/database", database)
         added.append(database["name"])
         print_(f"registered database {database['name']!r}")
+    added += dashboard(metabase, print_)
     return added
+
+
+def dashboard(metabase: Metabase, print_=print) -> list[str]:
+    """The pagila questions on the warehouse and their dashboard, each created if missing."""
+    spec = json.loads(QUESTIONS.read_text())
+    warehouse = next(d["id"] for d in metabase.listed("/api/database")
+                     if d["name"] == "Warehouse (DuckDB)")  # fmt: skip
+    cards = {card["name"]: card["id"] for card in metabase.listed("/api/card")}
+    added = []
+    for question in spec["questions"]:
+        if question["name"] in cards:
+            continue
+        cards[question["name"]] = metabase.call("POST", "/api/card", {
+            "name": question["name"], "display": question["display"],
+            "visualization_settings": {}, "collection_id": None,
+            "dataset_query": {"type": "native", "database": warehouse,
+                              "native": {"query": question["sql"]}},
+        })["id"]  # fmt: skip
+        added.append(question["name"])
+        print_(f"created the question {question['name']!r}")
+    if any(d["name"] == spec["dashboard"] for d in metabase.listed("/api/dashboard")):
+        return added
+    board = metabase.call("POST", "/api/dashboard", {"name": spec["dashboard"]})["id"]
+    dashcards = [
+        {"id": -index, "card_id": cards[q["name"]], "row": q["row"], "col": q["col"],
+         "size_x": q["size_x"], "size_y": q["size_y"]}
+        for index, q in enumerate(spec["questions"], start=1)
+    ]  # fmt: skip
+    metabase.call("PUT", f"/api/dashboard/{board}", {"dashcards": dashcards})
+    print_(f"created the dashboard {spec['dashboard']!r}")
+    return [*added, spec["dashboard"]]
 
 
 def main() -> int:
