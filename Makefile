@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export MARIMO_SKIP_UPDATE_CHECK := 1
 
-.PHONY: run test install lint format doctor promote services-stop lock clean screenshots
+.PHONY: run test install lint format doctor promote services-stop lock clean screenshots bi bi-stop
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
@@ -57,17 +57,28 @@ doctor: install
 promote: install
 	$(BIN)/playground promote $(notdir $(basename $(wildcard notebooks/promoted/*.ipynb)))
 
+## bi: Superset over the warehouse (and Trino when it runs), in its own virtualenv, on :8088
+bi: install
+	$(BIN)/playground bi start
+
+## bi-stop: stop Superset
+bi-stop: install
+	$(BIN)/playground bi stop
+
 ## services-stop: stop the embedded PostgreSQL
 services-stop: install
 	$(BIN)/playground services stop
 
-## lock: re-resolve constraints.txt from pyproject.toml
+## lock: re-resolve constraints.txt from pyproject.toml (and Superset's own lock)
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 		--no-header --no-annotate -o constraints.txt
+	$(BIN)/uv pip compile docker/superset/requirements.txt --universal --python-version 3.11 \
+		--no-header --no-annotate -o docker/superset/constraints.txt
 
 ## clean: stop services, remove the virtualenv, and empty the data directory
 clean:
+	-test -x $(BIN)/playground && $(BIN)/playground bi stop
 	-test -x $(BIN)/playground && $(BIN)/playground services stop
 	rm -rf $(VENV) node_modules
 	find .playground -mindepth 1 -maxdepth 1 ! -name .gitignore -exec rm -rf {} +

@@ -225,6 +225,8 @@ def run(materialize: bool = True) -> int:
             "pagila: Jobs → pagila_daily → Materialize all refreshes it (or, in another shell,\n"
             "`.venv/bin/playground materialize pagila`); the daily schedule is off until you\n"
             "turn it on.\n"
+            "BI: `make bi` (or `.venv/bin/playground bi start`) serves Superset with the pagila\n"
+            "dashboard; it is not started here (its first start installs about 0.9 GB).\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -69,6 +69,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         assert re.search(r"materialized pagila: 49,631 rows in \d+ s", text), text[-3000:]
         assert f"http://127.0.0.1:{dagster_port}" in text
         assert f"http://127.0.0.1:{marimo_port}?access_token=" in text
+        assert "`.venv/bin/playground bi start`" in text  # named, not started: it is heavy
 
         status, body = _get(f"http://127.0.0.1:{dagster_port}/server_info")
         assert status == 200 and b"dagster_webserver_version" in body
