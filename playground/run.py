@@ -226,7 +226,7 @@ def run(materialize: bool = True) -> int:
             "`.venv/bin/playground materialize pagila`); the daily schedule is off until you\n"
             "turn it on.\n"
             "BI: `make bi` (or `.venv/bin/playground bi start`) serves Superset with the pagila\n"
-            "dashboard; it is not started here (its first start installs about 0.9 GB).\n"
+            "dashboard; it is not started here (its first start installs about 0.7 GB).\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -115,3 +115,27 @@ def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> Non
             assert [r[key] for r in answer] == [r[key] for r in shown], question["name"]
         else:
             assert answer == shown, question["name"]
+
+
+@pytest.mark.stack
+def test_with_trino_running_superset_registers_the_lakehouse_and_queries_it(
+    superset, trino_stack, monkeypatch
+) -> None:
+    from playground.settings import env_name
+
+    monkeypatch.setenv("PLAYGROUND_MODE", "stack")
+    for field in ("trino_host", "trino_port", "trino_user", "trino_password"):
+        monkeypatch.setenv(env_name(field), str(getattr(trino_stack, field)))
+    settings = get_settings()
+    uri = f"trino://{settings.trino_user}@127.0.0.1:{trino_stack.trino_port}/iceberg"
+    assert bi.trino_uri(settings) == uri
+    bi.initialise(settings, progress=lambda _line: None)  # init.sh again, now with Trino
+    client = bi.Client(settings)
+    assert client.database_names() == {"Warehouse (DuckDB)", "Lakehouse (Trino)"}
+    (lakehouse,) = [d["id"] for d in client.call("GET", "/api/v1/database/")["result"]
+                    if d["database_name"] == "Lakehouse (Trino)"]  # fmt: skip
+    result = client.call("POST", "/api/v1/sqllab/execute/", {
+        "database_id": lakehouse, "sql": "select count(*) as nations from tpch.tiny.nation",
+        "runAsync": False,
+    })  # fmt: skip
+    assert result["data"] == [{"nations": 25}]
