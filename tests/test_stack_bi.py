@@ -337,3 +337,36 @@ def test_metabase_is_healthy_and_has_both_databases() -> None:
 def test_superset_is_healthy() -> None:
     settings = get_settings()
     assert _health_or_skip(f"http://127.0.0.1:{settings.superset_port}/health") == {"text": "OK"}
+
+
+def test_the_dashboard_files_hang_together_and_ship_in_the_image() -> None:
+    """docker/superset/dashboards/pagila, checked offline: every chart's dataset, every dataset's
+    database and every chart on the dashboard is in the bundle; the image and init.sh agree on
+    where it lies; Metabase's questions are the same charts."""
+    import yaml
+
+    bundle = DOCKER / "superset" / "dashboards" / "pagila"
+    load = lambda folder: [yaml.safe_load(p.read_text()) for p in sorted(bundle.glob(folder))]  # noqa: E731
+    (database,) = load("databases/*.yaml")
+    datasets, charts, (dashboard,) = (
+        load("datasets/*/*.yaml"),
+        load("charts/*.yaml"),
+        load("dashboards/*.yaml"),
+    )
+    assert (
+        database["sqlalchemy_uri"] == "duckdb:////warehouse/playground.duckdb?access_mode=read_only"
+    )
+    assert {d["database_uuid"] for d in datasets} == {database["uuid"]}
+    assert {d["schema"] for d in datasets} == {"marts"}
+    assert {c["dataset_uuid"] for c in charts} <= {d["uuid"] for d in datasets}
+    placed = [v["meta"]["uuid"] for v in dashboard["position"].values()
+              if isinstance(v, dict) and v.get("type") == "CHART"]  # fmt: skip
+    assert sorted(placed) == sorted(c["uuid"] for c in charts)
+    assert dashboard["slug"] == "pagila"
+    dockerfile = (DOCKER / "superset" / "Dockerfile").read_text()
+    assert "COPY dashboards /app/docker/dashboards" in dockerfile
+    assert (
+        "${DASHBOARDS_DIR:-/app/docker/dashboards}" in (DOCKER / "superset" / "init.sh").read_text()
+    )
+    questions = json.loads((DOCKER / "metabase" / "questions.json").read_text())["questions"]
+    assert sorted(q["name"] for q in questions) == sorted(c["slice_name"] for c in charts)
