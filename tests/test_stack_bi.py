@@ -346,16 +346,14 @@ def test_the_dashboard_files_hang_together_and_ship_in_the_image() -> None:
     import yaml
 
     bundle = DOCKER / "superset" / "dashboards" / "pagila"
-    load = lambda folder: [yaml.safe_load(p.read_text()) for p in sorted(bundle.glob(folder))]  # noqa: E731
-    (database,) = load("databases/*.yaml")
-    datasets, charts, (dashboard,) = (
-        load("datasets/*/*.yaml"),
-        load("charts/*.yaml"),
-        load("dashboards/*.yaml"),
-    )
-    assert (
-        database["sqlalchemy_uri"] == "duckdb:////warehouse/playground.duckdb?access_mode=read_only"
-    )
+
+    def load(pattern: str) -> list[dict]:
+        return [yaml.safe_load(path.read_text()) for path in sorted(bundle.glob(pattern))]
+
+    (database,), (dashboard,) = load("databases/*.yaml"), load("dashboards/*.yaml")
+    datasets, charts = load("datasets/*/*.yaml"), load("charts/*.yaml")
+    uri = "duckdb:////warehouse/playground.duckdb?access_mode=read_only"
+    assert database["sqlalchemy_uri"] == uri
     assert {d["database_uuid"] for d in datasets} == {database["uuid"]}
     assert {d["schema"] for d in datasets} == {"marts"}
     assert {c["dataset_uuid"] for c in charts} <= {d["uuid"] for d in datasets}
