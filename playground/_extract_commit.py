@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import os
 import threading
+import warnings
 
 import pyarrow as pa
 
@@ -116,10 +117,20 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
             if months is None:
                 months = sorted({m for m in map(month_of, files) if m is not None})
             if months:
-                tx.delete(months_filter(partition_column, months))
+                with quiet_empty_deletes():
+                    tx.delete(months_filter(partition_column, months))
         if files:
             tx.add_files(files, check_duplicate_files=False)
     return table  # the commit updated its metadata: no second catalog round trip
+
+
+@contextlib.contextmanager
+def quiet_empty_deletes():
+    """A month (or window) written for the first time has nothing to delete; PyIceberg warns
+    about it, which says nothing a learner can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        yield
 
 
 def _evolve(tx, identifier: str, schema: pa.Schema) -> None:

@@ -8,7 +8,6 @@ in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB 
 
 from __future__ import annotations
 
-import warnings
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -115,7 +114,7 @@ def write_window(
     A new table is partitioned by month of `column`; the window is deleted and `data` appended in
     the same snapshot transaction, so readers see the old window or the new one.
     """
-    from playground._extract_commit import partition_spec
+    from playground._extract_commit import partition_spec, quiet_empty_deletes
 
     namespace, _ = check_identifier(identifier)
     cat.create_namespace_if_not_exists(namespace)
@@ -135,9 +134,7 @@ def write_window(
                 with tx.update_schema() as update:
                     update.union_by_name(data.schema)
             window = window_filter(column, start, end, has_zone(data.schema, column))
-            with warnings.catch_warnings():
-                # A window written for the first time has nothing to delete; PyIceberg warns.
-                warnings.filterwarnings("ignore", "Delete operation did not match any records")
+            with quiet_empty_deletes():
                 tx.overwrite(data, overwrite_filter=window)
     except (CommitFailedException, ValidationException) as exc:
         # PyIceberg retried; another writer changed the same window meanwhile and won
