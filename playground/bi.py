@@ -87,7 +87,7 @@ def install(settings: Settings, progress=print) -> Path:
     if installed(settings):
         return venv
     uv = Path(sys.executable).parent / "uv"
-    progress(f"installing Superset 6.1 into {venv} (once; about a minute, ~0.7 GB) ...")
+    progress(f"installing Superset 6.1 into {venv} (once: 0.7 GB, up to a minute) ...")
     shutil.rmtree(venv, ignore_errors=True)
     for command in (
         [str(uv), "venv", "-q", "--python", base_python(), str(venv)],
