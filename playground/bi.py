@@ -16,11 +16,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from playground import processes, trino
 from playground.net import port_free, wait_http
+from playground.processes import Status
 from playground.settings import ServiceUnavailable, Settings, get_settings, project_root
 
 SUPERSET = Path("docker") / "superset"
@@ -31,12 +31,6 @@ PYTHONS = ((3, 11), (3, 12))
 
 class BIError(RuntimeError):
     """Superset cannot be installed, set up or started; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Status:
-    running: bool
-    detail: str
 
 
 def files() -> Path:

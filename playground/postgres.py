@@ -8,22 +8,16 @@ nothing stops it implicitly. `stop()` (or `playground services stop`) stops it.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
 from playground import _pgserver
+from playground.processes import Status
 from playground.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 
-__all__ = ["ServiceUnavailable", "connect", "start", "status", "stop", "url"]
-
-
-@dataclass(frozen=True)
-class Status:
-    running: bool
-    detail: str
+__all__ = ["ServiceUnavailable", "Status", "connect", "start", "status", "stop", "url"]
 
 
 def psql_path() -> Path:

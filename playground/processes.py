@@ -12,7 +12,16 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether a server runs, and a line that says where (or how to start it)."""
+
+    running: bool
+    detail: str
 
 
 def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
