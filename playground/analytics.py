@@ -110,7 +110,11 @@ def prepare(scale: float, settings: Settings | None = None, progress=print) -> S
     settings = settings or get_settings()
     source = source_for(scale, settings)
     target = "stack" if settings.is_stack else "embedded"
-    quiet_if_there = lambda line: None if line.endswith("left as it is") else progress(line)  # noqa: E731
+
+    def quiet_if_there(line: str) -> None:
+        if not line.endswith("left as it is"):
+            progress(line)
+
     seed.seed(scale=scale, target=target, database=source.database, if_missing=True,
               progress=quiet_if_there)  # fmt: skip
     cat = lakehouse.catalog(settings)

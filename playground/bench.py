@@ -54,6 +54,16 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, in
     return seconds, peak, process.returncode, "".join(output_parts)
 
 
+def child_report(output: str) -> dict:
+    """The JSON report a bench child prints on its `BENCH ` line."""
+    import json
+
+    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"the bench child printed no report:\n{output[-2000:]}")
+    return json.loads(line.removeprefix("BENCH "))
+
+
 @contextmanager
 def scratch_pagila(scale: float, print_=print) -> Iterator[dict]:
     """A scratch data directory with its own embedded PostgreSQL, pagila seeded at `scale` (not

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from playground.bench import run_measured, scratch_pagila
+from playground.bench import child_report, run_measured, scratch_pagila
 
 TARGET_RATIO = 1.3
 MONTH = "2022-05"
@@ -37,8 +37,7 @@ def _child(arguments: list[str], env: dict) -> tuple[float, int, dict]:
     seconds, peak, code, output = run_measured(command, env=env)
     if code != 0:
         raise RuntimeError(f"{' '.join(arguments)} failed:\n{output[-3000:]}")
-    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), "BENCH {}")
-    return seconds, peak, json.loads(line.removeprefix("BENCH "))
+    return seconds, peak, child_report(output) if arguments[0] == "path" else {}
 
 
 def queries_total(report: dict, path: str) -> float:

@@ -8,10 +8,9 @@ location, prepares dbt, runs every table, check and dbt model, and re-materializ
 
 from __future__ import annotations
 
-import json
 import sys
 
-from playground.bench import run_measured, scratch_pagila
+from playground.bench import child_report, run_measured, scratch_pagila
 
 # Targets on 2 cores: (full build seconds, peak RSS bytes or None, one payment month seconds)
 TARGETS = {10: (25.0, None, None), 100: (60.0, 1.5 * 2**30, 3.0)}
@@ -25,8 +24,7 @@ def bench_pipeline(scale: float, print_=print) -> dict:
         )
         if code != 0:
             raise RuntimeError(f"the pipeline failed:\n{output[-3000:]}")
-        line = next(x for x in output.splitlines() if x.startswith("BENCH "))
-        report = json.loads(line.removeprefix("BENCH "))
+        report = child_report(output)
         report.update(process_seconds=seconds, peak_rss=peak)
     _print(report, print_)
     return report

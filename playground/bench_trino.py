@@ -20,7 +20,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
-from playground.bench import run_measured
+from playground.bench import child_report, run_measured
 
 METHODS = ("insert", "add-files", "pyiceberg")
 COLUMNS = ("payment_id integer, customer_id integer, staff_id integer, rental_id integer, "
@@ -116,7 +116,7 @@ def bench_trino(rows: int, insert_rows: int, print_=print) -> list[dict]:
         )
         if code != 0:
             raise RuntimeError(f"{method} failed:\n{output[-3000:]}")
-        report = json.loads(next(x for x in output.splitlines() if x.startswith("BENCH "))[6:])
+        report = child_report(output)
         report.update(peak_rss=peak, process_seconds=seconds)
         results.append(report)
     direct = next(r for r in results if r["method"] == "pyiceberg")

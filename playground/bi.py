@@ -68,11 +68,13 @@ def _fingerprint(*paths: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _lock() -> str:
+    return _fingerprint(files() / "requirements.txt", files() / "constraints.txt")
+
+
 def installed(settings: Settings) -> bool:
-    venv = home(settings) / "venv"
-    stamp = venv / "playground-installed"
-    wanted = _fingerprint(files() / "requirements.txt", files() / "constraints.txt")
-    return stamp.is_file() and stamp.read_text() == wanted
+    stamp = home(settings) / "venv" / "playground-installed"
+    return stamp.is_file() and stamp.read_text() == _lock()
 
 
 def install(settings: Settings, progress=print) -> Path:
@@ -91,8 +93,7 @@ def install(settings: Settings, progress=print) -> Path:
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise BIError(f"installing Superset failed:\n{(done.stdout + done.stderr)[-2000:]}")
-    stamp = venv / "playground-installed"
-    stamp.write_text(_fingerprint(files() / "requirements.txt", files() / "constraints.txt"))
+    (venv / "playground-installed").write_text(_lock())
     return venv
 
 
@@ -130,9 +131,11 @@ def environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def initialise(settings: Settings, progress=print) -> None:
-    """Run init.sh (the compose service's) unless it already ran with the same files and URIs."""
-    env = environment(settings)
+def initialise(settings: Settings, progress=print, env: dict[str, str] | None = None) -> None:
+    """Run init.sh (the compose service's) unless it already ran with the same files and URIs.
+
+    `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
+    env = env or environment(settings)
     wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + env["TRINO_URI"]
     stamp = home(settings) / "initialised"
     if stamp.is_file() and stamp.read_text() == wanted:
@@ -161,11 +164,12 @@ def start(settings: Settings | None = None, progress=print) -> Status:
         )
     home(settings).mkdir(parents=True, exist_ok=True)
     install(settings, progress)
-    initialise(settings, progress)
+    env = environment(settings)
+    initialise(settings, progress, env)
     command = [str(home(settings) / "venv" / "bin" / "superset"), "run", "-h", "127.0.0.1",
                "-p", str(settings.superset_port), "--with-threads"]  # fmt: skip
     log = home(settings) / "superset.log"
-    server = processes.spawn(command, log, environment(settings))
+    server = processes.spawn(command, log, env)
     processes.record(_record_path(settings), server.pid, settings.superset_port, PROGRAM)
     if wait_http(url(settings) + "/health", 120, server) is None:
         processes.stop(server.pid)
@@ -198,7 +202,7 @@ def status(settings: Settings | None = None) -> Status:
 
 
 class Client:
-    """Superset's REST API as the admin (stdlib only): what the tests and `doctor` ask it."""
+    """Superset's REST API as the admin (stdlib only), as the tests use it."""
 
     def __init__(self, settings: Settings | None = None, timeout: float = 30):
         import http.cookiejar
@@ -206,6 +210,7 @@ class Client:
 
         self.settings = settings or get_settings()
         self.timeout = timeout
+        self._token = self._csrf = ""  # until the login below sets them
         jar = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         self._token = self.call("POST", "/api/v1/security/login", {
@@ -225,9 +230,9 @@ class Client:
         request = urllib.request.Request(url(self.settings) + path, data=data, method=method)
         if body is not None:
             request.add_header("Content-Type", "application/json")
-        if getattr(self, "_token", None):
+        if self._token:
             request.add_header("Authorization", f"Bearer {self._token}")
-        if method != "GET" and getattr(self, "_csrf", None):
+        if method != "GET" and self._csrf:
             request.add_header("X-CSRFToken", self._csrf)
             request.add_header("Referer", url(self.settings))
         try:

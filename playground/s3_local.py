@@ -16,6 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from playground import processes
 from playground.net import wait_port
 from playground.settings import Settings
 from playground.trino_local import cache_dir
@@ -82,12 +83,11 @@ def start(settings: Settings, root: Path, port: int, log: Path, timeout: float =
     sidecar.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROOT_ACCESS_KEY": settings.s3_access_key,
            "ROOT_SECRET_KEY": settings.s3_secret_key, "VGW_REGION": settings.s3_region}  # fmt: skip
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(executable), "--port", f"127.0.0.1:{port}", "--quiet",
-             "posix", "--sidecar", str(sidecar), str(data)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
+    process = processes.spawn(
+        [str(executable), "--port", f"127.0.0.1:{port}", "--quiet",
+         "posix", "--sidecar", str(sidecar), str(data)],
+        log, env,
+    )  # fmt: skip
     if not wait_port(port, timeout, process):
         process.kill()
         raise S3Unavailable(f"versitygw did not listen on 127.0.0.1:{port}; see {log}")

@@ -112,3 +112,20 @@ def test_time_queries_reports_every_query(source) -> None:
     assert [t["query"] for t in timings] == list(analytics.QUERIES)
     assert all(t["seconds"] > 0 and t["path"] == "parquet" for t in timings)
     assert timings[0]["rows"] == len(analytics.data_files("pagila.payment"))
+
+
+def test_bench_duckdb_small_run() -> None:
+    """`playground bench duckdb` end to end at a small scale: its own scratch server, every path
+    in its own process, the one-month query reading one file through Iceberg."""
+    from playground.bench_duckdb import bench_duckdb
+
+    lines: list[str] = []
+    report = bench_duckdb(0.1, repeat=1, print_=lines.append)
+    assert sorted(report["paths"]) == sorted(analytics.PATHS)
+    for path, found in report["paths"].items():
+        assert [t["query"] for t in found["timings"]] == list(analytics.QUERIES), path
+        assert found["peak_rss"] > 0
+    iceberg, parquet = report["paths"]["iceberg"], report["paths"]["parquet"]
+    assert iceberg["month_files_read"] == 1
+    assert parquet["month_files_read"] == iceberg["payment_files"] > 1
+    assert report["ratio"] > 0 and any("Iceberg ÷ raw Parquet" in line for line in lines)
