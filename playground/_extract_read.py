@@ -182,6 +182,5 @@ def _shared_duckdb(settings: Settings) -> duckdb.DuckDBPyConnection:
         if key not in _shared:
             con = duck.connect(":memory:", settings, extensions=("postgres_scanner", "httpfs"))
             con.execute("SET preserve_insertion_order = false")
-            con.execute("SET TimeZone = 'UTC'")  # month partitions in UTC, like Iceberg's transform
             _shared[key] = con
         return _shared[key]

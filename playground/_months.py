@@ -1,4 +1,11 @@
-"""Calendar months, the unit of every partition here (no heavy imports)."""
+"""Calendar months, the unit of every partition here (no heavy imports).
+
+The time rule: every month boundary, partition value and time filter is a UTC instant, whatever
+the machine's, the session's or the database's time zone. Iceberg's `month()` transform is UTC, so
+anything else puts an evening's rows in the wrong partition. SQL never carries a bare
+`'2022-06-01'` literal (PostgreSQL would read it in the session's zone): it uses `utc_literal`,
+and every DuckDB connection runs with `TimeZone = 'UTC'` (`playground.duck.connect`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,14 @@ def month_bounds(month: str) -> tuple[date, date]:
     year, number = map(int, month.split("-"))
     first = date(year, number, 1)
     return first, next_month(first)
+
+
+def utc_literal(day: date) -> str:
+    """A SQL literal for midnight UTC of `day`, right for timestamptz, timestamp and date columns.
+
+    PostgreSQL reads the explicit `+00` offset for a timestamptz and ignores it for the others.
+    """
+    return f"'{day.isoformat()} 00:00:00+00'"
 
 
 def months_between(start: date, end: date) -> list[str]:

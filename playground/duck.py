@@ -57,6 +57,8 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open DuckDB with avro, iceberg, httpfs and postgres_scanner loaded from their wheels.
 
+    The connection and its cursors run in UTC (`TimeZone`), like Iceberg's month transform.
+
     Args:
         database: a file path or ":memory:".
         settings: defaults to `get_settings()`; in stack mode an S3 secret for the object store is
@@ -68,6 +70,9 @@ def connect(
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     con = duckdb.connect(str(database), read_only=read_only, config=config)
     try:
+        # The time rule (playground._months): months and day boundaries in UTC, whatever the
+        # machine's zone. GLOBAL, because a plain SET does not reach the connection's cursors.
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
         load_extensions(con, settings, extensions)
     except Exception:
         con.close()

@@ -35,7 +35,7 @@ class Stages:
     run_id: str = ""
 
 
-def _stages(instance, result) -> Stages:
+def collect_stages(instance, result) -> Stages:
     import dagster as dg
 
     spans: dict[str, list[float]] = {}
@@ -101,7 +101,7 @@ def materialize_pagila(
         instance=instance, tags=tags, partition_key=partition, raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
     )  # fmt: skip
-    stages = _stages(instance, result)
+    stages = collect_stages(instance, result)
     stages.total = time.monotonic() - started
     if not result.success or stages.failed_checks:
         steps = [f"  {e.step_key}: {_reason(e)}" for e in result.get_step_failure_events()]

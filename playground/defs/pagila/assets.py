@@ -10,7 +10,7 @@ month or the new one, never a mix. The other tables are replaced whole, also in 
 import dagster as dg
 
 from playground import extract
-from playground._months import months_between, next_month
+from playground._months import months_between, next_month, utc_literal
 from playground.pagila import generate, keys
 from playground.resources import LakehouseResource, PostgresResource
 
@@ -32,8 +32,9 @@ def source_slice(table: str, context: dg.AssetExecutionContext) -> tuple[str, li
         return f"select * from {quoted}", None  # noqa: S608 - a fixed table name, quoted
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()
-    # Dagster's time window gives dates; formatted by isoformat, never taken from user text.
-    where = f"\"{column}\" >= '{start.isoformat()}' and \"{column}\" < '{end.isoformat()}'"
+    # Dagster's time window gives dates, formatted as UTC instants (never taken from user text):
+    # a bare '2022-06-01' would be read in the session's time zone (see playground._months).
+    where = f'"{column}" >= {utc_literal(start)} and "{column}" < {utc_literal(end)}'
     return f"select * from {quoted} where {where}", months_between(start, end)  # noqa: S608
 
 
