@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export MARIMO_SKIP_UPDATE_CHECK := 1
 
-.PHONY: run test install lint format doctor promote services-stop lock clean screenshots bi bi-stop
+.PHONY: run test install lint format doctor promote services-stop lock clean screenshots bi bi-stop secrets
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
@@ -48,6 +48,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix playground tests notebooks conftest.py
 	$(BIN)/ruff format playground tests notebooks conftest.py
+
+## secrets: write this install's generated keys and passwords into .env (the compose stack reads them)
+secrets: install
+	$(BIN)/playground secrets
 
 ## doctor: one line per component, with the fix for each failure
 doctor: install

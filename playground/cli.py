@@ -28,8 +28,30 @@ def _bi(args: argparse.Namespace) -> int:
     state = {"start": bi.start, "stop": bi.stop, "status": bi.status}[args.action]()
     print(f"{'ok ' if state.running else '-- '} superset  {state.detail}")
     if args.action == "start":
-        print("Log in with PLAYGROUND_SUPERSET_ADMIN_USER / _PASSWORD (defaults in .env.example).")
+        from playground.secrets import path
+        from playground.settings import get_settings
+
+        settings = get_settings()
+        print(
+            f"Log in as {settings.superset_admin_user!r} with PLAYGROUND_SUPERSET_ADMIN_PASSWORD "
+            f"(generated into {path(settings.data_dir)} unless .env sets it)."
+        )
     return 0 if state.running or args.action == "stop" else 1
+
+
+def _secrets(_args: argparse.Namespace) -> int:
+    from playground import secrets
+    from playground.settings import get_settings, project_root
+
+    settings = get_settings()
+    values = {field: getattr(settings, field) for field in secrets.GENERATED}
+    env_file = project_root() / ".env"
+    written = secrets.write_env(env_file, values, project_root() / ".env.example")
+    if written:
+        print(f"wrote {', '.join(written)} into {env_file} (mode 0600; the values are not shown)")
+    else:
+        print(f"{env_file} already sets every key and password")
+    return 0
 
 
 def _doctor(_args: argparse.Namespace) -> int:
@@ -162,6 +184,11 @@ def parser() -> argparse.ArgumentParser:
     )
     bi.add_argument("action", choices=["start", "stop", "status"])
     bi.set_defaults(func=_bi)
+
+    secrets = commands.add_parser(
+        "secrets", help="write this install's generated keys and passwords into .env (compose)"
+    )
+    secrets.set_defaults(func=_secrets)
 
     doctor = commands.add_parser("doctor", help="check every component and say how to fix it")
     doctor.set_defaults(func=_doctor)

@@ -30,6 +30,11 @@ def _running(pgdata: Path) -> _pgserver.Postmaster | None:
     return found if isinstance(found, _pgserver.Postmaster) and found.ready else None
 
 
+def running(settings: Settings) -> _pgserver.Postmaster | None:
+    """The embedded server of `settings`' data directory if it runs and is ready."""
+    return _running(settings.pgdata)
+
+
 def _describe(server: _pgserver.Postmaster) -> str:
     return f"embedded PostgreSQL pid {server.pid}, socket {server.socket_dir}"
 
@@ -51,14 +56,9 @@ def start(settings: Settings | None = None, progress=print) -> Status:
     server = _running(pgdata)
     if server is not None:
         return Status(True, _describe(server))
-    pgdata.mkdir(parents=True, exist_ok=True)
-    stale = _pgserver.remove_stale(pgdata)
-    if stale is not None:
-        progress(f"removed a stale {pgdata / 'postmaster.pid'}: {stale.reason}")
-    _pgserver.upgrade_if_needed(pgdata, progress)
-    # Not get_server(): it caches one handle per folder and would not start a server stopped since.
-    # cleanup_mode=None: this process exiting must not stop a server other processes use.
-    _pgserver.module().PostgresServer(pgdata.resolve(), cleanup_mode=None).start()
+    with _pgserver.start_lock(pgdata):
+        if _running(pgdata) is None:  # another process may have started it meanwhile
+            _start_locked(pgdata, progress)
     server = _running(pgdata)
     if server is None:
         raise ServiceUnavailable(
@@ -66,6 +66,21 @@ def start(settings: Settings | None = None, progress=print) -> Status:
             "Next: `playground doctor`."
         )
     return Status(True, _describe(server))
+
+
+def _start_locked(pgdata: Path, progress) -> None:
+    found = _pgserver.find(pgdata)
+    if isinstance(found, _pgserver.Stale):
+        (pgdata / "postmaster.pid").unlink(missing_ok=True)
+        progress(f"removed a stale {pgdata / 'postmaster.pid'}: {found.reason}")
+    _pgserver.upgrade_if_needed(pgdata, progress)
+    try:
+        _pgserver.start(pgdata)
+    except RuntimeError as exc:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL did not start ({str(exc).strip().splitlines()[-1]}); its "
+            f"log is {pgdata / 'log'}. Next: `playground doctor`."
+        ) from None
 
 
 def stop(settings: Settings | None = None) -> Status:
@@ -81,6 +96,7 @@ def stop(settings: Settings | None = None) -> Status:
     if found is None:
         return Status(False, "embedded PostgreSQL was not running")
     _pgserver.signal_stop(found)
+    _pgserver.remove_socket_folder(found.socket_dir, settings.pgdata)
     return Status(False, f"stopped embedded PostgreSQL pid {found.pid}")
 
 
@@ -117,7 +133,8 @@ def url(database: str | None = None, settings: Settings | None = None, driver: s
         return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
     start(settings)
     server = _running(settings.pgdata)
-    return f"{scheme}://postgres@/{quote(database, safe='')}?host={server.socket_dir}"
+    host = quote(str(server.socket_dir), safe="/")
+    return f"{scheme}://postgres@/{quote(database, safe='')}?host={host}&port={server.port}"
 
 
 def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> str:

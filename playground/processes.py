@@ -32,25 +32,65 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> s
                                 start_new_session=True)  # fmt: skip
 
 
-def record(path: Path, pid: int, port: int, program: str) -> None:
+def write_state(path: Path, data: dict) -> None:
+    """Write a state file whole or not at all (a temporary file renamed over it), owner-only."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pid": pid, "port": port, "program": program}))
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(data))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def running(path: Path) -> dict | None:
-    """The recorded process if it still runs the recorded program (a stale record is removed)."""
+def record(path: Path, pid: int, port: int, program: str) -> None:
+    write_state(path, {"pid": pid, "port": port, "program": program})
+
+
+def _valid(found: object) -> bool:
+    return (
+        isinstance(found, dict)
+        and isinstance(found.get("pid"), int) and found["pid"] > 1
+        and isinstance(found.get("port"), int)
+        and isinstance(found.get("program"), str) and found["program"].strip() != ""
+    )  # fmt: skip
+
+
+def running(path: Path, warn=None) -> dict | None:
+    """The recorded process if it still runs the recorded program (a stale record is removed).
+
+    A record that is not a whole, valid record (truncated, garbage, an empty program or a PID of
+    1 or less) is stale: removed with one line through `warn`, and never signalled.
+    """
     import psutil
 
-    if not path.is_file():
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
         return None
-    found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        found = None
+    if not _valid(found):
+        (warn or _warn)(f"ignoring {path}: not a valid record of a server (removed)")
+        path.unlink(missing_ok=True)
+        return None
     try:
         alive = found["program"] in " ".join(psutil.Process(found["pid"]).cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         alive = False
     if not alive:
-        path.unlink()
+        path.unlink(missing_ok=True)
     return found if alive else None
+
+
+def _warn(line: str) -> None:
+    import sys
+
+    print(f"note: {line}", file=sys.stderr)
 
 
 def stop(pid: int, grace: float = 20) -> None:

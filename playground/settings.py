@@ -1,7 +1,8 @@
 """Every setting that differs between embedded and stack mode, read at call time.
 
 Values come from the process environment first, then from the project's `.env` file (if present),
-then from the defaults below, which match `.env.example`. Nothing is read at import time: call
+then from the defaults below, which match `.env.example`; keys and passwords left empty are
+generated once per data directory (`playground.secrets`). Nothing is read at import time: call
 `get_settings()` where a value is needed.
 """
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+from playground import secrets as install_secrets
 
 MODES = ("embedded", "stack")
 # Names the file read instead of `<project>/.env` (the test suite points it at nothing).
@@ -64,7 +67,7 @@ class Settings:
     pg_host: str = "localhost"
     pg_port: int = 5432
     pg_user: str = "playground"
-    pg_password: str = "playground"
+    pg_password: str = ""  # generated per data directory (playground.secrets), like the keys below
     pagila_db: str = "pagila"
     # Scale factor the stack's pagila-seed service generates at the first `docker compose up`
     pagila_scale: float = 1.0
@@ -74,7 +77,7 @@ class Settings:
     # S3-compatible object store (stack)
     s3_endpoint: str = "http://localhost:9000"
     s3_access_key: str = "playground"
-    s3_secret_key: str = "playground-secret"
+    s3_secret_key: str = ""
     s3_region: str = "us-east-1"
     s3_bucket: str = "warehouse"
     # Trino (stack)
@@ -83,15 +86,15 @@ class Settings:
     trino_user: str = "playground"
     trino_password: str = ""
     trino_scheme: str = "http"
-    trino_spooling_key: str = "6/aIa7xDQpEcNksLslbbek/zeHiZiyW9T4WunTJVpMo="
+    trino_spooling_key: str = ""
     # BI of the stack: Metabase and Superset (admins created from these at first start)
     metabase_port: int = 3030
     metabase_admin_email: str = "admin@example.com"
-    metabase_admin_password: str = "Playground-metabase-1"
+    metabase_admin_password: str = ""
     superset_port: int = 8088
     superset_admin_user: str = "admin"
-    superset_admin_password: str = "playground-superset"
-    superset_secret_key: str = "local-playground-superset-secret-change-me-anywhere-shared"
+    superset_admin_password: str = ""
+    superset_secret_key: str = ""
     # Snowflake as an optional warehouse for the Dagster assets (the `snowflake` extra); wired
     # only when the account is set. The password is read from the environment at run time.
     snowflake_account: str = ""
@@ -139,9 +142,21 @@ def _raw_values(env_file: Path | None) -> dict[str, str]:
     return values
 
 
+def _private(path: Path) -> None:
+    """Only its owner may enter the data directory (as root: others may pass through, not list,
+    so the server's `pgserver` user reaches its own folder inside)."""
+    if not hasattr(os, "geteuid"):
+        return  # Windows: no POSIX modes
+    mode = 0o711 if os.geteuid() == 0 else 0o700
+    info = path.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o777 != mode:
+        path.chmod(mode)
+
+
 def _check_writable(path: Path, variable: str) -> Path:
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private(path)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
@@ -212,4 +227,8 @@ def get_settings(env_file: Path | None = None) -> Settings:
     if not data_dir.is_absolute():
         data_dir = project_root() / data_dir
     kwargs["data_dir"] = _check_writable(data_dir.resolve(), "PLAYGROUND_DATA_DIR")
+    if any(not kwargs.get(field) for field in install_secrets.GENERATED):
+        generated = install_secrets.load(kwargs["data_dir"])  # type: ignore[arg-type]
+        for field, value in generated.items():
+            kwargs[field] = kwargs.get(field) or value
     return Settings(**kwargs)  # type: ignore[arg-type]

@@ -78,36 +78,56 @@ def _record(settings: Settings, service: str, pid: int, port: int, program: str)
 
 
 def prepare_postgres(embedded: Settings, stack: Settings) -> None:
-    """Make the embedded server look like the compose stack's: its login role and, once, the
-    init SQL the compose postgres service runs (the catalog database and tables)."""
-    import psycopg
+    """Make the embedded server serve the stack: its login role and, once, the init SQL the
+    compose postgres service runs (the catalog database and tables), run as that role.
 
+    The role is not a superuser (no `COPY ... PROGRAM`, nothing outside its databases): it may
+    create databases, owns the catalog's, and reads pagila. Its password is set on every `up`, so
+    a changed PLAYGROUND_PG_PASSWORD takes effect.
+    """
+    from psycopg import sql
+
+    role = sql.Identifier(stack.pg_user)
     with postgres.connect("postgres", embedded, autocommit=True) as conn:
-        if not conn.execute(
-            "select 1 from pg_roles where rolname = %s", (stack.pg_user,)
-        ).fetchone():
-            conn.execute(  # the compose service makes this user its superuser
-                psycopg.sql.SQL("create role {} login superuser password {}").format(
-                    psycopg.sql.Identifier(stack.pg_user), psycopg.sql.Literal(stack.pg_password)
-                )
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (stack.pg_user,))
+        verb = "alter" if exists.fetchone() else "create"
+        conn.execute(
+            sql.SQL(verb + " role {} login nosuperuser createdb password {}").format(
+                role, sql.Literal(stack.pg_password)
             )
+        )
         has_catalog = conn.execute(
             "select 1 from pg_database where datname = %s", (stack.catalog_db,)
         ).fetchone()
     if not has_catalog:
         subprocess.run([str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                        "-d", postgres.url("postgres", embedded), "-f",
+                        "-d", postgres.url("postgres", stack), "-f",
                         str(project_root() / INIT_SQL)],
                        check=True, capture_output=True)  # fmt: skip
 
 
-def socket_path(embedded: Settings) -> str:
-    server = postgres._running(embedded.pgdata)
+def share_pagila(embedded: Settings, stack: Settings) -> None:
+    """The stack's role owns the pagila database (so a stack-mode `seed` may replace it) and
+    reads its tables (Trino's postgresql catalog logs in as it)."""
+    from psycopg import sql
+
+    role = sql.Identifier(stack.pg_user)
+    with postgres.connect("postgres", embedded, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter database {} owner to {}").format(
+            sql.Identifier(stack.pagila_db), role))  # fmt: skip
+    with postgres.connect(stack.pagila_db, embedded, autocommit=True) as conn:
+        conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
+        conn.execute(sql.SQL("grant select on all tables in schema public to {}").format(role))
+
+
+def server_port(embedded: Settings) -> int:
+    """The loopback port the embedded server listens on (password required there)."""
+    server = postgres.running(embedded)
     if server is None:
         raise ServiceUnavailable(
             "the embedded PostgreSQL is not running: `playground services start`"
         )
-    return str(server.socket_dir / f".s.PGSQL.{server.port}")
+    return server.port
 
 
 def up(settings: Settings | None = None, progress=print) -> list[Line]:
@@ -138,7 +158,7 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
     if _running(stack, "postgres") is None:
         port = wanted["postgres"][1]
         proxy = processes.spawn(
-            [sys.executable, "-m", "playground.tcp_proxy", socket_path(embedded), str(port)],
+            [sys.executable, "-m", "playground.tcp_proxy", str(server_port(embedded)), str(port)],
             logs / "postgres.log",
         )
         if not wait_port(port, 30, proxy):
@@ -149,6 +169,7 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
         progress(f"PostgreSQL: 127.0.0.1:{port} (the embedded server)")
     prepare_postgres(embedded, stack)
     seed.seed(stack.pagila_scale, database=stack.pagila_db, if_missing=True, progress=progress)
+    share_pagila(embedded, stack)
     if _running(stack, "s3") is None:
         port = wanted["s3"][1]
         pid = s3_local.start(stack, logs / "s3", port, logs / "s3.log", progress=progress)

@@ -172,8 +172,10 @@ def render_etc(
     discovery = coordinator_port if role == "worker" else http_port
     config = _set(config, "discovery.uri", f"http://127.0.0.1:{discovery}")
     (etc / "config.properties").write_text("\n".join(config) + "\n")
+    # Bind to loopback only (Trino binds every interface by default) and announce that address
     (etc / "node.properties").write_text(
         f"node.environment=playground\nnode.id={role}-{http_port}\nnode.data-dir={data}\n"
+        "node.bind-ip=127.0.0.1\nnode.internal-address=127.0.0.1\n"
     )
     (etc / "jvm.config").write_text(
         "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"

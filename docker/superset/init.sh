@@ -6,7 +6,10 @@ set -eu
 
 superset db upgrade
 if superset fab list-users | grep -q "username:${SUPERSET_ADMIN_USER} "; then
-    echo "admin ${SUPERSET_ADMIN_USER} exists"
+    # the password in the environment is the one that works, also after it was changed
+    superset fab reset-password --username "${SUPERSET_ADMIN_USER}" \
+        --password "${SUPERSET_ADMIN_PASSWORD}" >/dev/null
+    echo "admin ${SUPERSET_ADMIN_USER} exists (password set from the environment)"
 else
     superset fab create-admin --username "${SUPERSET_ADMIN_USER}" --firstname Playground \
         --lastname Admin --email "${SUPERSET_ADMIN_USER}@example.com" \
