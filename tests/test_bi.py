@@ -139,3 +139,56 @@ def test_with_trino_running_superset_registers_the_lakehouse_and_queries_it(
         "runAsync": False,
     })  # fmt: skip
     assert result["data"] == [{"nations": 25}]
+
+
+# The SECRET_KEY every install shared before keys were generated per data directory.
+OLD_SHARED_KEY = "local-playground-superset-secret-change-me-anywhere-shared"
+FORGE = """
+import sys
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+app = Flask("forge")
+app.secret_key = sys.argv[1]
+serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+print(serializer.dumps({"_user_id": "1", "_fresh": True}))
+"""
+
+
+def _me_with_cookie(settings, key: str) -> int:
+    """GET /api/v1/me/ with a session cookie for user 1 signed with `key`: the HTTP status."""
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    python = str(bi.home(settings) / "venv" / "bin" / "python")
+    forged = subprocess.run([python, "-c", FORGE, key], capture_output=True, text=True,
+                            check=True).stdout.strip()  # fmt: skip
+    request = urllib.request.Request(bi.url(settings) + "/api/v1/me/")
+    request.add_header("Cookie", f"session={forged}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_cookie_signed_with_the_old_shared_key_is_refused(superset) -> None:
+    settings = get_settings()
+    assert settings.superset_secret_key != OLD_SHARED_KEY
+    assert _me_with_cookie(settings, OLD_SHARED_KEY) == 401
+    # the same forgery with this install's own key gets in: the check above can fail
+    assert _me_with_cookie(settings, settings.superset_secret_key) == 200
+
+
+def test_a_changed_admin_password_is_applied(superset, monkeypatch) -> None:
+    old = get_settings().superset_admin_password
+    monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", "a-new-password-1")
+    lines: list[str] = []
+    bi.initialise(get_settings(), progress=lines.append)
+    assert lines == ["applying the changed Superset admin user or password ..."]
+    assert bi.Client(get_settings()).database_names()  # the new password logs in
+    monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", old)
+    with pytest.raises(bi.BIError, match="401"):
+        bi.Client(get_settings())  # the old one no longer does
+    bi.initialise(get_settings(), progress=lines.append)  # back, for the other tests
+    assert bi.Client(get_settings()).database_names()

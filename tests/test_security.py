@@ -1,0 +1,191 @@
+"""Closed to the network and to other users, each test written as the attack it stops.
+
+The local stack's tests use the real servers `playground stack up` starts (the `trino_stack`
+fixture); the others start the embedded PostgreSQL in a data directory of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from playground import postgres, processes, secrets, stack_local
+from playground.settings import get_settings
+from tests.helpers import BIN, run
+
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}  # the last: Java's IPv4 on a v6 socket
+# a shell command run by PostgreSQL, asked for through Trino's postgresql catalog
+ATTACK = "CALL postgresql.system.execute(query => 'copy (select 1) to program ''id''')"
+
+
+def _outside_address() -> str | None:
+    """An address of this machine that is not loopback (what another host on the Wi-Fi sees)."""
+    addresses = {
+        a.address
+        for entries in psutil.net_if_addrs().values()
+        for a in entries
+        if a.family == socket.AF_INET and not a.address.startswith("127.")
+    }
+    return min(addresses) if addresses else None
+
+
+def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every TCP socket the processes (and their children) listen on."""
+    family = set(pids)
+    for pid in pids:
+        try:
+            family |= {child.pid for child in psutil.Process(pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            pass
+    return [
+        (c.pid, c.laddr.ip, c.laddr.port)
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.pid in family
+    ]
+
+
+def test_the_embedded_server_listens_on_loopback_and_a_private_socket(fresh_data_dir) -> None:
+    postgres.start()
+    server = postgres.running(get_settings())
+    found = _listening({server.pid})
+    assert found and {address for _, address, _ in found} <= LOOPBACK, found
+    for folder in (fresh_data_dir, server.socket_dir):
+        assert stat.S_IMODE(folder.stat().st_mode) in (0o700, 0o711), folder  # 0711: root only
+
+
+def test_nobody_can_log_in_over_tcp_without_a_password(fresh_data_dir) -> None:
+    postgres.start()
+    port = postgres.running(get_settings()).port
+    for user in ("postgres", "playground", "nobody"):
+        with pytest.raises(psycopg.OperationalError, match="password|does not exist"):
+            psycopg.connect(host="127.0.0.1", port=port, user=user, password="", dbname="postgres",
+                            connect_timeout=5)  # fmt: skip
+
+
+def test_a_long_data_directory_keeps_its_socket_private(tmp_path, monkeypatch) -> None:
+    data = tmp_path / ("x" * 110) / "data"
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    try:
+        postgres.start()
+        server = postgres.running(get_settings())
+        assert server.socket_dir.parent == Path("/tmp") and server.socket_dir != data / "pgdata"
+        assert stat.S_IMODE(server.socket_dir.stat().st_mode) == 0o700
+        with postgres.connect() as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        if os.geteuid() == 0:  # another local user tries the socket (only root can switch user)
+            psql = str(postgres.psql_path())
+            tried = subprocess.run(
+                ["runuser", "-u", "nobody", "--", psql, "-h", str(server.socket_dir), "-p",
+                 str(server.port), "-U", "postgres", "-c", "select 1"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            assert tried.returncode != 0 and "Permission denied" in tried.stderr, tried.stderr
+    finally:
+        postgres.stop(get_settings())
+    assert not server.socket_dir.exists()  # removed at stop
+
+
+def test_secrets_are_generated_per_data_directory_and_private(tmp_path, monkeypatch) -> None:
+    made = []
+    for name in ("one", "two"):
+        monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / name))
+        made.append(get_settings())
+        file = secrets.path(made[-1].data_dir)
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(made[-1].data_dir.stat().st_mode) in (0o700, 0o711)
+    for field in secrets.GENERATED:
+        first, second = (getattr(s, field) for s in made)
+        assert len(first) >= 24 and first != second, field
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "one"))
+    assert get_settings() == made[0]  # generated once, then kept
+    key = made[0].superset_secret_key
+    monkeypatch.setenv("PLAYGROUND_SUPERSET_SECRET_KEY", "from-the-environment")
+    assert get_settings().superset_secret_key == "from-the-environment"
+    doctor = run([str(BIN / "playground"), "doctor"], timeout=120)
+    for field in secrets.GENERATED:
+        assert getattr(made[0], field) not in doctor.stdout + doctor.stderr, field
+    assert key not in doctor.stdout + doctor.stderr
+
+
+def test_secrets_command_fills_env_without_showing_them(tmp_path) -> None:
+    example = tmp_path / ".env.example"
+    example.write_text("# keys\nPLAYGROUND_PG_PASSWORD=\nPLAYGROUND_SUPERSET_SECRET_KEY=kept\n")
+    env_file = tmp_path / ".env"
+    values = {field: f"value-of-{field}" for field in secrets.GENERATED}
+    written = secrets.write_env(env_file, values, example)
+    assert "PLAYGROUND_SUPERSET_SECRET_KEY" not in written and "PLAYGROUND_PG_PASSWORD" in written
+    text = env_file.read_text()
+    assert "PLAYGROUND_PG_PASSWORD=value-of-pg_password\n" in text
+    assert "PLAYGROUND_SUPERSET_SECRET_KEY=kept\n" in text and text.startswith("# keys\n")
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert secrets.write_env(env_file, values, example) == []  # a second run changes nothing
+
+
+def test_compose_refuses_to_start_without_the_keys() -> None:
+    compose = (Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text()
+    for field in secrets.GENERATED:
+        variable = secrets.variable(field)
+        assert f"${{{variable}:?run make secrets" in compose, variable
+        assert f"${{{variable}:-" not in compose, variable
+
+
+# --- the local stack, for real -------------------------------------------------------------
+
+
+def _stack_pids(stack) -> set[int]:
+    pids = {processes.running(stack_local._state(stack, s))["pid"] for s in stack_local.SERVICES}
+    server = postgres.running(replace(stack, mode="embedded"))
+    return pids | {server.pid}
+
+
+def test_stack_servers_listen_on_loopback_only(trino_stack) -> None:
+    if not stack_local.recorded(trino_stack):
+        pytest.skip("the compose stack answers here: its ports are Docker's to publish")
+    found = _listening(_stack_pids(trino_stack))
+    assert {port for _, _, port in found} >= {trino_stack.trino_port, trino_stack.pg_port}
+    outside = [entry for entry in found if entry[1] not in LOOPBACK]
+    assert outside == [], outside
+
+
+def test_trino_cannot_be_reached_from_another_host(trino_stack) -> None:
+    address = _outside_address()
+    if address is None:
+        pytest.skip("this machine has no address besides loopback")
+    import trino
+
+    conn = trino.dbapi.connect(host=address, port=trino_stack.trino_port, user="anybody",
+                               request_timeout=5)  # fmt: skip
+    with pytest.raises(Exception, match="(?i)refused|connect"):
+        conn.cursor().execute(ATTACK)
+
+
+def test_the_stack_postgres_wants_its_password_and_is_no_superuser(trino_stack) -> None:
+    host, port = "127.0.0.1", trino_stack.pg_port
+    for user, password in (("postgres", ""), ("playground", "wrong"), ("postgres", "postgres")):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(host=host, port=port, user=user, password=password,
+                            dbname="postgres", connect_timeout=5)  # fmt: skip
+    login = {"user": trino_stack.pg_user, "password": trino_stack.pg_password}
+    with psycopg.connect(host=host, port=port, dbname=trino_stack.pagila_db, **login) as conn:
+        assert conn.execute(
+            "select rolsuper from pg_roles where rolname = current_user"
+        ).fetchone() == (False,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("copy (select 1) to program 'id'")
+
+
+def test_trino_cannot_run_programs_through_postgres(trino_stack) -> None:
+    from playground import trino
+
+    with pytest.raises(
+        Exception, match="(?i)permission denied|superuser|pg_execute_server_program"
+    ):
+        trino.execute(ATTACK, settings=trino_stack)
