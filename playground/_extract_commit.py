@@ -108,9 +108,18 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
             f"{identifier} exists with partitioning {table.spec()}, not {wanted}; "
             "extract into another table or drop this one first."
         )
+    current = table.schema().as_arrow()
+    gone = [name for name in current.names if name not in schema.names]
+    if gone and mode != "replace":
+        raise ExtractError(
+            f"{identifier}: the source no longer has column(s) {', '.join(gone)} (dropped or "
+            f"renamed); mode {mode} keeps the table's other rows, which have them. Nothing was "
+            "committed. Replace the whole table (mode replace; in the pipeline: materialize "
+            "every month) so it follows the source, or drop the table."
+        )
     with table.transaction() as tx:
-        if table.schema().as_arrow() != schema:
-            _evolve(tx, identifier, schema)
+        if current != schema:
+            _evolve(tx, identifier, schema, gone)
         if mode == "replace":
             tx.delete(AlwaysTrue())
         elif mode == "overwrite-partitions":
@@ -133,14 +142,18 @@ def quiet_empty_deletes():
         yield
 
 
-def _evolve(tx, identifier: str, schema: pa.Schema) -> None:
-    """Add the source's new columns; refuse a type Iceberg cannot change (nothing committed)."""
+def _evolve(tx, identifier: str, schema: pa.Schema, gone: list[str]) -> None:
+    """Follow the source's columns: drop the ones it no longer has (`gone`: a replace rewrites
+    every row, so a renamed column is renamed here too, never left as NULLs), add its new ones;
+    refuse a type Iceberg cannot change (nothing committed)."""
     from pyiceberg.exceptions import ValidationError
 
     from playground.extract import ExtractError
 
     try:
         with tx.update_schema() as update:
+            for name in gone:
+                update.delete_column(name)
             update.union_by_name(schema)
     except ValidationError as exc:
         # e.g. "Cannot change column type: last_update: timestamptz -> string"
