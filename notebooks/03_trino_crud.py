@@ -44,10 +44,14 @@ def _(ServiceUnavailable, get_settings, mo, trino):
     settings = get_settings()
     _why = ""
     try:
+        if not settings.is_stack:  # a Trino answering now reads the stack's catalog, not ours
+            raise ServiceUnavailable("PLAYGROUND_MODE is embedded, whose catalog Trino cannot see.")
         trino_version = trino.info(settings, timeout=3)["nodeVersion"]["version"]
     except ServiceUnavailable as _exc:
         trino_version = None
         _why = str(_exc)
+    if trino_version is None and not mo.running_in_notebook():
+        print(f"This lesson needs Trino and stops here: {_why}")  # run as a script: say why
     mo.stop(
         trino_version is None,
         mo.callout(

@@ -232,8 +232,9 @@ def _(
         "parquet": PartitionedParquetIOManager(base_path=str(lesson_dir / "parquet")),
     }
     try:
-        trino.info(timeout=1)
-        managers["trino"] = TrinoIcebergIOManager()
+        if get_settings().is_stack:  # Trino reads the stack's catalog, never the local one
+            trino.info(timeout=1)
+            managers["trino"] = TrinoIcebergIOManager()
     except ServiceUnavailable:
         pass  # Trino runs only on the stack
     sorted(managers)

@@ -50,6 +50,14 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
         settings = get_settings()
         identifier = self._identifier(context.asset_key)
         _check_types(identifier, data.schema)
+        if not settings.is_stack:
+            # a Trino answering on the stack's port reads the stack's catalog, not the local one
+            raise dg.Failure(
+                f"{identifier}: the Trino IO manager writes the catalog Trino reads, which only "
+                "the stack shares; in embedded mode the lakehouse is a local catalog no Trino "
+                "sees. Nothing was written. Set PLAYGROUND_MODE=stack (with the stack running: "
+                "`playground stack up`), or use the Iceberg IO manager."
+            )
         try:
             trino.info(settings)  # fail before writing anything when Trino is down
             cat = lakehouse.catalog(settings)
@@ -60,13 +68,14 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
             column = ArrowIcebergIOManager._partition_column(context)
             window = context.asset_partitions_time_window
             _check_inside(data, column, window.start, window.end, context)
-            lakehouse.write_window(identifier, data, column, window.start, window.end, cat)
+            table = lakehouse.write_window(identifier, data, column, window.start, window.end, cat)
             where = _trino_window(column, window.start, window.end)
         else:
-            lakehouse.write_table(identifier, data, cat=cat)
+            table = lakehouse.write_table(identifier, data, cat=cat)
         namespace, name = identifier.split(".")
         with trino.connect("iceberg", namespace, settings) as conn:
             cursor = conn.cursor()
+            _check_same_catalog(cursor, identifier, table.current_snapshot().snapshot_id, settings)
             sql = f"select count(*) from {trino.qualified('iceberg', namespace, name)}{where}"  # noqa: S608
             cursor.execute(sql)
             (counted,) = cursor.fetchone()
@@ -90,6 +99,26 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
             where = _trino_window(column, window.start, window.end)
         sql = f"select * from {trino.qualified('iceberg', namespace, name)}{where}"  # noqa: S608
         return as_requested(trino.fetch_arrow(sql, settings=get_settings()), context)
+
+
+def _check_same_catalog(cursor, identifier: str, snapshot_id: int, settings) -> None:
+    """Fail unless Trino's `iceberg` catalog sees the snapshot just committed (the same catalog)."""
+    namespace, name = identifier.split(".")
+    snapshots = trino.qualified("iceberg", namespace, f"{name}$snapshots")
+    try:
+        cursor.execute(f"select snapshot_id from {snapshots} where snapshot_id = ?", [snapshot_id])  # noqa: S608
+        seen = cursor.fetchall()
+    except Exception as exc:  # the trino client's errors: the table is unknown there
+        seen, why = [], str(exc).splitlines()[0][:200]
+    else:
+        why = "it does not have the snapshot just committed"
+    if not seen:
+        raise dg.Failure(
+            f"Trino at {settings.trino_host}:{settings.trino_port} reads another catalog than "
+            f"the lakehouse writes ({identifier}: {why}). The rows were committed to the "
+            "lakehouse's catalog, but Trino would read other ones. Point PLAYGROUND_TRINO_* at "
+            "the stack's Trino."
+        )
 
 
 def _check_types(identifier: str, schema) -> None:

@@ -108,3 +108,34 @@ def test_a_column_trino_cannot_take_is_named_and_nothing_is_written(stack_env) -
     with pytest.raises(dg.Failure, match=r"iceberg\.trino_io\.durations\.late_by is duration"):
         trino_io.TrinoIcebergIOManager().handle_output(context, data)
     assert not lakehouse.catalog(stack_env).table_exists("trino_io.durations")
+
+
+def _one_table_asset():
+    @dg.asset(key_prefix="trino_io_guard", io_manager_key="trino_io_manager")
+    def films() -> pd.DataFrame:
+        return pd.DataFrame({"film_id": [1, 2], "title": ["A", "B"]})
+
+    return films
+
+
+def _failure(result) -> str:
+    (event,) = result.get_step_failure_events()
+    return event.event_specific_data.error.message
+
+
+def test_in_embedded_mode_it_refuses_before_writing(monkeypatch, settings) -> None:
+    monkeypatch.setattr(trino_io, "get_settings", lambda: settings)  # embedded, Trino or not
+    resources = {"trino_io_manager": trino_io.TrinoIcebergIOManager()}
+    result = dg.materialize([_one_table_asset()], resources=resources, raise_on_error=False)
+    assert not result.success
+    assert "only the stack shares" in _failure(result) and "Nothing was written" in _failure(result)
+    assert not lakehouse.catalog(settings).table_exists("trino_io_guard.films")
+
+
+def test_a_trino_reading_another_catalog_fails_the_run(trino_stack, monkeypatch) -> None:
+    elsewhere = replace(trino_stack, catalog_name="not_the_one_trino_reads")
+    monkeypatch.setattr(trino_io, "get_settings", lambda: elsewhere)
+    resources = {"trino_io_manager": trino_io.TrinoIcebergIOManager()}
+    result = dg.materialize([_one_table_asset()], resources=resources, raise_on_error=False)
+    assert not result.success
+    assert "reads another catalog than the lakehouse writes" in _failure(result)
