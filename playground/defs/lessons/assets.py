@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagstermill import define_dagstermill_asset
 
+from playground.defs.lessons import scratch
 from playground.promote import promoted_dir
 
 
@@ -46,4 +47,5 @@ def promoted_lesson_assets(folder: Path | None = None) -> list[dg.AssetsDefiniti
 
 @dg.definitions
 def lessons() -> dg.Definitions:
+    scratch.install()  # the run worker loads these definitions too, before it runs a notebook
     return dg.Definitions(assets=promoted_lesson_assets())
