@@ -106,6 +106,16 @@ def _child(method: str, rows: int, namespace: str) -> None:
 
 
 def bench_trino(rows: int, insert_rows: int, print_=print) -> list[dict]:
+    from playground import trino
+    from playground.settings import ServiceUnavailable, get_settings
+
+    settings = get_settings()
+    if not settings.is_stack:
+        raise ServiceUnavailable(
+            "bench trino writes the catalog Trino reads, which only the stack shares: set "
+            "PLAYGROUND_MODE=stack (with the stack running: `playground stack up`)."
+        )
+    trino.info(settings)  # a one-line error when Trino is down, before any child starts
     namespace = f"bench_{uuid.uuid4().hex[:8]}"
     results = []
     for method in METHODS:

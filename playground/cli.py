@@ -232,10 +232,10 @@ def parser() -> argparse.ArgumentParser:
     bench_seed.set_defaults(func=_bench)
 
     bench_extract = bench_commands.add_parser("extract", help="extraction methods vs anchors")
-    bench_extract.add_argument("--rows", type=int, default=2_000_000)
+    bench_extract.add_argument("--rows", type=_count, default=2_000_000)
     bench_extract.add_argument("--methods", nargs="+", default=None, help="default: all")
     bench_extract.add_argument(
-        "--repeat", type=int, default=1, help="interleaved rounds; the table shows medians"
+        "--repeat", type=_count, default=1, help="interleaved rounds; the table shows medians"
     )
     bench_extract.set_defaults(func=_bench)
 
@@ -249,15 +249,18 @@ def parser() -> argparse.ArgumentParser:
         "duckdb", help="lesson 02's queries over Iceberg, raw Parquet and PostgreSQL"
     )
     bench_duckdb.add_argument("--scale", type=float, default=100.0)
-    bench_duckdb.add_argument("--repeat", type=int, default=5, help="runs per query (median)")
+    bench_duckdb.add_argument("--repeat", type=_count, default=5, help="runs per query (median)")
     bench_duckdb.set_defaults(func=_bench)
 
     bench_trino = bench_commands.add_parser(
         "trino", help="three ways to store a frame for Trino (needs stack-mode settings)"
     )
-    bench_trino.add_argument("--rows", type=int, default=1_000_000)
+    bench_trino.add_argument("--rows", type=_count, default=1_000_000)
     bench_trino.add_argument(
-        "--insert-rows", type=int, default=10_000, help="rows for the slow INSERT ... VALUES path"
+        "--insert-rows",
+        type=_count,
+        default=10_000,
+        help="rows for the slow INSERT ... VALUES path",
     )
     bench_trino.set_defaults(func=_bench)
 
@@ -293,6 +296,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-materialize", action="store_true", help="skip the starter assets")
     run.set_defaults(func=_run)
     return root
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is less than 1")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,7 +89,12 @@ def _source_query(table: str | None, query: str | None) -> tuple[str, str, str |
             raise ExtractError(f"{table!r} is not a table name (schema.table or table).")
         quoted = ".".join(f'"{part}"' for part in table.split("."))
         return f"select * from {quoted}", table, table  # noqa: S608 - checked and quoted
-    return query.strip().rstrip(";"), "query", None
+    sql = query.strip()
+    while True:  # trailing semicolons and `-- comments` (one without quotes: not in a string)
+        trimmed = re.sub(r"--[^'\"\n]*$", "", sql).rstrip().rstrip(";").rstrip()
+        if trimmed == sql:
+            return sql, "query", None
+        sql = trimmed
 
 
 def _check_source(source: str) -> str:
@@ -247,6 +252,12 @@ def extract(
     read_sql, source_name, plain_table = _source_query(table, query)
     source_url = _check_source(source) if source else postgres.url(settings.pagila_db, settings)
     columns, identity = _describe(source_url, read_sql, source_name, given=bool(source))
+    repeated = sorted({c.name for c in columns if [d.name for d in columns].count(c.name) > 1})
+    if repeated:
+        raise ExtractError(
+            f"{source_name} returns the column(s) {', '.join(repeated)} more than once; give "
+            "each column its own name (e.g. `select 1 as a, 2 as b`)."
+        )
     schema = pgtypes.arrow_schema(columns)
     partition_column = _check_partitioning(partition_by, mode, columns)
     if months is not None and mode != "overwrite-partitions":

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from playground import warehouse
 from playground.pagila import keys
 from playground.settings import Settings, get_settings
 
@@ -89,6 +90,13 @@ def materialize_pagila(
     from playground.definitions import defs
 
     job = defs.resolve_job_def("pagila_daily")
+    if partition is not None:
+        months = job.partitions_def.get_partition_keys()
+        if partition not in months:
+            raise PipelineError(
+                f"--partition {partition!r} is not a month of the pipeline; use one of "
+                f"{', '.join(months)}."
+            )
     if selection:
         job = job.get_subset(asset_selection=set(dg.AssetSelection.from_string(selection)
                                                  .resolve(defs.resolve_asset_graph())))  # fmt: skip
@@ -97,10 +105,12 @@ def materialize_pagila(
         os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
         instance = dg.DagsterInstance.get()
     started = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance, tags=tags, partition_key=partition, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-    )  # fmt: skip
+    try:
+        with warehouse.exclusive(settings.data_dir / "pipeline.lock", "running the pagila "
+                                 f"pipeline on {settings.data_dir}"):  # fmt: skip
+            result = _execute(job, instance, tags, partition)
+    except warehouse.WarehouseLocked as exc:
+        raise PipelineError(str(exc)) from None
     stages = collect_stages(instance, result)
     stages.total = time.monotonic() - started
     if not result.success or stages.failed_checks:
@@ -112,6 +122,13 @@ def materialize_pagila(
             + f"\nFailed checks: {checks}\nThe run's logs are in the Dagster UI (Runs)."
         )
     return stages
+
+
+def _execute(job, instance, tags: dict, partition: str | None):
+    return job.execute_in_process(
+        instance=instance, tags=tags, partition_key=partition, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )  # fmt: skip
 
 
 def _reason(event) -> str:

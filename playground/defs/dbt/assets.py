@@ -78,8 +78,13 @@ def pagila_dbt(
     # dbt runs in a subprocess, which inherits these
     os.environ[dbt_project.PATH_VARIABLE] = str(settings.duckdb_path)
     os.environ[dbt_lakehouse.TABLES_VARIABLE] = json.dumps(tables)
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    yield from invocation.stream()
+    lock = settings.duckdb_path.with_name(settings.duckdb_path.name + ".lock")
+    try:
+        with warehouse.exclusive(lock, "building the warehouse with dbt"):
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            yield from invocation.stream()
+    except warehouse.WarehouseLocked as exc:
+        raise dg.Failure(str(exc)) from None
     if not invocation.is_successful():
         report = failures(invocation)
         context.log.error(f"dbt build failed:\n{report}")
@@ -88,7 +93,10 @@ def pagila_dbt(
 
 def failures(invocation) -> str:
     """Each failed dbt node with its message and, for a test, the query that finds its rows."""
-    results = invocation.get_artifact("run_results.json").get("results", [])
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except FileNotFoundError:
+        return "dbt stopped before it wrote run_results.json; see the dbt log above"
     parts = []
     for result in results:
         if result.get("status") not in ("fail", "error"):
