@@ -142,7 +142,12 @@ def _read_failed(source_url: str, identity: tuple, exc: BaseException) -> Extrac
         now = None
     if now == identity:
         return None
-    what = "restarted" if now and now[0] == identity[0] else "replaced (by `playground seed`?)"
+    if now is None:
+        what = "stopped (it no longer answers; `playground doctor` says how to start it)"
+    elif now[0] == identity[0]:
+        what = "restarted"
+    else:
+        what = "replaced (by `playground seed`?)"
     return ExtractError(
         f"the source database was {what} while it was being read ({type(exc).__name__}: "
         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'connection lost'}). "

@@ -118,10 +118,14 @@ def status(settings: Settings | None = None) -> Status:
     return Status(True, _describe(found))
 
 
-def url(database: str | None = None, settings: Settings | None = None, driver: str = "") -> str:
+def url(
+    database: str | None = None, settings: Settings | None = None, driver: str = "",
+    autostart: bool = True,
+) -> str:  # fmt: skip
     """A connection URL (libpq form; `driver="psycopg"` gives the SQLAlchemy form).
 
-    In embedded mode this starts the server if needed, since the socket folder is only known then.
+    In embedded mode this starts the server if needed (`autostart=False`: raise `ServiceUnavailable`
+    instead), since the socket folder is only known then.
     """
     settings = settings or get_settings()
     database = database or "postgres"
@@ -131,8 +135,14 @@ def url(database: str | None = None, settings: Settings | None = None, driver: s
         password = quote(settings.pg_password, safe="")
         host = f"{settings.pg_host}:{settings.pg_port}"
         return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
-    start(settings)
+    if autostart:
+        start(settings)
     server = _running(settings.pgdata)
+    if server is None:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL is not running (data in {settings.pgdata}). Next: "
+            "`playground services start`, then run again."
+        )
     host = quote(str(server.socket_dir), safe="/")
     return f"{scheme}://postgres@/{quote(database, safe='')}?host={host}&port={server.port}"
 
@@ -144,11 +154,17 @@ def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> 
     return make_conninfo("", **conninfo_to_dict(url(database, settings)))
 
 
-def connect(database: str | None = None, settings: Settings | None = None, **kwargs):
-    """Open a psycopg connection, raising `ServiceUnavailable` with a hint when it cannot."""
+def connect(
+    database: str | None = None, settings: Settings | None = None, autostart: bool = True, **kwargs
+):
+    """Open a psycopg connection, raising `ServiceUnavailable` with a hint when it cannot.
+
+    `autostart=False`: never start the embedded server (it must be running).
+    """
     settings = settings or get_settings()
     try:
-        return psycopg.connect(url(database, settings), connect_timeout=5, **kwargs)
+        target = url(database, settings, autostart=autostart)
+        return psycopg.connect(target, connect_timeout=5, **kwargs)
     except psycopg.OperationalError as exc:
         if settings.is_stack:
             hint = f"start the stack with {START_STACK} or set PLAYGROUND_MODE=embedded"

@@ -29,14 +29,26 @@ class PostgresResource(dg.ConfigurableResource):
     def database_name(self) -> str:
         return self.database or self.settings().pagila_db
 
+    _started: bool = PrivateAttr(default=False)
+
+    def _start_once(self) -> bool:
+        """Start the embedded server at the run's first use only: one stopped during the run
+        stays stopped (the run fails saying so) instead of being started behind the learner."""
+        first, self._started = not self._started, True
+        return first
+
     def url(self) -> str:
-        return postgres.url(self.database_name(), self.settings())
+        try:
+            return postgres.url(self.database_name(), self.settings(), autostart=self._start_once())
+        except ServiceUnavailable as exc:
+            raise dg.Failure(str(exc)) from None
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         """A psycopg connection; a `dg.Failure` naming the fix when the server is unreachable."""
         try:
-            conn = postgres.connect(self.database_name(), self.settings())
+            start = self._start_once()
+            conn = postgres.connect(self.database_name(), self.settings(), autostart=start)
         except ServiceUnavailable as exc:
             raise dg.Failure(str(exc)) from None
         except psycopg.OperationalError as exc:

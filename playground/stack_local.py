@@ -255,6 +255,11 @@ def status(settings: Settings | None = None) -> list[Line]:
     for service, (host, port) in ports(stack).items():
         record = _running(stack, service)
         answers = port_open(host, port)
+        server_down = postgres.running(replace(stack, mode="embedded")) is None
+        if service == "postgres" and record and server_down:
+            detail = f"pid {record['pid']} forwards {host}:{port} to a stopped server"
+            lines.append(Line(service, False, f"{detail}: `playground services start`"))
+            continue
         if record and answers:
             lines.append(Line(service, True, f"pid {record['pid']}, {host}:{port}"))
         elif record:

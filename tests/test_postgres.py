@@ -137,3 +137,28 @@ def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
     lines.clear()
     postgres.start(progress=lines.append)
     assert lines == []  # once
+
+
+def test_a_server_stopped_during_a_run_stays_stopped_and_the_run_says_so(fresh_data_dir) -> None:
+    import dagster as dg
+
+    from playground.resources import PostgresResource
+
+    resource = PostgresResource(database="postgres")
+    with resource.connect() as conn:  # the run's first use starts the server
+        assert conn.execute("select 1").fetchone() == (1,)
+    postgres.stop()
+    with pytest.raises(dg.Failure, match="not running .*`playground services start`"):
+        resource.url()
+    assert not postgres.status().running  # not started again behind the learner's back
+
+
+def test_an_extract_whose_server_stopped_says_stopped(fresh_data_dir) -> None:
+    from playground import extract
+
+    url = postgres.url("postgres")
+    with psycopg.connect(url) as conn:
+        identity = extract._source_identity(conn)
+    postgres.stop()
+    explained = extract._read_failed(url, identity, OSError("connection lost"))
+    assert "was stopped" in str(explained) and "replaced" not in str(explained)
