@@ -151,7 +151,7 @@ def ensure_bench_table(rows: int, print_=print) -> tuple[str, str]:
                     "create table {} as select g::int as payment_id, (g % 599 + 1)::int as "
                     "customer_id, (g % 2 + 1)::int as staff_id, g::int as rental_id, "
                     "((g % 1000) / 100.0 + 0.99)::numeric(5,2) as amount, "
-                    "timestamptz '2022-02-01' + (g % 15552000) * interval '1 second' "
+                    "timestamptz '2022-02-01Z' + (g % 15552000) * interval '1 second' "
                     "as payment_date from generate_series(1, {}) g"
                 ).format(sql.Identifier(name), sql.Literal(rows))
             )

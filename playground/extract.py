@@ -135,16 +135,17 @@ def _read_failed(source_url: str, identity: tuple, exc: BaseException) -> Extrac
     """An ExtractError explaining `exc` if the source was replaced or restarted during the read."""
     if not isinstance(exc, Exception) or isinstance(exc, ExtractError):
         return None
+    dropped = False
     try:
         with psycopg.connect(source_url, connect_timeout=5) as conn:
             now = _source_identity(conn)
-    except psycopg.Error:
-        now = None
+    except psycopg.Error as error:
+        now, dropped = None, "does not exist" in str(error)  # the server answered: no database
     if now == identity:
         return None
-    if now is None:
+    if now is None and not dropped:
         what = "stopped (it no longer answers; `playground doctor` says how to start it)"
-    elif now[0] == identity[0]:
+    elif now is not None and now[0] == identity[0]:
         what = "restarted"
     else:
         what = "replaced (by `playground seed`?)"

@@ -70,7 +70,7 @@ def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset) -> Non
     with postgres.connect("pagila", autocommit=True) as conn:
         conn.execute(
             "update payment set amount = amount + 1 where payment_id = (select min(payment_id) "
-            "from payment where payment_date >= '2022-05-01' and payment_date < '2022-06-01')"
+            "from payment where payment_date >= '2022-05-01Z' and payment_date < '2022-06-01Z')"
         )
     stages = pipeline.materialize_pagila(progress=lambda _line: None)
     assert stages.failed_checks == []

@@ -49,7 +49,7 @@ def source() -> str:
         conn.execute("insert into odd values (1, interval '1 day')")
         conn.execute(
             "drop table if exists pay; create table pay as select g as payment_id, "
-            "(g % 50)::numeric(5,2) as amount, timestamptz '2022-01-20' + g * interval '3 hours' "
+            "(g % 50)::numeric(5,2) as amount, timestamptz '2022-01-20Z' + g * interval '3 hours' "
             "as payment_date from generate_series(1, 2000) g"
         )
     return postgres.url(SOURCE_DB)
@@ -139,7 +139,7 @@ def test_extract_is_idempotent_and_modes(source, fresh_data_dir) -> None:
     # overwrite one month: February's rows replaced by doubled amounts, other months untouched
     february = ("select payment_id, (amount * 2)::numeric(5,2) as amount, payment_date "
                 "from pay where "
-                "payment_date >= '2022-02-01' and payment_date < '2022-03-01'")  # fmt: skip
+                "payment_date >= '2022-02-01Z' and payment_date < '2022-03-01Z'")  # fmt: skip
     extract.extract("raw.pay", query=february, partition_by="payment_date:month",
                     mode="overwrite-partitions", **quiet)  # fmt: skip
     with pytest.raises(extract.ExtractError, match="(?s)exists with partitioning .* not none"):

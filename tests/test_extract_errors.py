@@ -22,7 +22,7 @@ def source() -> str:
         conn.execute("insert into spans values (1, interval '1 day')")
         conn.execute(
             "drop table if exists pay; create table pay as select g as payment_id, "
-            "timestamptz '2022-01-20' + g * interval '3 hours' as payment_date "
+            "timestamptz '2022-01-20Z' + g * interval '3 hours' as payment_date "
             "from generate_series(1, 500) g"
         )
     return postgres.url(SOURCE_DB)

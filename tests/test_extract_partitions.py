@@ -91,13 +91,13 @@ def test_overwrite_partitions_replaces_the_null_partition(pagila, method, fresh_
     # rewrite the null partition and one month with only some of their rows
     subset = (
         "select * from rental where (return_date is null and rental_id % 2 = 0) or "
-        "(return_date >= '2022-03-01' and return_date < '2022-04-01' and rental_id % 3 = 0)"
+        "(return_date >= '2022-03-01Z' and return_date < '2022-04-01Z' and rental_id % 3 = 0)"
     )
     result = extract.extract("p.rental", query=subset, mode="overwrite-partitions", **quiet)
     with psycopg.connect(pagila) as conn:
         nulls, march = conn.execute(
             "select count(*) filter (where return_date is null and rental_id % 2 = 0), "
-            "count(*) filter (where return_date >= '2022-03-01' and return_date < '2022-04-01' "
+            "count(*) filter (where return_date >= '2022-03-01Z' and return_date < '2022-04-01Z' "
             "and rental_id % 3 = 0) from rental"
         ).fetchone()
     after = _months_in_iceberg("p.rental", "return_date")

@@ -51,7 +51,7 @@ def test_extract_to_s3(stack) -> None:
     with postgres.connect("s3_source", autocommit=True) as conn:
         conn.execute(
             "drop table if exists pay; create table pay as select g as payment_id, "
-            "(g % 50)::numeric(5,2) as amount, timestamptz '2022-01-20' + g * interval '3 hours' "
+            "(g % 50)::numeric(5,2) as amount, timestamptz '2022-01-20Z' + g * interval '3 hours' "
             "as payment_date from generate_series(1, 3000) g"
         )
     for method in ("duckdb", "adbc"):

@@ -1,5 +1,7 @@
 """The pagila pipeline run for real: a seeded PostgreSQL, 15 tables into Iceberg, checks, dbt."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 import duckdb
 import pytest
@@ -132,16 +134,16 @@ def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
     commits = len(lakehouse.catalog().load_table("pagila.payment").metadata.metadata_log)
     with postgres.connect(DATABASE) as conn:
         conn.execute(
-            "update payment set amount = amount + 1 where payment_date >= '2022-05-01' "
-            "and payment_date < '2022-06-01'"
+            "update payment set amount = amount + 1 where payment_date >= '2022-05-01Z' "
+            "and payment_date < '2022-06-01Z'"
         )
     stages = pipeline.materialize_pagila(
         get_settings(), built[1], partition="2022-05-01", selection="key:pagila/payment",
         progress=lambda _: None,
     )  # fmt: skip
     assert stages.rows == {"payment": _pg(
-        "select count(*) from payment where payment_date >= '2022-05-01' "
-        "and payment_date < '2022-06-01'")[0][0]}  # fmt: skip
+        "select count(*) from payment where payment_date >= '2022-05-01Z' "
+        "and payment_date < '2022-06-01Z'")[0][0]}  # fmt: skip
     assert "pagila/payment:primary_key" in stages.passed_checks
     assert "pagila/payment:row_count_matches_source" in stages.passed_checks
     after = _files_by_month("pagila.payment")
@@ -162,7 +164,8 @@ def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
 def test_a_month_the_source_emptied_is_emptied(built) -> None:
     last = generate.partitions()[-1]
     with postgres.connect(DATABASE) as conn:
-        conn.execute("delete from payment where payment_date >= %s", (last,))
+        first = datetime(last.year, last.month, 1, tzinfo=UTC)  # the month in UTC, like Iceberg
+        conn.execute("delete from payment where payment_date >= %s", (first,))
     pipeline.materialize_pagila(
         get_settings(), built[1], partition=last.isoformat(), selection="key:pagila/payment",
         progress=lambda _: None,
