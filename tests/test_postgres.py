@@ -121,8 +121,9 @@ def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
 
     pgdata = fresh_data_dir / "pgdata"
     fresh_data_dir.mkdir()
-    old = _pgserver.module().get_server(pgdata, cleanup_mode=None, postgres_version=16)
-    with psycopg.connect(old.get_uri()) as conn:
+    with _pgserver.start_lock(pgdata):
+        _pgserver.start(pgdata, version=16)  # data made by the PostgreSQL 16 of older releases
+    with postgres.connect() as conn:
         conn.execute("create table kept as select 42 as answer")
     postgres.stop()
     assert (pgdata / "PG_VERSION").read_text().strip() == "16"
