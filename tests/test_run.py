@@ -1,5 +1,6 @@
-"""`playground run` end to end: both servers answer, the UI's GraphQL materializes the promoted
-lesson, and Ctrl-C stops everything it started."""
+"""`playground run` end to end, as a learner's first start (a fresh data directory, a zone that is
+not UTC): the seed and the first materialization succeed, both servers answer, the UI's GraphQL
+materializes the promoted lesson, and Ctrl-C stops everything it started."""
 
 import os
 import re
@@ -42,6 +43,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         "PLAYGROUND_DATA_DIR": str(fresh_data_dir),
         "PLAYGROUND_DAGSTER_PORT": str(dagster_port),
         "PLAYGROUND_MARIMO_PORT": str(marimo_port),
+        "TZ": "Europe/Berlin",  # a learner's first start: not in UTC, a fresh data directory
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "playground.cli", "run"],
