@@ -5,9 +5,10 @@ fixture in tests/conftest.py)."""
 import duckdb
 import pytest
 
-from playground import bi, pipeline, postgres
+from playground import bi, pipeline, postgres, processes
 from playground.net import port_free
 from playground.settings import get_settings
+from tests.helpers import LOOPBACK, listening
 
 pytestmark = [pytest.mark.bi, pytest.mark.slow]
 
@@ -42,6 +43,10 @@ def _charts(client: bi.Client) -> dict[str, int]:
 
 def test_bi_start_serves_the_dashboard_with_the_warehouse(superset) -> None:
     assert superset.running and "/superset/dashboard/pagila/" in superset.detail
+    record = processes.running(bi.home(get_settings()) / "superset.json")
+    sockets = listening({record["pid"]})
+    assert get_settings().superset_port in {port for _, _, port in sockets}
+    assert [s for s in sockets if s[1] not in LOOPBACK] == []  # nothing beyond loopback
     client = bi.Client()
     assert client.database_names() == {"Warehouse (DuckDB)"}  # Trino is not running here
     assert sorted(_charts(client)) == sorted(CHARTS)

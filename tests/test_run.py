@@ -16,7 +16,8 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from playground import lakehouse, postgres
-from tests.helpers import ROOT, free_port
+from playground.settings import get_settings
+from tests.helpers import LOOPBACK, ROOT, free_port, listening
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +92,9 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
 
         descendants = psutil.Process(process.pid).children(recursive=True)
         assert len(descendants) >= 2
+        sockets = listening({process.pid, postgres.running(get_settings()).pid})
+        assert {port for _, _, port in sockets} >= {dagster_port, marimo_port}
+        assert [s for s in sockets if s[1] not in LOOPBACK] == []  # nothing beyond loopback
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=120)
     finally:

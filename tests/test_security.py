@@ -19,9 +19,8 @@ import pytest
 
 from playground import postgres, processes, secrets, stack_local
 from playground.settings import get_settings
-from tests.helpers import BIN, run
+from tests.helpers import BIN, LOOPBACK, listening, run
 
-LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}  # the last: Java's IPv4 on a v6 socket
 # a shell command run by PostgreSQL, asked for through Trino's postgresql catalog
 ATTACK = "CALL postgresql.system.execute(query => 'copy (select 1) to program ''id''')"
 
@@ -37,25 +36,10 @@ def _outside_address() -> str | None:
     return min(addresses) if addresses else None
 
 
-def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
-    """(pid, address, port) of every TCP socket the processes (and their children) listen on."""
-    family = set(pids)
-    for pid in pids:
-        try:
-            family |= {child.pid for child in psutil.Process(pid).children(recursive=True)}
-        except psutil.NoSuchProcess:
-            pass
-    return [
-        (c.pid, c.laddr.ip, c.laddr.port)
-        for c in psutil.net_connections(kind="tcp")
-        if c.status == psutil.CONN_LISTEN and c.pid in family
-    ]
-
-
 def test_the_embedded_server_listens_on_loopback_and_a_private_socket(fresh_data_dir) -> None:
     postgres.start()
     server = postgres.running(get_settings())
-    found = _listening({server.pid})
+    found = listening({server.pid})
     assert found and {address for _, address, _ in found} <= LOOPBACK, found
     for folder in (fresh_data_dir, server.socket_dir):
         assert stat.S_IMODE(folder.stat().st_mode) in (0o700, 0o711), folder  # 0711: root only
@@ -149,7 +133,7 @@ def _stack_pids(stack) -> set[int]:
 def test_stack_servers_listen_on_loopback_only(trino_stack) -> None:
     if not stack_local.recorded(trino_stack):
         pytest.skip("the compose stack answers here: its ports are Docker's to publish")
-    found = _listening(_stack_pids(trino_stack))
+    found = listening(_stack_pids(trino_stack))
     assert {port for _, _, port in found} >= {trino_stack.trino_port, trino_stack.pg_port}
     outside = [entry for entry in found if entry[1] not in LOOPBACK]
     assert outside == [], outside
