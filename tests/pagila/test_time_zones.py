@@ -69,6 +69,7 @@ def _utc_months(table: str, column: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_months_are_utc_in_every_zone(zone: str, fresh_data_dir) -> None:
+    """The seed and a first materialization; in the first zone also a one-month run."""
     seeded = run([str(BIN / "playground"), "seed", "--scale", "0.05"], env={"TZ": zone})
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     seed.seed(0.05, database="pagila_here", progress=lambda _line: None)  # in the suite's zone
@@ -88,6 +89,8 @@ def test_months_are_utc_in_every_zone(zone: str, fresh_data_dir) -> None:
     assert first["months"] == {"payment": payment, "rental": rental}
     assert first["rows"] == {"payment": sum(payment.values()), "rental": sum(rental.values())}
 
+    if zone != ZONES[0]:
+        return  # the month slice's literals are the same code in every zone: one is enough
     with postgres.connect("pagila") as conn:  # a row on the last evening of May, UTC: May, not June
         conn.execute(
             "update payment set payment_date = '2022-05-31 23:30:00+00' where payment_id = "
