@@ -98,6 +98,9 @@ def connect(catalog: str = "iceberg", schema: str | None = None, settings: Setti
         http_scheme=settings.trino_scheme,
         auth=auth,
         source="playground",
+        # the time rule (playground/_months.py): the session's zone is UTC, not the machine's,
+        # so timestamps come back, and literals are read, as UTC instants
+        timezone="UTC",
         # The spooling protocol (docker/trino/*/config.properties): results as zstd-compressed
         # segments. A server without it answers with the direct protocol instead.
         encoding=["json+zstd", "json"],
