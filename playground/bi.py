@@ -132,30 +132,44 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def initialise(settings: Settings, progress=print, env: dict[str, str] | None = None) -> None:
-    """Run init.sh (the compose service's) unless it already ran with the same files and URIs.
+    """Run init.sh (the compose service's) unless it already ran with the same files and URIs;
+    when only the admin's password changed, reset just that (one command, not the whole set-up).
 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
     wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + env["TRINO_URI"]
-    # a changed admin user or password runs it again (the stamp holds a digest, not the password)
-    admin = hashlib.sha256(
-        f"{env['SUPERSET_ADMIN_USER']}\0{env['SUPERSET_ADMIN_PASSWORD']}".encode()
-    ).hexdigest()
+    # the stamp holds digests of the admin's user and password, never the password itself
+    user, password = (_digest(env[k]) for k in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"))
     stamp = home(settings) / "initialised"
     found = stamp.read_text() if stamp.is_file() else ""
-    if found == f"{wanted} {admin}":
+    if found == f"{wanted} {user} {password}":
         return
-    if found.startswith(f"{wanted} "):
-        progress("applying the changed Superset admin user or password ...")
+    if found.startswith(f"{wanted} {user} "):
+        progress("applying the changed Superset admin password ...")
+        command = ["superset", "fab", "reset-password", "--username", env["SUPERSET_ADMIN_USER"]]
     else:
         progress("setting Superset up (admin, the pagila dashboard, the databases) ...")
-    done = subprocess.run(["sh", str(files() / "init.sh")], env=env, capture_output=True,
-                          text=True, cwd=home(settings))  # fmt: skip
+        command = ["sh", str(files() / "init.sh")]
+    _superset(command, env, home(settings))
+    stamp.write_text(f"{wanted} {user} {password}")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def _superset(command: list[str], env: dict[str, str], cwd: Path) -> None:
+    """Run a Superset command (or init.sh) with the admin's password on stdin for its prompts.
+
+    A new session has no terminal, so the prompts read stdin instead of the learner's terminal;
+    the password never appears on a command line, which other users see in `ps`.
+    """
+    password = env["SUPERSET_ADMIN_PASSWORD"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd,
+                          input=f"{password}\n{password}\n", start_new_session=True)  # fmt: skip
     if done.returncode != 0:
-        raise BIError(
-            f"Superset's init.sh failed:\n{_redact(done.stdout + done.stderr, env)[-3000:]}"
-        )
-    stamp.write_text(f"{wanted} {admin}")
+        output = _redact(done.stdout + done.stderr, env)
+        raise BIError(f"Superset's {Path(command[-1]).name} failed:\n{output[-3000:]}")
 
 
 def _redact(text: str, env: dict[str, str]) -> str:

@@ -190,7 +190,7 @@ def test_a_changed_admin_password_is_applied(superset, monkeypatch) -> None:
     monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", "a-new-password-1")
     lines: list[str] = []
     bi.initialise(get_settings(), progress=lines.append)
-    assert lines == ["applying the changed Superset admin user or password ..."]
+    assert lines == ["applying the changed Superset admin password ..."]
     assert bi.Client(get_settings()).database_names()  # the new password logs in
     monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", old)
     with pytest.raises(bi.BIError, match="401"):

@@ -5,15 +5,17 @@
 set -eu
 
 superset db upgrade
+# The password goes to the prompt on stdin, never on a command line (which `ps` shows to every
+# user of the machine); the caller runs this without a terminal, so the prompt reads stdin.
+password_twice() { printf '%s\n%s\n' "${SUPERSET_ADMIN_PASSWORD}" "${SUPERSET_ADMIN_PASSWORD}"; }
 if superset fab list-users | grep -q "username:${SUPERSET_ADMIN_USER} "; then
     # the password in the environment is the one that works, also after it was changed
-    superset fab reset-password --username "${SUPERSET_ADMIN_USER}" \
-        --password "${SUPERSET_ADMIN_PASSWORD}" >/dev/null
+    password_twice | superset fab reset-password --username "${SUPERSET_ADMIN_USER}" >/dev/null
     echo "admin ${SUPERSET_ADMIN_USER} exists (password set from the environment)"
 else
-    superset fab create-admin --username "${SUPERSET_ADMIN_USER}" --firstname Playground \
-        --lastname Admin --email "${SUPERSET_ADMIN_USER}@example.com" \
-        --password "${SUPERSET_ADMIN_PASSWORD}"
+    password_twice | superset fab create-admin --username "${SUPERSET_ADMIN_USER}" \
+        --firstname Playground --lastname Admin --email "${SUPERSET_ADMIN_USER}@example.com" \
+        >/dev/null
 fi
 superset init
 
