@@ -53,6 +53,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, so a failing test can stop all of it
     )
     output: list[str] = []
     try:
@@ -98,8 +99,13 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # the test failed before Ctrl-C: stop what it started
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
     assert process.returncode == 0, rest[-3000:]
     assert "playground stopped" in rest
     for warning in ("SupersessionWarning", "code location name"):  # dagster dev's, silenced
