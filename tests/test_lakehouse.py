@@ -52,3 +52,11 @@ def test_stack_catalog_properties(stack_settings) -> None:
     assert props["warehouse"] == "s3://warehouse/"
     assert props["s3.region"] == "us-east-1"
     assert props["s3.path-style-access"] == "true"
+
+
+def test_iceberg_schema_numbers_the_fields_in_order() -> None:
+    # the one private PyIceberg call (Catalog._convert_schema_if_needed) still works as relied on
+    schema = pa.schema([("id", pa.int64()), ("at", pa.timestamp("us", tz="UTC"))])
+    converted = lakehouse.iceberg_schema(schema)
+    assert [(f.field_id, f.name) for f in converted.fields] == [(1, "id"), (2, "at")]
+    assert str(converted.find_field("at").field_type) == "timestamptz"

@@ -5,7 +5,6 @@ from datetime import datetime
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster._core.types.dagster_type import resolve_dagster_type
 
 from playground.io.duckdb import SCHEMA, warehouse_io_manager
 from playground.settings import get_settings
@@ -37,7 +36,7 @@ def test_contexts_store_and_load_a_table_in_the_warehouse_file(fresh_data_dir) -
             asset_key=key,
             resource_config=config,
             upstream_output=dg.build_output_context(asset_key=key, resource_config=config),
-            dagster_type=resolve_dagster_type(pd.DataFrame),
+            dagster_type=dg.PythonObjectDagsterType(pd.DataFrame),
         )  # fmt: skip
     )
     assert loaded["amount"].tolist() == [2.0, 2.0, 2.0]

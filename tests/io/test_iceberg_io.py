@@ -6,7 +6,6 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pytest
-from dagster._core.types.dagster_type import resolve_dagster_type
 
 from playground import lakehouse
 from playground.io.iceberg import ArrowIcebergIOManager
@@ -43,7 +42,7 @@ def test_output_and_input_contexts_round_trip_one_partition(fresh_data_dir) -> N
             partition_key="2022-03-01",
             asset_partitions_def=monthly,
             upstream_output=upstream,
-            dagster_type=resolve_dagster_type(pd.DataFrame),
+            dagster_type=dg.PythonObjectDagsterType(pd.DataFrame),
         )  # fmt: skip
     )
     assert isinstance(loaded, pd.DataFrame)

@@ -7,7 +7,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagster._core.types.dagster_type import resolve_dagster_type
 
 from playground.io import parquet
 from playground.settings import get_settings
@@ -34,7 +33,7 @@ def test_contexts_write_one_file_per_partition_and_load_them_back(tmp_path) -> N
             asset_key=key,
             partition_key="2022-05-02",
             asset_partitions_def=daily,
-            dagster_type=resolve_dagster_type(pd.DataFrame),
+            dagster_type=dg.PythonObjectDagsterType(pd.DataFrame),
         )  # fmt: skip
     )
     assert loaded["amount"].tolist() == [0.0, 1.0, 2.0]
@@ -88,7 +87,7 @@ def test_the_stack_writes_to_the_bucket(s3_endpoint, settings, monkeypatch) -> N
             asset_key=key,
             partition_key="2022-05-01",
             asset_partitions_def=daily,
-            dagster_type=resolve_dagster_type(pa.Table),
+            dagster_type=dg.PythonObjectDagsterType(pa.Table),
         )  # fmt: skip
     )
     assert loaded.num_rows == 4
