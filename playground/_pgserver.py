@@ -29,6 +29,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from playground.net import free_port
+
 # postmaster.pid, line by line (PostgreSQL's miscadmin.h, LOCK_FILE_LINE_*)
 _PID, _DATA_DIR, _START, _PORT, _SOCKET_DIR, _LISTEN, _SHMEM, _STATUS = range(8)
 
@@ -230,12 +232,6 @@ def remove_socket_folder(socket_dir: Path, pgdata: Path) -> None:
         shutil.rmtree(socket_dir, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(pgdata: Path, version: int | None = None) -> None:
     """Initialise `pgdata` if it is new, then start its server (the caller holds `start_lock`).
 
@@ -252,7 +248,7 @@ def start(pgdata: Path, version: int | None = None) -> None:
         _run("initdb", ["--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=utf8",
                         "-U", "postgres", "-D", str(pgdata)], binaries)  # fmt: skip
     _private_hba(pgdata)
-    port = _free_port()
+    port = free_port()
     sockets = _socket_folder(pgdata, port)
     # pg_ctl hands -o to a shell; the folder is double-quoted for the server's list syntax
     options = " ".join([

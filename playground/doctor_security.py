@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 from playground import postgres, secrets
+from playground._files import private_dir_mode
 from playground.settings import Settings
 
 # Keys every install shared before they were generated per data directory: a `.env` copied from
@@ -18,7 +18,7 @@ SHARED_BEFORE = {
 
 def private_data_dir(settings: Settings) -> tuple[bool, str, str]:
     """(ok, detail, fix) for the data directory's mode."""
-    wanted = 0o711 if hasattr(os, "geteuid") and os.geteuid() == 0 else 0o700
+    wanted = private_dir_mode()
     mode = stat.S_IMODE(settings.data_dir.stat().st_mode)
     detail = f"{settings.data_dir} is {mode:o}"
     return mode == wanted, detail, f"chmod {wanted:o} '{settings.data_dir}'"

@@ -17,6 +17,13 @@ def port_open(host: str, port: int, timeout: float = 1.5) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the kernel picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def port_free(port: int) -> bool:
     """Whether a server could listen on 127.0.0.1:`port` (connections of a stopped one, still in
     TIME_WAIT, do not count: servers set SO_REUSEADDR, and so does this probe)."""

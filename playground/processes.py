@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from playground._files import write_private
+
 
 @dataclass(frozen=True)
 class Status:
@@ -32,23 +34,8 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> s
                                 start_new_session=True)  # fmt: skip
 
 
-def write_state(path: Path, data: dict) -> None:
-    """Write a state file whole or not at all (a temporary file renamed over it), owner-only."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(data))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def record(path: Path, pid: int, port: int, program: str) -> None:
-    write_state(path, {"pid": pid, "port": port, "program": program})
+    write_private(path, json.dumps({"pid": pid, "port": port, "program": program}))
 
 
 def _valid(found: object) -> bool:

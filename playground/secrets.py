@@ -11,11 +11,12 @@ them (it refuses to start without them).
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+from playground._files import write_private
 
 FILE_NAME = "secrets.env"
 
@@ -47,21 +48,6 @@ def path(data_dir: Path) -> Path:
     return data_dir / FILE_NAME
 
 
-def _write(target: Path, text: str) -> None:
-    """Write `text` to `target` whole or not at all, readable by the owner only."""
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)  # 0600
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def load(data_dir: Path) -> dict[str, str]:
     """This data directory's secrets by Settings field, generating (once) any that is missing."""
     file = path(data_dir)
@@ -71,7 +57,7 @@ def load(data_dir: Path) -> dict[str, str]:
     if missing:
         values.update({field: GENERATED[field]() for field in missing})
         lines = [f"{variable(field)}={value}" for field, value in values.items()]
-        _write(file, "# generated once for this data directory; keep it private\n"
+        write_private(file, "# generated once for this data directory; keep it private\n"
                + "\n".join(lines) + "\n")  # fmt: skip
     return values
 
@@ -96,5 +82,5 @@ def write_env(env_file: Path, values: dict[str, str], example: Path) -> list[str
             lines.append(f"{variable(field)}={values[field]}")
             written.append(variable(field))
     if written:
-        _write(env_file, "\n".join(lines) + "\n")
+        write_private(env_file, "\n".join(lines) + "\n")
     return written

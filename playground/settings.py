@@ -17,6 +17,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from playground import secrets as install_secrets
+from playground._files import private_dir_mode
 
 MODES = ("embedded", "stack")
 # Names the file read instead of `<project>/.env` (the test suite points it at nothing).
@@ -143,11 +144,10 @@ def _raw_values(env_file: Path | None) -> dict[str, str]:
 
 
 def _private(path: Path) -> None:
-    """Only its owner may enter the data directory (as root: others may pass through, not list,
-    so the server's `pgserver` user reaches its own folder inside)."""
+    """Give the data directory `private_dir_mode()` if we own it."""
     if not hasattr(os, "geteuid"):
         return  # Windows: no POSIX modes
-    mode = 0o711 if os.geteuid() == 0 else 0o700
+    mode = private_dir_mode()
     info = path.stat()
     if info.st_uid == os.getuid() and info.st_mode & 0o777 != mode:
         path.chmod(mode)
