@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
             del os.environ[name]  # a learner's shell settings must not leak into the suite
     os.environ["PLAYGROUND_ENV_FILE"] = os.devnull  # nor their .env
     # The code location loads dbt's manifest, made ahead of time (as `playground run` does).
-    from playground import dbt_project
+    from playground.orchestration import dbt_project
 
     dbt_project.prepare(progress=lambda _line: None)
 
@@ -43,9 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     builds the object store (minutes on a fresh machine) beside the other tests."""
     on_trino = [item for item in items if "trino_stack" in getattr(item, "fixturenames", ())]
     if on_trino:
-        from playground import stack_local
+        from playground.stack import control
 
-        _builds.append(stack_local.fetch_in_background())
+        _builds.append(control.fetch_in_background())
         items[:] = [item for item in items if item not in on_trino] + on_trino
 
 
@@ -53,7 +53,7 @@ def _servers_started_here() -> dict[int, str]:
     """PostgreSQL servers (pid -> data dir) whose data lies in this session's temporary folders."""
     import psutil
 
-    from playground._pgserver import data_dir_of
+    from playground.services.pgserver import data_dir_of
 
     roots = [Path(_session_dir).resolve(), *_basetemp]
     found = {}
@@ -81,7 +81,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """
     import signal
 
-    from playground import postgres
+    from playground.services import postgres
 
     for thread in _builds:
         thread.join()

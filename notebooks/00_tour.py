@@ -18,9 +18,10 @@ def _():
     import marimo as mo
     import pyarrow as pa
 
-    from playground import duck, lakehouse
-    from playground.iris import dataset
-    from playground.settings import get_settings
+    from playground import lakehouse
+    from playground.config.settings import get_settings
+    from playground.datasets.iris import dataset
+    from playground.engines import duck
 
     return alt, dataset, duck, get_settings, lakehouse, mo, pa
 

@@ -19,7 +19,8 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from playground import bench, extract
+    from playground import extract
+    from playground.bench import extract as bench
 
     return alt, bench, extract, mo, pd, tempfile
 

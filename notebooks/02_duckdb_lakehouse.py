@@ -19,7 +19,9 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from playground import analytics, duck, lakehouse
+    from playground import lakehouse
+    from playground.bench import analytics
+    from playground.engines import duck
 
     return alt, analytics, duck, lakehouse, mo, pd
 
@@ -379,7 +381,7 @@ def _(mo):
     file pruning and time travel, and reads exactly the current snapshot, while raw Parquet
     needs the file list from someone who knows it, and PostgreSQL pays for moving every row.
     DuckDB reads this catalog; PyIceberg writes it. The same helpers are in
-    `playground.analytics`, and `playground bench duckdb --scale 100` measures the three paths.
+    `playground.bench.analytics`; `playground bench duckdb --scale 100` measures the three paths.
 
     Next: [lesson 03, Trino CRUD on Iceberg](03_trino_crud.py), the same tables through a
     distributed engine that can write them.

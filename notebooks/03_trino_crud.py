@@ -17,8 +17,9 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from playground import duck, lakehouse, trino
-    from playground.settings import ServiceUnavailable, get_settings
+    from playground import lakehouse
+    from playground.config.settings import ServiceUnavailable, get_settings
+    from playground.engines import duck, trino
 
     return ServiceUnavailable, alt, duck, get_settings, lakehouse, mo, pd, trino
 

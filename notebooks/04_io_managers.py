@@ -25,12 +25,14 @@ def _():
     import pyarrow as pa
     from dagster_duckdb_pandas import DuckDBPandasIOManager
 
-    from playground import analytics, lakehouse, trino
-    from playground.defs.pagila.assets import monthly
-    from playground.io.iceberg import ArrowIcebergIOManager
-    from playground.io.parquet import PartitionedParquetIOManager
-    from playground.io.trino import TrinoIcebergIOManager
-    from playground.settings import ServiceUnavailable, get_settings
+    from playground import lakehouse
+    from playground.bench import analytics
+    from playground.config.settings import ServiceUnavailable, get_settings
+    from playground.engines import trino
+    from playground.orchestration.defs.pagila.assets import monthly
+    from playground.orchestration.io.iceberg import ArrowIcebergIOManager
+    from playground.orchestration.io.parquet import PartitionedParquetIOManager
+    from playground.orchestration.io.trino import TrinoIcebergIOManager
 
     return (
         ArrowIcebergIOManager,
@@ -376,10 +378,10 @@ def _(mo):
     - it imported Dagster's private `dagster._core.storage.db_io_manager`, and its `load_input`
       called a `file_handler` the class never defined.
 
-    `TrinoIcebergIOManager` (`playground/io/trino.py`) writes through the shared Iceberg catalog
-    instead: one PyIceberg commit per table or month (atomic, typed by the Arrow schema), then
-    reads the table back through Trino for the row count and a link to the query. Inserting the
-    rows through Trino instead measured 851× slower (`playground bench trino`).
+    `TrinoIcebergIOManager` (`playground/orchestration/io/trino.py`) writes through the shared
+    Iceberg catalog instead: one PyIceberg commit per table or month (atomic, typed by the Arrow
+    schema), then reads the table back through Trino for the row count and a link to the query.
+    Inserting the rows through Trino instead measured 851× slower (`playground bench trino`).
     """)
     return
 
@@ -452,7 +454,7 @@ def _(mo):
     context (asset key, partition, metadata) and the object, and asks it for the object back
     downstream. A partitioned write replaces only its slice: a transaction of delete and insert
     in DuckDB, one commit in Iceberg, one file in Parquet. The playground's own are in
-    `playground/io/`, and the pagila pipeline uses them.
+    `playground/orchestration/io/`, and the pagila pipeline uses them.
 
     Back to the [lesson index](README.md).
     """)

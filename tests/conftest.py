@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.settings import Settings, get_settings
+from playground.config.settings import Settings, get_settings
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     data = tmp_path / "data"
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
     yield data
-    from playground import postgres
+    from playground.services import postgres
 
     if (data / "pgdata").is_dir():  # a test that started a server there has it stopped here
         postgres.stop(get_settings())
@@ -46,7 +46,7 @@ def s3_endpoint():
     """moto_server (an S3 test double) on a free loopback port, for the whole session."""
     import subprocess
 
-    from playground.net import wait_port
+    from playground.services.net import wait_port
     from tests.helpers import BIN, free_port
 
     port = free_port()
@@ -73,8 +73,9 @@ def trino_stack() -> Iterator[Settings]:
     as the object store, and Trino 476 with the compose stack's own catalog files. Without Java
     24+, Go (to build versitygw once) or the downloads, the tests that need it skip saying why.
     """
-    from playground import s3_local, stack_local, trino, trino_local
-    from playground.settings import ServiceUnavailable
+    from playground.config.settings import ServiceUnavailable
+    from playground.engines import trino
+    from playground.stack import control, s3_server, trino_server
     from tests.helpers import free_port
 
     configured = replace(get_settings(), mode="stack")
@@ -87,19 +88,19 @@ def trino_stack() -> Iterator[Settings]:
         yield configured
         return
     try:
-        stack_local.can_start()
-        trino_local.fetch(progress=print)
-    except (trino_local.TrinoUnavailable, s3_local.S3Unavailable) as exc:
+        control.can_start()
+        trino_server.fetch(progress=print)
+    except (trino_server.TrinoUnavailable, s3_server.S3Unavailable) as exc:
         pytest.skip(str(exc))
     stack = replace(configured, pg_host="127.0.0.1", pg_port=free_port(), pagila_scale=0.05,
                     s3_endpoint=f"http://127.0.0.1:{free_port()}", trino_host="127.0.0.1",
                     trino_port=free_port())  # fmt: skip
     try:
-        for line in stack_local.up(stack):
+        for line in control.up(stack):
             print(line)
         yield stack
     finally:
-        stack_local.down(stack)
+        control.down(stack)
 
 
 @pytest.fixture(scope="session")
@@ -108,12 +109,13 @@ def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     the whole pipeline (so the warehouse has its marts), then Superset in its own virtualenv
     (built once per run), set up by the compose service's init.sh; stopped by PID at the end.
     Yields the environment naming that data directory (the `superset` fixture applies it)."""
-    from playground import bi, postgres
+    from playground.services import postgres
+    from playground.stack import superset
     from tests.helpers import free_port, pipeline_on
 
     try:
-        bi.base_python()
-    except bi.BIError as exc:
+        superset.base_python()
+    except superset.BIError as exc:
         pytest.skip(str(exc))
     env = {"PLAYGROUND_DATA_DIR": str(tmp_path_factory.mktemp("bi") / "data"),
            "PLAYGROUND_SUPERSET_PORT": str(free_port())}  # fmt: skip
@@ -126,31 +128,31 @@ def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
         with pytest.MonkeyPatch.context() as patch:
             applied(patch)
             with pipeline_on("pagila", 0.2, 42):
-                bi.start(progress=print)
+                superset.start(progress=print)
         _prepare_dbt_for(get_settings())  # the pipeline parsed dbt for the other warehouse
         yield env
     finally:
         with pytest.MonkeyPatch.context() as patch:
             applied(patch)
-            bi.stop()
+            superset.stop()
             postgres.stop(get_settings())
 
 
 @pytest.fixture
 def superset(superset_env, monkeypatch):
     """The running Superset's status, with this test's settings pointing at its data directory."""
-    from playground import bi
+    from playground.stack import superset
 
     suite = get_settings()
     for name, value in superset_env.items():
         monkeypatch.setenv(name, value)
-    yield bi.status()
+    yield superset.status()
     _prepare_dbt_for(suite)
 
 
 def _prepare_dbt_for(settings: Settings) -> None:
     """dbt's manifest is parsed for one warehouse file: a pipeline run on another data directory
     re-parses it, so give it back to the suite's (a no-op when it is already theirs)."""
-    from playground import dbt_project
+    from playground.orchestration import dbt_project
 
     dbt_project.prepare(settings=settings, progress=lambda _line: None)

@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from playground.net import free_port  # noqa: F401 - the tests' name for it
+from playground.services.net import free_port  # noqa: F401 - the tests' name for it
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,7 +39,7 @@ def settings_env(settings) -> dict[str, str]:
     """`settings` as the PLAYGROUND_* variables a child process reads them from."""
     from dataclasses import fields
 
-    from playground.settings import env_name
+    from playground.config.settings import env_name
 
     return {env_name(f.name): str(getattr(settings, f.name)) for f in fields(settings)}
 
@@ -65,9 +65,9 @@ def pipeline_on(database: str, scale: float, seed_value: int):
     import dagster as dg
     import pytest
 
-    from playground import pipeline
-    from playground.pagila import seed
-    from playground.settings import get_settings
+    from playground.config.settings import get_settings
+    from playground.datasets.pagila import seed
+    from playground.orchestration import pipeline
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PLAYGROUND_PAGILA_DB", database)

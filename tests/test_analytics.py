@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from playground import analytics, lakehouse, postgres
-from playground.settings import get_settings
+from playground import lakehouse
+from playground.bench import analytics
+from playground.config.settings import get_settings
+from playground.services import postgres
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.slow
 def source(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path_factory.mktemp("analytics") / "data"))
-        from playground.pagila import seed
+        from playground.datasets.pagila import seed
 
         seed.seed(0.2, database="pagila", progress=lambda _line: None)
         try:
@@ -117,7 +119,7 @@ def test_time_queries_reports_every_query(source) -> None:
 def test_bench_duckdb_small_run() -> None:
     """`playground bench duckdb` end to end at a small scale: its own scratch server, every path
     in its own process, the one-month query reading one file through Iceberg."""
-    from playground.bench_duckdb import bench_duckdb
+    from playground.bench.duckdb import bench_duckdb
 
     lines: list[str] = []
     report = bench_duckdb(0.1, repeat=1, print_=lines.append)

@@ -5,9 +5,11 @@ fixture in tests/conftest.py)."""
 import duckdb
 import pytest
 
-from playground import bi, pipeline, postgres, processes
-from playground.net import port_free
-from playground.settings import get_settings
+from playground.config.settings import get_settings
+from playground.orchestration import pipeline
+from playground.services import postgres, processes
+from playground.services.net import port_free
+from playground.stack import superset
 from tests.helpers import LOOPBACK, listening
 
 pytestmark = [pytest.mark.bi, pytest.mark.slow]
@@ -37,23 +39,23 @@ def _marts(sql: str) -> list[dict]:
         ]
 
 
-def _charts(client: bi.Client) -> dict[str, int]:
+def _charts(client: superset.Client) -> dict[str, int]:
     return {chart["slice_name"]: chart["id"] for chart in client.dashboard_charts("pagila")}
 
 
 def test_bi_start_serves_the_dashboard_with_the_warehouse(superset) -> None:
     assert superset.running and "/superset/dashboard/pagila/" in superset.detail
-    record = processes.running(bi.home(get_settings()) / "superset.json")
+    record = processes.running(superset.home(get_settings()) / "superset.json")
     sockets = listening({record["pid"]})
     assert get_settings().superset_port in {port for _, _, port in sockets}
     assert [s for s in sockets if s[1] not in LOOPBACK] == []  # nothing beyond loopback
-    client = bi.Client()
+    client = superset.Client()
     assert client.database_names() == {"Warehouse (DuckDB)"}  # Trino is not running here
     assert sorted(_charts(client)) == sorted(CHARTS)
 
 
 def test_every_chart_returns_the_rows_of_its_mart(superset) -> None:
-    client = bi.Client()
+    client = superset.Client()
     for name, chart_id in _charts(client).items():
         rows, mart = client.chart_rows(chart_id), _marts(CHARTS[name])
         if name in RANKED_BY:  # the top 10 by a measure: its values, and each row is the mart's
@@ -69,7 +71,7 @@ def test_every_chart_returns_the_rows_of_its_mart(superset) -> None:
 
 def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset) -> None:
     """Superset opens the warehouse read-only and lets it go after each query, so dbt can write."""
-    client = bi.Client()
+    client = superset.Client()
     chart = _charts(client)["Revenue by month"]
     before = {r["month"]: r["revenue"] for r in client.chart_rows(chart)}
     with postgres.connect("pagila", autocommit=True) as conn:
@@ -91,14 +93,16 @@ def test_stop_ends_the_recorded_process_and_start_comes_back(superset) -> None:
 
     settings = get_settings()
     pid = int(superset.detail.split("(pid ")[1].split(")")[0])
-    assert bi.stop().detail == f"stopped Superset (pid {pid})"
+    assert superset.stop().detail == f"stopped Superset (pid {pid})"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert port_free(settings.superset_port)
-    assert not bi.status().running and "`playground bi start`" in bi.status().detail
-    assert bi.stop().detail == "Superset was not running"
-    again = bi.start(progress=lambda _line: None)  # installed and set up: only the server starts
+    assert not superset.status().running and "`playground bi start`" in superset.status().detail
+    assert superset.stop().detail == "Superset was not running"
+    again = superset.start(
+        progress=lambda _line: None
+    )  # installed and set up: only the server starts
     assert again.running and f"(pid {pid})" not in again.detail
-    assert sorted(_charts(bi.Client())) == sorted(CHARTS)
+    assert sorted(_charts(superset.Client())) == sorted(CHARTS)
 
 
 def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> None:
@@ -106,10 +110,10 @@ def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> Non
     return what Superset's charts of the same names show."""
     import json
 
-    from playground.settings import project_root
+    from playground.config.settings import project_root
 
     spec = json.loads((project_root() / "docker/metabase/questions.json").read_text())
-    client = bi.Client()
+    client = superset.Client()
     charts = _charts(client)
     assert [q["name"] for q in spec["questions"]] == list(CHARTS) and spec["dashboard"] == "pagila"
     for question in spec["questions"]:
@@ -126,16 +130,16 @@ def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> Non
 def test_with_trino_running_superset_registers_the_lakehouse_and_queries_it(
     superset, trino_stack, monkeypatch
 ) -> None:
-    from playground.settings import env_name
+    from playground.config.settings import env_name
 
     monkeypatch.setenv("PLAYGROUND_MODE", "stack")
     for field in ("trino_host", "trino_port", "trino_user", "trino_password"):
         monkeypatch.setenv(env_name(field), str(getattr(trino_stack, field)))
     settings = get_settings()
     uri = f"trino://{settings.trino_user}@127.0.0.1:{trino_stack.trino_port}/iceberg"
-    assert bi.trino_uri(settings) == uri
-    bi.initialise(settings, progress=lambda _line: None)  # init.sh again, now with Trino
-    client = bi.Client(settings)
+    assert superset.trino_uri(settings) == uri
+    superset.initialise(settings, progress=lambda _line: None)  # init.sh again, now with Trino
+    client = superset.Client(settings)
     assert client.database_names() == {"Warehouse (DuckDB)", "Lakehouse (Trino)"}
     (lakehouse,) = [d["id"] for d in client.call("GET", "/api/v1/database/")["result"]
                     if d["database_name"] == "Lakehouse (Trino)"]  # fmt: skip
@@ -165,10 +169,10 @@ def _me_with_cookie(settings, key: str) -> int:
     import urllib.error
     import urllib.request
 
-    python = str(bi.home(settings) / "venv" / "bin" / "python")
+    python = str(superset.home(settings) / "venv" / "bin" / "python")
     forged = subprocess.run([python, "-c", FORGE, key], capture_output=True, text=True,
                             check=True).stdout.strip()  # fmt: skip
-    request = urllib.request.Request(bi.url(settings) + "/api/v1/me/")
+    request = urllib.request.Request(superset.url(settings) + "/api/v1/me/")
     request.add_header("Cookie", f"session={forged}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -189,11 +193,11 @@ def test_a_changed_admin_password_is_applied(superset, monkeypatch) -> None:
     old = get_settings().superset_admin_password
     monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", "a-new-password-1")
     lines: list[str] = []
-    bi.initialise(get_settings(), progress=lines.append)
+    superset.initialise(get_settings(), progress=lines.append)
     assert lines == ["applying the changed Superset admin password ..."]
-    assert bi.Client(get_settings()).database_names()  # the new password logs in
+    assert superset.Client(get_settings()).database_names()  # the new password logs in
     monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", old)
-    with pytest.raises(bi.BIError, match="401"):
-        bi.Client(get_settings())  # the old one no longer does
-    bi.initialise(get_settings(), progress=lines.append)  # back, for the other tests
-    assert bi.Client(get_settings()).database_names()
+    with pytest.raises(superset.BIError, match="401"):
+        superset.Client(get_settings())  # the old one no longer does
+    superset.initialise(get_settings(), progress=lines.append)  # back, for the other tests
+    assert superset.Client(get_settings()).database_names()

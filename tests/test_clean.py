@@ -9,8 +9,10 @@ import time
 import psycopg
 import pytest
 
-from playground import clean, extract, lakehouse, postgres
-from playground.pagila import seed
+from playground import extract, lakehouse
+from playground.datasets.pagila import seed
+from playground.lakehouse import clean
+from playground.services import postgres
 from tests.helpers import ROOT, run
 
 pytestmark = pytest.mark.slow
@@ -34,7 +36,7 @@ def _databases() -> set[str]:
 
 
 def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_data_dir) -> None:
-    from playground.bench import ensure_bench_table
+    from playground.bench.extract import ensure_bench_table
 
     url, table = ensure_bench_table(300_000, print_=lambda _line: None)
     quiet = dict(source=url, progress=lambda _line: None)

@@ -1,12 +1,12 @@
 import os
 import sys
 
-from playground import doctor
+from playground.cli import doctor
 from tests.helpers import run
 
 
 def test_doctor_embedded_reports_every_component(settings) -> None:
-    from playground.pagila import seed
+    from playground.datasets.pagila import seed
 
     seed.seed(0.05, database=settings.pagila_db, progress=lambda _line: None)
     result = run([sys.executable, "-m", "playground.cli", "doctor"])
@@ -51,7 +51,7 @@ def test_doctor_bad_setting(monkeypatch) -> None:
 
 
 def test_missing_catalog_tables_before_and_after_the_init_sql(settings) -> None:
-    from playground import postgres
+    from playground.services import postgres
     from tests.helpers import ROOT
 
     init = (ROOT / "docker" / "postgres" / "initdb" / "01-playground.sql").read_text()

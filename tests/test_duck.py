@@ -2,14 +2,14 @@ import sys
 
 import pytest
 
-from playground import duck
+from playground.engines import duck
 from tests.helpers import run
 
 
 def test_extensions_load_offline_without_writing_home(tmp_path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    code = "from playground import duck; print(duck.loaded_extensions(duck.connect()))"
+    code = "from playground.engines import duck; print(duck.loaded_extensions(duck.connect()))"
     result = run([sys.executable, "-c", code], env={"HOME": str(home)})
     assert result.returncode == 0, result.stderr
     for name in duck.EXTENSIONS:
@@ -52,7 +52,7 @@ def test_stack_mode_creates_s3_secret(stack_settings) -> None:
 
 
 def test_reads_postgres_through_scanner(settings) -> None:
-    from playground import postgres
+    from playground.services import postgres
 
     with duck.connect() as con:
         dsn = postgres.libpq_dsn("postgres", settings).replace("'", "''")

@@ -10,7 +10,10 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from playground import _extract_sink, duck, extract, lakehouse, pgtypes, postgres
+from playground import extract, lakehouse
+from playground.engines import duck
+from playground.extract import pgtypes, sink
+from playground.services import postgres
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -101,7 +104,7 @@ def test_every_type_round_trips(source, method, fresh_data_dir) -> None:
 
 
 def test_methods_agree_on_pagila(fresh_data_dir) -> None:
-    from playground.pagila import seed
+    from playground.datasets.pagila import seed
 
     seed.seed(0.1, database="pagila_extract", progress=lambda _line: None)
     url = postgres.url("pagila_extract")
@@ -166,8 +169,8 @@ def test_failure_midway_commits_nothing(source, fresh_data_dir, monkeypatch) -> 
             raise OSError(28, "No space left on device")
         original(self, batch)
 
-    original = _extract_sink.ParquetSink.write
-    monkeypatch.setattr(_extract_sink.ParquetSink, "write", failing_write)
+    original = sink.ParquetSink.write
+    monkeypatch.setattr(sink.ParquetSink, "write", failing_write)
     with pytest.raises(OSError, match="No space left"):
         extract.extract("raw.pay", table="pay", method="pandas-chunks", batch_rows=500, **quiet)
     writes.clear()
@@ -182,7 +185,7 @@ def test_failure_midway_commits_nothing(source, fresh_data_dir, monkeypatch) -> 
 
 
 def test_killed_run_commits_nothing(fresh_data_dir) -> None:
-    from playground.bench import ensure_bench_table
+    from playground.bench.extract import ensure_bench_table
 
     url, table = ensure_bench_table(300_000, print_=lambda _line: None)
     command = [sys.executable, "-m", "playground.cli", "extract", "--source", url,
@@ -244,7 +247,7 @@ def test_time_travel_and_table_operations(fresh_data_dir) -> None:
 
 
 def test_bench_extract_small_run() -> None:
-    from playground import bench
+    from playground.bench import extract as bench
 
     lines: list[str] = []
     results = bench.bench_extract(20_000, list(extract.METHODS), print_=lines.append)
@@ -259,7 +262,7 @@ def test_bench_extract_small_run() -> None:
 
 
 def test_bench_extract_repeats_interleave_and_report_medians() -> None:
-    from playground import bench
+    from playground.bench import extract as bench
 
     lines: list[str] = []
     results = bench.bench_extract(20_000, ["duckdb"], repeat=3, print_=lines.append)
@@ -275,7 +278,7 @@ def test_bench_extract_repeats_interleave_and_report_medians() -> None:
 
 
 def test_bench_extract_rejects_unknown_methods_before_running() -> None:
-    from playground import bench
+    from playground.bench import extract as bench
 
     with pytest.raises(ValueError, match="unknown method.*nope.*choose from duckdb"):
         bench.bench_extract(20_000, ["duckdb", "nope"], print_=lambda _line: None)

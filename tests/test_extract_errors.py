@@ -6,7 +6,11 @@ import time
 
 import pytest
 
-from playground import _extract_read, _months, extract, lakehouse, postgres
+from playground import extract, lakehouse
+from playground.config import months
+from playground.extract import api as extract_api
+from playground.extract import readers
+from playground.services import postgres
 from tests.helpers import free_port, run
 
 pytestmark = pytest.mark.slow
@@ -56,9 +60,9 @@ def test_cli_errors_are_one_line_with_the_fix(source, fresh_data_dir) -> None:
 def test_unreachable_configured_source_does_not_mention_a_url() -> None:
     url = f"postgresql://u@127.0.0.1:{free_port()}/x"
     with pytest.raises(extract.ExtractError) as given:
-        extract._describe(url, "select 1", "t", given=True)
+        extract_api._describe(url, "select 1", "t", given=True)
     with pytest.raises(extract.ExtractError) as configured:
-        extract._describe(url, "select 1", "t", given=False)
+        extract_api._describe(url, "select 1", "t", given=False)
     assert "Check --source" in str(given.value)
     assert "--source" not in str(configured.value) and "playground doctor" in str(configured.value)
 
@@ -155,9 +159,7 @@ def test_copy_progress_reports_bytes_written(tmp_path) -> None:
     def written() -> int:
         return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
-    reporter = threading.Thread(
-        target=_extract_read._report_progress, args=(done, written, lines.append)
-    )
+    reporter = threading.Thread(target=readers._report_progress, args=(done, written, lines.append))
     reporter.start()
     for i in range(3):
         (folder / f"part-{i}.parquet").write_bytes(b"x" * 2**20)
@@ -170,4 +172,4 @@ def test_copy_progress_reports_bytes_written(tmp_path) -> None:
 
 
 def test_month_bounds_roll_over_the_year() -> None:
-    assert [str(d) for d in _months.month_bounds("2022-12")] == ["2022-12-01", "2023-01-01"]
+    assert [str(d) for d in months.month_bounds("2022-12")] == ["2022-12-01", "2023-01-01"]

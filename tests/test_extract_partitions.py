@@ -8,8 +8,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from playground import extract, lakehouse, postgres
-from playground.pagila import seed
+from playground import extract, lakehouse
+from playground.datasets.pagila import seed
+from playground.services import postgres
 
 pytestmark = pytest.mark.slow
 

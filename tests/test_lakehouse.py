@@ -3,7 +3,8 @@ from urllib.parse import quote
 import pyarrow as pa
 import pytest
 
-from playground import duck, lakehouse
+from playground import lakehouse
+from playground.engines import duck
 
 
 def test_write_replace_and_read_through_duckdb(fresh_data_dir) -> None:

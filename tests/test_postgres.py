@@ -7,13 +7,13 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from playground import postgres
+from playground.services import postgres
 from tests.helpers import run
 
 pytestmark = pytest.mark.slow
 
 PROBE = """
-from playground import postgres
+from playground.services import postgres
 with postgres.connect() as conn:
     row = conn.execute("select pg_backend_pid() > 0, current_setting('server_version_num')")
     print(row.fetchone())
@@ -117,12 +117,12 @@ def test_truncated_pid_file_is_stale(fresh_data_dir, content) -> None:
 
 
 def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
-    from playground import _pgserver
+    from playground.services import pgserver
 
     pgdata = fresh_data_dir / "pgdata"
     fresh_data_dir.mkdir()
-    with _pgserver.start_lock(pgdata):
-        _pgserver.start(pgdata, version=16)  # data made by the PostgreSQL 16 of older releases
+    with pgserver.start_lock(pgdata):
+        pgserver.start(pgdata, version=16)  # data made by the PostgreSQL 16 of older releases
     with postgres.connect() as conn:
         conn.execute("create table kept as select 42 as answer")
     postgres.stop()
@@ -143,7 +143,7 @@ def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
 def test_a_server_stopped_during_a_run_stays_stopped_and_the_run_says_so(fresh_data_dir) -> None:
     import dagster as dg
 
-    from playground.resources import PostgresResource
+    from playground.orchestration.resources import PostgresResource
 
     resource = PostgresResource(database="postgres")
     with resource.connect() as conn:  # the run's first use starts the server
@@ -155,11 +155,11 @@ def test_a_server_stopped_during_a_run_stays_stopped_and_the_run_says_so(fresh_d
 
 
 def test_an_extract_whose_server_stopped_says_stopped(fresh_data_dir) -> None:
-    from playground import extract
+    from playground.extract import api as extract_api
 
     url = postgres.url("postgres")
     with psycopg.connect(url) as conn:
-        identity = extract._source_identity(conn)
+        identity = extract_api._source_identity(conn)
     postgres.stop()
-    explained = extract._read_failed(url, identity, OSError("connection lost"))
+    explained = extract_api._read_failed(url, identity, OSError("connection lost"))
     assert "was stopped" in str(explained) and "replaced" not in str(explained)

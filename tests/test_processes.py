@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from playground import processes
+from playground.services import processes
 from tests.helpers import BIN, run
 
 BROKEN = {

@@ -15,8 +15,9 @@ import psutil
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from playground import lakehouse, postgres
-from playground.settings import get_settings
+from playground import lakehouse
+from playground.config.settings import get_settings
+from playground.services import postgres
 from tests.helpers import LOOPBACK, ROOT, free_port, listening
 
 pytestmark = pytest.mark.slow
@@ -120,7 +121,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
 def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
     import socket
 
-    from playground import run
+    from playground.cli import run
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -133,8 +134,8 @@ def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
 def test_the_dagster_home_turns_off_the_first_visit_dialog(tmp_path, monkeypatch) -> None:
     from dataclasses import replace
 
-    from playground import run
-    from playground.settings import get_settings
+    from playground.cli import run
+    from playground.config.settings import get_settings
 
     settings = replace(get_settings(), data_dir=tmp_path)
     old = tmp_path / "dagster" / "dagster.yaml"  # as an older version wrote it

@@ -11,7 +11,9 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
-from playground import duck, extract, lakehouse, postgres
+from playground import extract, lakehouse
+from playground.engines import duck
+from playground.services import postgres
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +77,7 @@ def test_extract_to_s3(stack) -> None:
 def test_doctor_checks_the_bucket(stack) -> None:
     from dataclasses import replace as _replace
 
-    from playground import doctor
+    from playground.cli import doctor
 
     stack_settings, _, _ = stack
     assert doctor.bucket_probe(stack_settings) == (

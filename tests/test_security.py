@@ -17,8 +17,10 @@ import psutil
 import psycopg
 import pytest
 
-from playground import postgres, processes, secrets, stack_local
-from playground.settings import get_settings
+from playground.config import secrets
+from playground.config.settings import get_settings
+from playground.services import postgres, processes
+from playground.stack import control
 from tests.helpers import BIN, LOOPBACK, listening, run
 
 # a shell command run by PostgreSQL, asked for through Trino's postgresql catalog
@@ -125,13 +127,13 @@ def test_compose_refuses_to_start_without_the_keys() -> None:
 
 
 def _stack_pids(stack) -> set[int]:
-    pids = {processes.running(stack_local._state(stack, s))["pid"] for s in stack_local.SERVICES}
+    pids = {processes.running(control._state(stack, s))["pid"] for s in control.SERVICES}
     server = postgres.running(replace(stack, mode="embedded"))
     return pids | {server.pid}
 
 
 def test_stack_servers_listen_on_loopback_only(trino_stack) -> None:
-    if not stack_local.recorded(trino_stack):
+    if not control.recorded(trino_stack):
         pytest.skip("the compose stack answers here: its ports are Docker's to publish")
     found = listening(_stack_pids(trino_stack))
     assert {port for _, _, port in found} >= {trino_stack.trino_port, trino_stack.pg_port}
@@ -167,7 +169,7 @@ def test_the_stack_postgres_wants_its_password_and_is_no_superuser(trino_stack) 
 
 
 def test_trino_cannot_run_programs_through_postgres(trino_stack) -> None:
-    from playground import trino
+    from playground.engines import trino
 
     with pytest.raises(
         Exception, match="(?i)permission denied|superuser|pg_execute_server_program"
@@ -176,7 +178,7 @@ def test_trino_cannot_run_programs_through_postgres(trino_stack) -> None:
 
 
 def test_doctor_names_each_guarantee_and_an_old_shared_key(fresh_data_dir, monkeypatch) -> None:
-    from playground import doctor, doctor_security
+    from playground.cli import doctor, doctor_security
 
     postgres.start()
     lines = {c.component: c for c in doctor.checks(get_settings())}

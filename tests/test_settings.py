@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.settings import SettingsError, get_settings, project_root
+from playground.config.settings import SettingsError, get_settings, project_root
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playground.settings import get_settings
+from playground.config.settings import get_settings
 from tests.helpers import BIN, ROOT
 
 DOCKER = ROOT / "docker"

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from playground import postgres
-from playground.settings import Settings, env_name
+from playground.config.settings import Settings, env_name
+from playground.services import postgres
 from tests.helpers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -6,8 +6,11 @@ import psutil
 import pyarrow as pa
 import pytest
 
-from playground import doctor, lakehouse, stack_local, trino
-from playground.net import port_free
+from playground import lakehouse
+from playground.cli import doctor
+from playground.engines import trino
+from playground.services.net import port_free
+from playground.stack import control
 from tests.helpers import free_port, run
 
 
@@ -19,14 +22,14 @@ def test_a_taken_port_is_named_with_the_setting_to_change(stack_settings, tmp_pa
         taken.listen()
         settings = replace(stack_settings, data_dir=tmp_path, pg_host="127.0.0.1",
                            pg_port=taken.getsockname()[1])  # fmt: skip
-        with pytest.raises(stack_local.StackError, match="PLAYGROUND_PG_PORT"):
-            stack_local.up(settings, progress=lambda _l: None)
-    assert stack_local.recorded(settings) == []  # nothing was started
+        with pytest.raises(control.StackError, match="PLAYGROUND_PG_PORT"):
+            control.up(settings, progress=lambda _l: None)
+    assert control.recorded(settings) == []  # nothing was started
 
 
 def test_a_remote_host_is_refused(stack_settings, tmp_path) -> None:
-    with pytest.raises(stack_local.StackError, match="'db.example.com'"):
-        stack_local.up(replace(stack_settings, data_dir=tmp_path, pg_host="db.example.com"))
+    with pytest.raises(control.StackError, match="'db.example.com'"):
+        control.up(replace(stack_settings, data_dir=tmp_path, pg_host="db.example.com"))
 
 
 def test_status_without_a_stack_says_not_running(tmp_path) -> None:
@@ -43,7 +46,7 @@ def test_status_without_a_stack_says_not_running(tmp_path) -> None:
 @pytest.mark.stack
 @pytest.mark.slow
 def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> None:
-    if not stack_local.recorded(trino_stack):
+    if not control.recorded(trino_stack):
         pytest.skip("the suite uses a compose stack here, which `playground stack` does not manage")
     checks = {c.component: c for c in doctor.checks(trino_stack)}
     assert all(c.ok for c in checks.values() if c.required), [
@@ -52,25 +55,25 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     assert checks["mode"].detail == "stack (local processes: postgres, s3, trino)"
     assert checks["stack: trino"].detail.startswith("Trino 476 at 127.0.0.1:")
     elsewhere = replace(trino_stack, trino_port=free_port())  # settings of another stack
-    assert stack_local.recorded(elsewhere) == ["postgres", "s3"]
+    assert control.recorded(elsewhere) == ["postgres", "s3"]
 
     cat = lakehouse.catalog(trino_stack)
     cat.create_namespace_if_not_exists("stack_local")
     rows = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
-    table = cat.create_table("stack_local.kept", schema=rows.schema)
+    table = cat.create_table("control.kept", schema=rows.schema)
     table.append(rows)
     query = 'select count(*), sum(id) from iceberg."stack_local"."kept"'
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
 
-    pids = {s: stack_local._running(trino_stack, s)["pid"] for s in stack_local.SERVICES}
-    stack_local.down(trino_stack, progress=lambda _l: None)
+    pids = {s: control._running(trino_stack, s)["pid"] for s in control.SERVICES}
+    control.down(trino_stack, progress=lambda _l: None)
     assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]
-    assert all(port_free(port) for _, port in stack_local.ports(trino_stack).values())
-    assert [line.ok for line in stack_local.status(trino_stack)] == [False, False, False]
+    assert all(port_free(port) for _, port in control.ports(trino_stack).values())
+    assert [line.ok for line in control.status(trino_stack)] == [False, False, False]
 
-    lines = stack_local.up(trino_stack, progress=lambda _l: None)
+    lines = control.up(trino_stack, progress=lambda _l: None)
     assert [line.ok for line in lines] == [True, True, True]
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
-    again = lakehouse.catalog(trino_stack).load_table("stack_local.kept").scan().to_arrow()
+    again = lakehouse.catalog(trino_stack).load_table("control.kept").scan().to_arrow()
     assert again.sort_by("id").to_pylist() == rows.to_pylist()
-    lakehouse.catalog(trino_stack).purge_table("stack_local.kept")
+    lakehouse.catalog(trino_stack).purge_table("control.kept")

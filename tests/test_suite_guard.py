@@ -13,7 +13,7 @@ def test_leaves_a_process_running():
 
 
 LEAKY_SERVER = """
-from playground import postgres
+from playground.services import postgres
 
 def test_leaves_a_server_running(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))

@@ -1,11 +1,11 @@
-"""playground.trino: quoting offline; queries against the stack's Trino when it is up."""
+"""playground.engines.trino: quoting offline; queries against the stack's Trino when it is up."""
 
 import uuid
 
 import pytest
 
-from playground import trino
-from playground.settings import ServiceUnavailable
+from playground.config.settings import ServiceUnavailable
+from playground.engines import trino
 
 
 def test_quote_and_qualified() -> None:
@@ -48,7 +48,8 @@ def test_trino_crud_on_iceberg(trino_stack) -> None:
 def test_pyiceberg_table_read_by_trino_and_duckdb(trino_stack) -> None:
     import pyarrow as pa
 
-    from playground import duck, lakehouse
+    from playground import lakehouse
+    from playground.engines import duck
 
     settings = trino_stack
     namespace = f"test_{uuid.uuid4().hex[:8]}"
@@ -71,7 +72,7 @@ def test_pyiceberg_table_read_by_trino_and_duckdb(trino_stack) -> None:
 
 @pytest.mark.stack
 def test_doctor_in_stack_mode_passes_against_the_running_trino(trino_stack) -> None:
-    from playground import doctor
+    from playground.cli import doctor
 
     found = {check.component: check for check in doctor.checks(trino_stack)}
     for component in ("stack: postgres", "stack: object store", "stack: trino", "iceberg catalog"):
@@ -83,7 +84,7 @@ def test_doctor_in_stack_mode_passes_against_the_running_trino(trino_stack) -> N
 
 @pytest.mark.stack
 def test_trino_reads_pagila_through_its_postgresql_catalog(trino_stack) -> None:
-    from playground import postgres
+    from playground.services import postgres
 
     _, rows = trino.execute(
         f"select count(*) from {trino.qualified('postgresql', 'public', 'rental')}",

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from playground import duck, lakehouse, trino
+from playground import lakehouse
+from playground.engines import duck, trino
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

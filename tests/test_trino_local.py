@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from playground import trino_local
+from playground.stack import trino_server
 
 
 def _archive(tmp_path, *members: tarfile.TarInfo):
@@ -33,7 +33,7 @@ def test_a_clean_archive_unpacks(tmp_path, monkeypatch, has_filter: bool) -> Non
         monkeypatch.delattr(tarfile, "data_filter", raising=False)
     launcher = _member("trino-server-1/bin/launcher", tarfile.SYMTYPE, "../lib/a.jar")
     tar = _archive(tmp_path, _member("trino-server-1/lib/a.jar"), launcher)
-    trino_local._extract_safely(tar, tmp_path / "out")
+    trino_server._extract_safely(tar, tmp_path / "out")
     assert (tmp_path / "out" / "trino-server-1" / "lib" / "a.jar").read_bytes() == b"x"
 
 
@@ -45,6 +45,6 @@ def test_a_clean_archive_unpacks(tmp_path, monkeypatch, has_filter: bool) -> Non
 )  # fmt: skip
 def test_an_escaping_member_is_refused_without_the_filter(tmp_path, monkeypatch, member) -> None:
     monkeypatch.delattr(tarfile, "data_filter", raising=False)
-    with pytest.raises(trino_local.TrinoUnavailable, match="outside its folder"):
-        trino_local._extract_safely(_archive(tmp_path, member), tmp_path / "out")
+    with pytest.raises(trino_server.TrinoUnavailable, match="outside its folder"):
+        trino_server._extract_safely(_archive(tmp_path, member), tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists()

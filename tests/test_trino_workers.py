@@ -5,7 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from playground import processes, trino, trino_local
+from playground.engines import trino
+from playground.services import processes
+from playground.stack import trino_server
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -20,9 +22,9 @@ def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
     # on two cores that is about 15 s less than one after the other.
     with ThreadPoolExecutor(2) as pool:
         starting = [
-            pool.submit(trino_local.start, trino_stack, tmp_path / "coordinator", coordinator_port,
+            pool.submit(trino_server.start, trino_stack, tmp_path / "coordinator", coordinator_port,
                         pg, s3, role="coordinator", progress=lambda _l: None),
-            pool.submit(trino_local.start, trino_stack, tmp_path / "worker", worker_port, pg, s3,
+            pool.submit(trino_server.start, trino_stack, tmp_path / "worker", worker_port, pg, s3,
                         role="worker", coordinator_port=coordinator_port,
                         progress=lambda _l: None),
         ]  # fmt: skip
@@ -30,7 +32,7 @@ def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
     for future in starting:
         try:
             servers.append(future.result())
-        except trino_local.TrinoUnavailable:
+        except trino_server.TrinoUnavailable:
             pass  # raised below, once the other one is stopped too
     try:
         assert len(servers) == 2, "a Trino did not start; see the server logs under tmp_path"

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from playground import pipeline, warehouse
-from playground.settings import get_settings
+from playground.config.settings import get_settings
+from playground.lakehouse import warehouse
+from playground.orchestration import pipeline
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from playground import warehouse
+from playground.lakehouse import warehouse
 with warehouse.exclusive(Path(sys.argv[1]), "holding it for a test"):
     print("held", flush=True)
     time.sleep(60)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.net import wait_http
+from playground.services.net import wait_http
 from tests.helpers import BIN, ROOT, free_port
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

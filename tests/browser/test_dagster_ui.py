@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from playground import run
-from playground.settings import get_settings
+from playground.cli import run
+from playground.config.settings import get_settings
 from tests.browser.conftest import screenshot, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

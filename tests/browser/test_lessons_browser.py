@@ -2,7 +2,7 @@
 
 import pytest
 
-from playground.promote import lessons_dir
+from playground.orchestration.promote import lessons_dir
 from tests.browser.conftest import CHARTS, marimo_app, screenshot, wait_until_settled
 from tests.helpers import settings_env
 

@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from playground import bi
-from playground.settings import get_settings
+from playground.config.settings import get_settings
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bi, pytest.mark.slow]
@@ -16,7 +15,7 @@ ERRORS = ("Unexpected error", "There was an issue", "Error:", "No results")
 
 def test_the_dashboard_draws_every_chart_with_real_numbers(superset, page) -> None:
     settings = get_settings()
-    base = bi.url(settings)
+    base = superset.url(settings)
     page.goto(base + "/login/")
     page.fill("[data-test=username-input]", settings.superset_admin_user)
     page.fill("[data-test=password-input]", settings.superset_admin_password)
@@ -37,7 +36,7 @@ def test_the_dashboard_draws_every_chart_with_real_numbers(superset, page) -> No
                   "Sales by store (top 10)", "Late returns by store (top 10)"):  # fmt: skip
         assert title in text
     assert not [error for error in ERRORS if error in text], text[:2000]
-    (top,) = [c for c in bi.Client().dashboard_charts() if c["slice_name"] == "Top customers"]
-    best = bi.Client().chart_rows(top["id"])[0]
+    (top,) = [c for c in superset.Client().dashboard_charts() if c["slice_name"] == "Top customers"]
+    best = superset.Client().chart_rows(top["id"])[0]
     assert best["name"] in text and f"{best['total_paid']:g}" in text  # the numbers, on screen
     screenshot(page, "superset-dashboard", whole=False)

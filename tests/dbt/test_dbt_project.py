@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from playground import dbt_project
+from playground.orchestration import dbt_project
 from tests.helpers import BIN
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def test_the_code_location_refuses_a_stale_manifest_with_the_fix() -> None:
     os.utime(model, (time.time() + 5, time.time() + 5))
     try:
         loaded = subprocess.run(
-            [str(BIN / "python"), "-c", "import playground.definitions"],
+            [str(BIN / "python"), "-c", "import playground.orchestration.definitions"],
             capture_output=True, text=True,
         )  # fmt: skip
     finally:
@@ -46,7 +46,8 @@ def test_the_code_location_refuses_a_stale_manifest_with_the_fix() -> None:
 def test_definitions_validate_without_parsing_dbt_or_beta_warnings() -> None:
     started = time.monotonic()
     validated = subprocess.run(
-        [str(BIN / "dagster"), "definitions", "validate", "-m", "playground.definitions"],
+        [str(BIN / "dagster"), "definitions", "validate",
+         "-m", "playground.orchestration.definitions"],  # fmt: skip
         capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.monotonic() - started
@@ -65,4 +66,4 @@ def test_dbt_by_hand_finds_the_lakehouse_without_dagster(settings) -> None:
     )  # fmt: skip
     assert listed.returncode == 0, (listed.stdout + listed.stderr)[-2000:]
     sources = sorted(line for line in listed.stdout.splitlines() if line.startswith("source:"))
-    assert len(sources) == 15 and "source:playground.pagila.payment" in sources
+    assert len(sources) == 15 and "source:playground.datasets.pagila.payment" in sources

@@ -6,8 +6,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from playground.io.duckdb import SCHEMA, warehouse_io_manager
-from playground.settings import get_settings
+from playground.config.settings import get_settings
+from playground.orchestration.io.duckdb import SCHEMA, warehouse_io_manager
 
 monthly = dg.MonthlyPartitionsDefinition(start_date="2022-02-01", end_date="2022-05-01")
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from playground import lakehouse
-from playground.io.iceberg import ArrowIcebergIOManager
+from playground.orchestration.io.iceberg import ArrowIcebergIOManager
 
 monthly = dg.MonthlyPartitionsDefinition(start_date="2022-02-01", end_date="2022-05-01")
 
@@ -97,7 +97,7 @@ def test_concurrent_replaces_of_one_month_leave_one_writers_rows(fresh_data_dir)
     ends up holding exactly one writer's rows (never both, never a mix), and no error is silent."""
     import threading
 
-    from playground.lakehouse import write_window
+    from playground.lakehouse.tables import write_window
 
     cat = lakehouse.catalog()
     start, end = datetime(2022, 3, 1), datetime(2022, 4, 1)

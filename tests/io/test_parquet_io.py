@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from playground.io import parquet
-from playground.settings import get_settings
+from playground.config.settings import get_settings
+from playground.orchestration.io import parquet
 
 daily = dg.DailyPartitionsDefinition(start_date="2022-05-01", end_date="2022-05-04")
 

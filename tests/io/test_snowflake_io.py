@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from playground.io.snowflake import SnowflakeNotConfigured, snowflake_io_manager
+from playground.orchestration.io.snowflake import SnowflakeNotConfigured, snowflake_io_manager
 from tests.helpers import BIN
 
 FULL = {
@@ -49,7 +49,7 @@ def test_configured_with_the_extra_is_the_official_io_manager(settings) -> None:
 
 @pytest.mark.slow
 def test_the_code_location_loads_with_and_without_snowflake(tmp_path) -> None:
-    code = "from playground.definitions import defs; print(sorted(defs.resources))"
+    code = "from playground.orchestration.definitions import defs; print(sorted(defs.resources))"
     plain = subprocess.run([str(BIN / "python"), "-c", code], capture_output=True, text=True)
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert "snowflake_io_manager" not in plain.stdout

@@ -8,8 +8,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from playground import lakehouse, trino
-from playground.io import trino as trino_io
+from playground import lakehouse
+from playground.engines import trino
+from playground.orchestration.io import trino as trino_io
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

@@ -6,10 +6,10 @@ import dagster as dg
 import pytest
 
 from playground import lakehouse
-from playground.definitions import defs
-from playground.defs.iris import assets, checks
-from playground.io.iceberg import ArrowIcebergIOManager
-from playground.iris import dataset
+from playground.datasets.iris import dataset
+from playground.orchestration.definitions import defs
+from playground.orchestration.defs.iris import assets, checks
+from playground.orchestration.io.iceberg import ArrowIcebergIOManager
 
 
 def _materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:

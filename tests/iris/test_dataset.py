@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.iris import dataset
+from playground.datasets.iris import dataset
 
 HEADER = ",".join(dataset.COLUMNS)
 

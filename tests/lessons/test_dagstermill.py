@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 def test_promoted_lessons_materialize_through_dagstermill(fresh_data_dir) -> None:
     env = {"PLAYGROUND_DATA_DIR": str(fresh_data_dir), "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
     result = run(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "playground.definitions",
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "playground.orchestration.definitions",
          "--select", "iris/iris_dataset,iris/iris_cleaned,lessons/tour,"
                      "lessons/duckdb_lakehouse,lessons/io_managers"],
         env=env,

@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from playground import lakehouse, postgres
-from playground.promote import lessons_dir
+from playground import lakehouse
+from playground.orchestration.promote import lessons_dir
+from playground.services import postgres
 from tests.helpers import BIN, run
 
 LESSONS = sorted(lessons_dir().glob("[0-9][0-9]_*.py"))

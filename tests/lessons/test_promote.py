@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from playground import promote
-from playground.settings import project_root
+from playground.config.settings import project_root
+from playground.orchestration import promote
 
 LESSON = '''# /// script
 # [tool.playground.promote]

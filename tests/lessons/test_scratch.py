@@ -4,8 +4,8 @@ import inspect
 
 from dagstermill import factory
 
-from playground.defs.lessons import scratch
-from playground.settings import get_settings
+from playground.config.settings import get_settings
+from playground.orchestration.defs.lessons import scratch
 
 
 def test_dagstermill_still_picks_its_folder_the_way_scratch_replaces() -> None:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from playground.promote import lessons_dir
+from playground.orchestration.promote import lessons_dir
 from tests.helpers import run, settings_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.notebook, pytest.mark.slow]

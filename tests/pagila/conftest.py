@@ -5,8 +5,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from playground import postgres
-from playground.pagila import seed
+from playground.datasets.pagila import seed
+from playground.services import postgres
 
 SHARED_PAGILA = Path(__file__).resolve().parents[3] / "shared" / "data" / "pagila"
 

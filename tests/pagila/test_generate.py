@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from playground.pagila import generate
+from playground.datasets.pagila import generate
 
 UPSTREAM_COUNTS = {
     "language": 6, "category": 16, "country": 109, "city": 600, "address": 603, "actor": 200,
@@ -124,8 +124,8 @@ def _checksums(conn) -> dict[str, str]:
 def test_same_seed_same_data(seeded) -> None:
     import psycopg
 
-    from playground import postgres
-    from playground.pagila import seed
+    from playground.datasets.pagila import seed
+    from playground.services import postgres
 
     with seeded(0.1) as first:
         expected = _checksums(first)

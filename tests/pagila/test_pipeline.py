@@ -6,11 +6,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from playground import duck, lakehouse, pipeline, postgres
-from playground.definitions import defs
-from playground.defs.pagila import schedules
-from playground.pagila import generate, keys
-from playground.settings import get_settings
+from playground import lakehouse
+from playground.config.settings import get_settings
+from playground.datasets.pagila import generate, keys
+from playground.engines import duck
+from playground.orchestration import pipeline
+from playground.orchestration.definitions import defs
+from playground.orchestration.defs.pagila import schedules
+from playground.services import postgres
 from tests.helpers import pipeline_on
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,10 @@ import sys
 
 import pytest
 
-from playground import lakehouse, pipeline, postgres
-from playground.settings import get_settings
+from playground import lakehouse
+from playground.config.settings import get_settings
+from playground.orchestration import pipeline
+from playground.services import postgres
 from tests.helpers import free_port, pipeline_on
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from playground import postgres
-from playground.pagila import seed
+from playground.datasets.pagila import seed
+from playground.services import postgres
 from tests.helpers import free_port, run
 
 pytestmark = pytest.mark.slow
@@ -166,7 +166,7 @@ def test_interrupted_seed_leaves_target_as_it_was(tmp_path) -> None:
 
 
 def test_bench_seed_small_run() -> None:
-    from playground import bench
+    from playground.bench import extract as bench
 
     lines: list[str] = []
     rows = bench.bench_seed([0.05], print_=lines.append)
@@ -307,7 +307,7 @@ def test_incomplete_dumps_leave_the_target_as_it_was(tmp_path) -> None:
         folder.mkdir()
         (folder / "pagila-data.sql").write_text("")
     (empty / "pagila-schema.sql").write_text("")
-    schema = resources.files("playground.pagila").joinpath("schema.sql").read_text()
+    schema = resources.files("playground.datasets.pagila").joinpath("schema.sql").read_text()
     (no_data / "pagila-schema.sql").write_text(schema)
     with pytest.raises(seed.SeedError, match='did not create every pagila table .*"language"'):
         seed.seed(dump=empty, database="pagila_dumpcheck", progress=_quiet)

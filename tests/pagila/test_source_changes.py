@@ -7,11 +7,12 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from playground import lakehouse, postgres
-from playground.definitions import defs
-from playground.defs.pagila.assets import ROW_COUNT_CHECK
-from playground.defs.pagila.schedules import all_months_tags
-from playground.pagila import seed
+from playground import lakehouse
+from playground.datasets.pagila import seed
+from playground.orchestration.definitions import defs
+from playground.orchestration.defs.pagila.assets import ROW_COUNT_CHECK
+from playground.orchestration.defs.pagila.schedules import all_months_tags
+from playground.services import postgres
 
 pytestmark = pytest.mark.slow
 

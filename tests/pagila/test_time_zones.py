@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from playground import postgres
-from playground.pagila import seed
+from playground.datasets.pagila import seed
+from playground.services import postgres
 from tests.helpers import BIN, run
 
 pytestmark = pytest.mark.slow
@@ -26,9 +26,10 @@ DATABASE_ZONE = "America/New_York"
 CHILD = """
 import json, sys
 import dagster as dg
-from playground import lakehouse, pipeline
-from playground.defs.pagila.schedules import all_months_tags
-from playground.definitions import defs
+from playground import lakehouse
+from playground.orchestration import pipeline
+from playground.orchestration.defs.pagila.schedules import all_months_tags
+from playground.orchestration.definitions import defs
 
 # the two partitioned assets as the pipeline runs them, without the checks on other tables
 assets = [defs.resolve_assets_def(dg.AssetKey(["pagila", t])) for t in ("payment", "rental")]

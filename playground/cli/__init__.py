@@ -1,0 +1,1 @@
+"""The `playground` command (`main`), `playground run`, and `playground doctor`."""

@@ -1,0 +1,86 @@
+"""Per-install secrets: generated once per data directory, stored owner-only, never printed.
+
+Every key and password the playground would otherwise ship as a default (Superset's SECRET_KEY,
+Trino's spooling key, the stack's PostgreSQL and S3 passwords, the BI admins' passwords) is made
+here with the `secrets` module of the standard library the first time settings are read for a
+data directory, and kept in `<data dir>/secrets.env` (mode 0600). A value set in the environment
+or in `.env` wins. `playground secrets` copies them into `.env`, where the compose stack reads
+them (it refuses to start without them).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from playground.config.files import write_private
+
+FILE_NAME = "secrets.env"
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _aes_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()  # Trino: a base64 256-bit key
+
+
+# setting (Settings field) -> how to make a value
+GENERATED = {
+    "pg_password": _token,
+    "s3_secret_key": _token,
+    "trino_spooling_key": _aes_key,
+    "superset_secret_key": lambda: secrets.token_urlsafe(48),
+    "superset_admin_password": _token,
+    "metabase_admin_password": _token,
+}
+
+
+def variable(field: str) -> str:
+    return f"PLAYGROUND_{field.upper()}"
+
+
+def path(data_dir: Path) -> Path:
+    return data_dir / FILE_NAME
+
+
+def load(data_dir: Path) -> dict[str, str]:
+    """This data directory's secrets by Settings field, generating (once) any that is missing."""
+    file = path(data_dir)
+    stored = {k: v for k, v in dotenv_values(file).items() if v} if file.is_file() else {}
+    values = {field: stored.get(variable(field), "") for field in GENERATED}
+    missing = [field for field, value in values.items() if not value]
+    if missing:
+        values.update({field: GENERATED[field]() for field in missing})
+        lines = [f"{variable(field)}={value}" for field, value in values.items()]
+        write_private(file, "# generated once for this data directory; keep it private\n"
+               + "\n".join(lines) + "\n")  # fmt: skip
+    return values
+
+
+def write_env(env_file: Path, values: dict[str, str], example: Path) -> list[str]:
+    """Put the secrets into `env_file` (made from `example` if missing) where it has none.
+
+    A secret already set there is kept. Returns the variables written (names only).
+    """
+    lines = (env_file if env_file.is_file() else example).read_text().splitlines()
+    written, seen = [], set()
+    for index, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        field = key.strip().removeprefix("PLAYGROUND_").lower()
+        if sep and not line.lstrip().startswith("#") and field in values:
+            seen.add(field)
+            if not value.strip():
+                lines[index] = f"{key.strip()}={values[field]}"
+                written.append(key.strip())
+    for field in values:
+        if field not in seen:
+            lines.append(f"{variable(field)}={values[field]}")
+            written.append(variable(field))
+    if written:
+        write_private(env_file, "\n".join(lines) + "\n")
+    return written

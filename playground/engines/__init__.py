@@ -1,0 +1,1 @@
+"""Query engines as clients: DuckDB connections and Trino sessions. Imports only `config`."""

@@ -1,0 +1,368 @@
+"""Stream a PostgreSQL table or query into an Iceberg table (or Parquet files) with bounded memory.
+
+Every method writes Parquet data files under the target table's location first, then commits them
+with one Iceberg transaction (`add_files`, plus a delete for replace/overwrite). A run that fails or
+is killed before the commit leaves the catalog exactly as it was; running it twice leaves the same
+rows (the default mode replaces the table). The row count reported is the one the commit's snapshot
+records, and a run whose files hold fewer rows than were read fails before committing.
+
+Methods (`METHODS`), all yielding identical tables:
+- `duckdb` (default): DuckDB's postgres_scanner reads the table in parallel and writes the Parquet
+  files itself (`COPY ... TO`), never materializing the table in Python.
+- `adbc`: the ADBC PostgreSQL driver streams Arrow record batches (binary COPY under the hood).
+- `pandas-chunks`: `pandas.read_sql(chunksize=...)`, each chunk written and dropped.
+- `pandas-concat`: `pd.concat(pd.read_sql(..., chunksize=...))`, the recipe of the original
+  dagster-playground; memory grows with the table. Kept only as the cautionary baseline.
+
+The read backends live in `readers`, the Parquet sink in `sink` and the Iceberg commit in
+`commit` (all in this folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+import pyarrow as pa
+
+from playground.config.names import check_identifier
+from playground.config.settings import Settings, get_settings
+from playground.extract import commit, pgtypes, readers
+from playground.extract.sink import ParquetSink
+from playground.lakehouse import objectstore
+
+# PyIceberg (with the catalog's SQLAlchemy), pyarrow.compute and pyarrow.parquet are imported
+# lazily: the duckdb method starts copying first and loads them while DuckDB works, which keeps
+# their import time (about a second of CPU) off the critical path.
+
+METHODS = ("duckdb", "adbc", "pandas-chunks", "pandas-concat")
+DEFAULT_METHOD = "duckdb"
+MODES = ("replace", "append", "overwrite-partitions")
+DEFAULT_BATCH_ROWS = 100_000
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+STAGING_PREFIX = "extract-"
+Progress = Callable[[str], None]
+
+
+class ExtractError(RuntimeError):
+    """An extraction cannot run; the message names the problem and what to do."""
+
+
+@dataclass
+class Result:
+    identifier: str
+    rows: int
+    seconds: float
+    method: str
+    files: list[str] = field(default_factory=list)
+    snapshot_id: int | None = None
+    schema: pa.Schema | None = None  # of the rows read
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def staging_pid(folder_name: str) -> int | None:
+    """The PID of the process that staged an `extract-...-p<pid>-...` folder."""
+    match = re.search(r"-p(\d+)-", folder_name)
+    return int(match.group(1)) if match else None
+
+
+def _source_query(table: str | None, query: str | None) -> tuple[str, str, str | None]:
+    """(SQL to read, name for messages, table name if a plain table)."""
+    if (table is None) == (query is None):
+        raise ExtractError("give exactly one of a table (--table) or a query (--query)")
+    if table is not None:
+        if not _TABLE_NAME.match(table):
+            raise ExtractError(f"{table!r} is not a table name (schema.table or table).")
+        quoted = ".".join(f'"{part}"' for part in table.split("."))
+        return f"select * from {quoted}", table, table  # noqa: S608 - checked and quoted
+    sql = query.strip()
+    while True:  # trailing semicolons and `-- comments` (one without quotes: not in a string)
+        trimmed = re.sub(r"--[^'\"\n]*$", "", sql).rstrip().rstrip(";").rstrip()
+        if trimmed == sql:
+            return sql, "query", None
+        sql = trimmed
+
+
+def _check_source(source: str) -> str:
+    if not source.startswith(("postgresql://", "postgres://")):
+        raise ExtractError(
+            f"--source {source!r} is not a PostgreSQL URL; use postgresql://USER:PASSWORD@HOST:PORT"
+            "/DATABASE (or leave --source out for the configured pagila database)."
+        )
+    try:
+        psycopg.conninfo.conninfo_to_dict(source)
+    except psycopg.ProgrammingError as exc:
+        raise ExtractError(f"--source is not a valid PostgreSQL URL: {exc}") from None
+    return source
+
+
+def _source_identity(conn: psycopg.Connection) -> tuple:
+    """What changes when the source database is replaced (seed) or its server restarts."""
+    return conn.execute(
+        "select oid, pg_postmaster_start_time() from pg_database where datname = current_database()"
+    ).fetchone()
+
+
+def _describe(source_url: str, read_sql: str, name: str, given: bool):
+    """The source's columns, and its identity (to explain a read that fails midway)."""
+    where = "Check --source" if given else "Run `playground doctor` to check the configured one"
+    try:
+        with psycopg.connect(source_url, connect_timeout=5) as conn:
+            return pgtypes.describe(conn, read_sql, name), _source_identity(conn)
+    except psycopg.OperationalError as exc:
+        raise ExtractError(
+            f"cannot reach the source PostgreSQL: {str(exc).strip().splitlines()[0]}. {where}."
+        ) from None
+    except psycopg.Error as exc:
+        raise ExtractError(f"{name}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _read_failed(source_url: str, identity: tuple, exc: BaseException) -> ExtractError | None:
+    """An ExtractError explaining `exc` if the source was replaced or restarted during the read."""
+    if not isinstance(exc, Exception) or isinstance(exc, ExtractError):
+        return None
+    dropped = False
+    try:
+        with psycopg.connect(source_url, connect_timeout=5) as conn:
+            now = _source_identity(conn)
+    except psycopg.Error as error:
+        now, dropped = None, "does not exist" in str(error)  # the server answered: no database
+    if now == identity:
+        return None
+    if now is None and not dropped:
+        what = "stopped (it no longer answers; `playground doctor` says how to start it)"
+    elif now is not None and now[0] == identity[0]:
+        what = "restarted"
+    else:
+        what = "replaced (by `playground seed`?)"
+    return ExtractError(
+        f"the source database was {what} while it was being read ({type(exc).__name__}: "
+        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'connection lost'}). "
+        "Nothing was committed; run the extract again."
+    )
+
+
+def _check_partitioning(partition_by: str | None, mode: str, columns) -> str | None:
+    if mode == "overwrite-partitions" and not partition_by:
+        raise ExtractError("mode overwrite-partitions needs --partition-by COLUMN:month.")
+    if not partition_by:
+        return None
+    partition_column, _, transform = partition_by.partition(":")
+    types = {c.name: c.arrow for c in columns}
+    if transform != "month":
+        raise ExtractError(f"--partition-by {partition_by!r}: only COLUMN:month is supported.")
+    if partition_column not in types:
+        raise ExtractError(f"--partition-by: the source has no column {partition_column!r}.")
+    kind = types[partition_column]
+    if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        raise ExtractError(
+            f"--partition-by: {partition_column!r} is not a date or timestamp column."
+        )
+    return partition_column
+
+
+class _Background(threading.Thread):
+    """Run a function in a thread (DuckDB releases the GIL) and re-raise its error on join()."""
+
+    def __init__(self, function, *args) -> None:
+        super().__init__(daemon=True)
+        self.function, self.args, self.error, self.result = function, args, None, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = self.function(*self.args)
+        except BaseException as exc:  # handed to the joining thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None):
+        """Wait, then return the function's result or raise its error."""
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _open_catalog(settings: Settings, cat):
+    from playground import lakehouse
+
+    return cat or lakehouse.catalog(settings)
+
+
+def _folder_bytes(fs, folder: str) -> Callable[[], int]:
+    from pyarrow import fs as pafs
+
+    def size() -> int:
+        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+        return sum(info.size or 0 for info in fs.get_file_info(selector))
+
+    return size
+
+
+def extract(
+    to: str,
+    table: str | None = None,
+    query: str | None = None,
+    source: str | None = None,
+    method: str = DEFAULT_METHOD,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    partition_by: str | None = None,
+    mode: str = "replace",
+    settings: Settings | None = None,
+    progress: Progress = print,
+    cat=None,
+    months: list[str] | None = None,
+) -> Result:
+    """Extract `table` or `query` from PostgreSQL into the Iceberg table `to` (namespace.table).
+
+    Args:
+        source: a postgresql:// URL; default the configured pagila database.
+        method: one of METHODS.
+        batch_rows: rows per batch (Python-side methods); memory grows with it, not the table.
+        partition_by: `COLUMN:month` partitions the target by month of a timestamp column.
+        mode: "replace" the table's rows, "append" to them, or "overwrite-partitions" (replace
+            only the months present in the new data).
+        months: with overwrite-partitions, the months (`YYYY-MM`) to replace, whatever the new
+            data holds: a month the source no longer has is emptied. The read should select only
+            these months (the commit replaces them, it does not filter what was read).
+        cat: an open catalog to reuse (a pipeline opens it once for every table).
+    """
+    from playground.services import postgres
+
+    started = time.monotonic()
+    settings = settings or get_settings()
+    if method not in METHODS:
+        raise ExtractError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if mode not in MODES:
+        raise ExtractError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+    if batch_rows < 1:
+        raise ExtractError("--batch-rows must be at least 1.")
+    try:
+        namespace, name = check_identifier(to)
+    except ValueError as exc:
+        raise ExtractError(str(exc)) from None
+    read_sql, source_name, plain_table = _source_query(table, query)
+    source_url = _check_source(source) if source else postgres.url(settings.pagila_db, settings)
+    columns, identity = _describe(source_url, read_sql, source_name, given=bool(source))
+    repeated = sorted({c.name for c in columns if [d.name for d in columns].count(c.name) > 1})
+    if repeated:
+        raise ExtractError(
+            f"{source_name} returns the column(s) {', '.join(repeated)} more than once; give "
+            "each column its own name (e.g. `select 1 as a, 2 as b`)."
+        )
+    schema = pgtypes.arrow_schema(columns)
+    partition_column = _check_partitioning(partition_by, mode, columns)
+    if months is not None and mode != "overwrite-partitions":
+        raise ExtractError("months= applies only to mode overwrite-partitions.")
+
+    # New files go under PyIceberg's default location for the table; add_files accepts any
+    # path, so this needs no catalog lookup before the copy starts. The folder names this process
+    # so that `playground clean` can tell a live run's files from a killed run's.
+    location = f"{settings.warehouse.rstrip('/')}/{namespace}/{name}"
+    fs, base = objectstore.filesystem(settings, location)
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    folder = f"{base}/data/{STAGING_PREFIX}{stamp}"
+    scheme = "s3://" if location.startswith("s3://") else ""
+    progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
+    try:
+        fs.create_dir(folder, recursive=True)
+        try:
+            files, rows = _read(method, settings, source_url, read_sql, plain_table, columns,
+                                schema, fs, scheme, folder, partition_column, batch_rows,
+                                progress, started)  # fmt: skip
+        except BaseException as exc:
+            explained = _read_failed(source_url, identity, exc)
+            if explained is not None:
+                raise explained from None
+            raise
+        cat = _open_catalog(settings, cat)
+        uris = [scheme + f for f in files]
+        try:
+            committed = commit.commit(
+                cat, to, location, schema, uris, mode, partition_column, months
+            )
+        except commit.CommitConflict as exc:
+            raise ExtractError(
+                f"another writer committed to {to} at the same time, twice ({exc}); this run "
+                "committed nothing. Run it again once the other writer is done."
+            ) from None
+    except BaseException:
+        fs.delete_dir_contents(folder, missing_dir_ok=True)
+        try:
+            fs.delete_dir(folder)
+        except OSError:
+            pass
+        raise
+    committed_rows = commit.committed_rows(committed, uris)
+    if committed_rows != rows:
+        raise ExtractError(
+            f"{to}: the commit recorded {committed_rows:,} new rows, but {rows:,} were read."
+        )
+    snapshot = committed.current_snapshot()
+    snapshot_id = snapshot.snapshot_id if snapshot else None
+    elapsed = time.monotonic() - started
+    result = Result(to, committed_rows, elapsed, method, uris, snapshot_id, schema)
+    progress(
+        f"{result.rows:,} rows into {to} in {result.seconds:.2f} s "
+        f"({result.rows_per_second:,.0f} rows/s, peak RSS {peak_rss_bytes() / 2**20:.0f} MB)"
+    )
+    return result
+
+
+def _read(
+    method, settings, source_url, read_sql, plain_table, columns, schema, fs, scheme, folder,
+    partition_column, batch_rows, progress, started,
+) -> tuple[list[str], int]:  # fmt: skip
+    """Stage the source's rows as Parquet files in `folder`; returns (files, rows)."""
+    if method == "duckdb":
+        copy = readers.duckdb_copy
+        copying = _Background(
+            copy, settings, source_url, read_sql, plain_table, columns, scheme + folder,
+            partition_column, progress, _folder_bytes(fs, folder),
+        )  # fmt: skip
+        copied = threading.Event()
+        preload = commit.preload_commit_modules
+        threading.Thread(target=preload, args=(copied,), daemon=True).start()
+        try:
+            written = copying.join()
+        finally:
+            copied.set()
+        files = sorted(f.removeprefix("s3://") for f, _ in written)
+        return files, sum(count for _, count in written)
+    sink = ParquetSink(folder, schema, fs, partition_column)
+    projected = pgtypes.postgres_projection(
+        columns, read_sql, for_pandas=method.startswith("pandas")
+    )
+    last = time.monotonic()
+    try:
+        for batch in readers.batches(method, source_url, projected, batch_rows, schema):
+            sink.write(batch)
+            if time.monotonic() - last > 2:
+                elapsed = time.monotonic() - started
+                rate = sink.rows_read / elapsed
+                progress(f"  {sink.rows_read:>12,} rows  {rate:>10,.0f} rows/s")
+                last = time.monotonic()
+    finally:
+        sink.close()
+    if sink.rows_written != sink.rows_read:
+        raise ExtractError(
+            f"{sink.rows_read:,} rows were read but {sink.rows_written:,} written; nothing "
+            "was committed."
+        )
+    return sink.files, sink.rows_written

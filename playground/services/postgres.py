@@ -1,0 +1,197 @@
+"""PostgreSQL: the embedded server (PostgreSQL 18 from a wheel, in the data dir) or the stack's.
+
+The embedded server listens on a unix socket only, is started on demand, and is shared by every
+process that uses the same data directory: a second process finds it running and reuses it, and
+nothing stops it implicitly. `stop()` (or `playground services stop`) stops it.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+from playground.config.settings import START_STACK, ServiceUnavailable, Settings, get_settings
+from playground.services import pgserver
+from playground.services.processes import Status
+
+__all__ = ["ServiceUnavailable", "Status", "connect", "start", "status", "stop", "url"]
+
+
+def psql_path() -> Path:
+    """The psql client shipped with the embedded PostgreSQL build (works against any server)."""
+    return pgserver.bin_dir() / "psql"
+
+
+def _running(pgdata: Path) -> pgserver.Postmaster | None:
+    found = pgserver.find(pgdata)
+    return found if isinstance(found, pgserver.Postmaster) and found.ready else None
+
+
+def running(settings: Settings) -> pgserver.Postmaster | None:
+    """The embedded server of `settings`' data directory if it runs and is ready."""
+    return _running(settings.pgdata)
+
+
+def _describe(server: pgserver.Postmaster) -> str:
+    return f"embedded PostgreSQL pid {server.pid}, socket {server.socket_dir}"
+
+
+def _stale(found: pgserver.Stale) -> str:
+    return f"stale postmaster.pid ({found.reason}); `playground services start` removes it"
+
+
+def start(settings: Settings | None = None, progress=print) -> Status:
+    """Start the embedded server if it is not running (no-op in stack mode). Idempotent.
+
+    A stale `postmaster.pid` (left by a crash, naming a dead or unrelated process) is removed
+    first, with a line saying so; data of an older bundled PostgreSQL is upgraded once.
+    """
+    settings = settings or get_settings()
+    if settings.is_stack:
+        return status(settings)
+    pgdata = settings.pgdata
+    server = _running(pgdata)
+    if server is not None:
+        return Status(True, _describe(server))
+    with pgserver.start_lock(pgdata):
+        if _running(pgdata) is None:  # another process may have started it meanwhile
+            _start_locked(pgdata, progress)
+    server = _running(pgdata)
+    if server is None:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL did not start; its log is {pgdata / 'log'}. "
+            "Next: `playground doctor`."
+        )
+    return Status(True, _describe(server))
+
+
+def _start_locked(pgdata: Path, progress) -> None:
+    found = pgserver.find(pgdata)
+    if isinstance(found, pgserver.Stale):
+        (pgdata / "postmaster.pid").unlink(missing_ok=True)
+        progress(f"removed a stale {pgdata / 'postmaster.pid'}: {found.reason}")
+    pgserver.upgrade_if_needed(pgdata, progress)
+    try:
+        pgserver.start(pgdata)
+    except RuntimeError as exc:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL did not start ({str(exc).strip().splitlines()[-1]}); its "
+            f"log is {pgdata / 'log'}. Next: `playground doctor`."
+        ) from None
+
+
+def stop(settings: Settings | None = None) -> Status:
+    """Stop the embedded server if it runs, after checking the PID is really this server's."""
+    settings = settings or get_settings()
+    if settings.is_stack:
+        return Status(False, "stack mode: stop the stack with `docker compose down`")
+    found = pgserver.find(settings.pgdata)
+    if isinstance(found, pgserver.Stale):
+        return Status(
+            False, f"embedded PostgreSQL was not running: {_stale(found)}; nothing was signalled"
+        )
+    if found is None:
+        return Status(False, "embedded PostgreSQL was not running")
+    pgserver.signal_stop(found)
+    pgserver.remove_socket_folder(found.socket_dir, settings.pgdata)
+    return Status(False, f"stopped embedded PostgreSQL pid {found.pid}")
+
+
+def status(settings: Settings | None = None) -> Status:
+    """Whether PostgreSQL answers, without starting anything."""
+    settings = settings or get_settings()
+    if settings.is_stack:
+        try:
+            with socket.create_connection((settings.pg_host, settings.pg_port), timeout=2):
+                pass
+        except OSError as exc:
+            return Status(False, f"{settings.pg_host}:{settings.pg_port} unreachable ({exc})")
+        return Status(True, f"stack PostgreSQL at {settings.pg_host}:{settings.pg_port}")
+    found = pgserver.find(settings.pgdata)
+    if isinstance(found, pgserver.Stale):
+        return Status(False, f"embedded PostgreSQL not running: {_stale(found)}")
+    if found is None or not found.ready:
+        return Status(False, f"embedded PostgreSQL not running (data in {settings.pgdata})")
+    return Status(True, _describe(found))
+
+
+def url(
+    database: str | None = None, settings: Settings | None = None, driver: str = "",
+    autostart: bool = True,
+) -> str:  # fmt: skip
+    """A connection URL (libpq form; `driver="psycopg"` gives the SQLAlchemy form).
+
+    In embedded mode this starts the server if needed (`autostart=False`: raise `ServiceUnavailable`
+    instead), since the socket folder is only known then.
+    """
+    settings = settings or get_settings()
+    database = database or "postgres"
+    scheme = f"postgresql+{driver}" if driver else "postgresql"
+    if settings.is_stack:
+        user = quote(settings.pg_user, safe="")
+        password = quote(settings.pg_password, safe="")
+        host = f"{settings.pg_host}:{settings.pg_port}"
+        return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
+    if autostart:
+        start(settings)
+    server = _running(settings.pgdata)
+    if server is None:
+        raise ServiceUnavailable(
+            f"the embedded PostgreSQL is not running (data in {settings.pgdata}). Next: "
+            "`playground services start`, then run again."
+        )
+    host = quote(str(server.socket_dir), safe="/")
+    return f"{scheme}://postgres@/{quote(database, safe='')}?host={host}&port={server.port}"
+
+
+def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> str:
+    """A `key=value` connection string, the form DuckDB's postgres extension takes."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    return make_conninfo("", **conninfo_to_dict(url(database, settings)))
+
+
+def connect(
+    database: str | None = None, settings: Settings | None = None, autostart: bool = True, **kwargs
+):
+    """Open a psycopg connection, raising `ServiceUnavailable` with a hint when it cannot.
+
+    `autostart=False`: never start the embedded server (it must be running).
+    """
+    settings = settings or get_settings()
+    try:
+        target = url(database, settings, autostart=autostart)
+        return psycopg.connect(target, connect_timeout=5, **kwargs)
+    except psycopg.OperationalError as exc:
+        if settings.is_stack:
+            hint = f"start the stack with {START_STACK} or set PLAYGROUND_MODE=embedded"
+        else:
+            hint = "run `playground services start` and `playground doctor`"
+        raise ServiceUnavailable(
+            f"PostgreSQL ({settings.mode}) is unreachable: {str(exc).strip()}. Next: {hint}."
+        ) from exc
+
+
+def drop_database(name: str, settings: Settings | None = None) -> None:
+    """Drop database `name` if it exists, closing the sessions connected to it."""
+    from psycopg import sql
+
+    with connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
+def ensure_database(name: str, settings: Settings | None = None) -> bool:
+    """Create database `name` if it does not exist. Returns True if it was created."""
+    from psycopg import sql
+
+    with connect("postgres", settings, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        return True

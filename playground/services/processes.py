@@ -1,0 +1,105 @@
+"""Background servers the playground starts for a learner: recorded by PID, stopped by PID.
+
+A server runs in its own session (process group), so stopping it also stops its workers. Its
+record (`<name>.json`: pid, port, program) is trusted only while that PID still runs the recorded
+program, so a PID reused by something else is never signalled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from playground.config.files import write_private
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether a server runs, and a line that says where (or how to start it)."""
+
+    running: bool
+    detail: str
+
+
+def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `command` in its own session, its output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # fmt: skip
+
+
+def record(path: Path, pid: int, port: int, program: str) -> None:
+    write_private(path, json.dumps({"pid": pid, "port": port, "program": program}))
+
+
+def _valid(found: object) -> bool:
+    return (
+        isinstance(found, dict)
+        and isinstance(found.get("pid"), int) and found["pid"] > 1
+        and isinstance(found.get("port"), int)
+        and isinstance(found.get("program"), str) and found["program"].strip() != ""
+    )  # fmt: skip
+
+
+def running(path: Path, warn=None) -> dict | None:
+    """The recorded process if it still runs the recorded program (a stale record is removed).
+
+    A record that is not a whole, valid record (truncated, garbage, an empty program or a PID of
+    1 or less) is stale: removed with one line through `warn`, and never signalled.
+    """
+    import psutil
+
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        found = None
+    if not _valid(found):
+        (warn or _warn)(f"ignoring {path}: not a valid record of a server (removed)")
+        path.unlink(missing_ok=True)
+        return None
+    try:
+        alive = found["program"] in " ".join(psutil.Process(found["pid"]).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        alive = False
+    if not alive:
+        path.unlink(missing_ok=True)
+    return found if alive else None
+
+
+def _warn(line: str) -> None:
+    import sys
+
+    print(f"note: {line}", file=sys.stderr)
+
+
+def stop(pid: int, grace: float = 20) -> None:
+    """Stop the server started with `pid` (its whole process group): SIGTERM, then SIGKILL."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child: reaped, so no zombie is left
+                return
+        except ChildProcessError:  # started by another process (`playground stack up`)
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

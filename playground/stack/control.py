@@ -1,0 +1,298 @@
+"""`playground stack up|down|status`: the compose stack's services as local processes, no Docker.
+
+For learners without Docker who want the Trino lesson. Three services, on the ports the stack
+settings name (the compose stack's defaults, so `PLAYGROUND_MODE=stack` works unchanged):
+
+- **PostgreSQL**: the embedded server (its pagila and the `iceberg_catalog` database the compose
+  stack's init SQL makes), reached over TCP through a small forwarder to its unix socket;
+- **S3**: versitygw serving `<data dir>/stack/s3/data` (`stack.s3_server`), so the warehouse is
+  plain files that survive `stack down` and a reboot;
+- **Trino** 476 with the compose stack's own catalog files (`playground.stack.trino_server`).
+
+Every process binds to 127.0.0.1. Each one's PID is recorded in `<data dir>/stack/<name>.json`,
+and `down` stops exactly those PIDs (checking each still runs the recorded program). The embedded
+PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground services stop`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playground.config.settings import ServiceUnavailable, Settings, get_settings, project_root
+from playground.services import postgres, processes
+from playground.services.net import port_free, port_open, wait_port
+from playground.stack import trino_server
+
+SERVICES = ("postgres", "s3", "trino")
+INIT_SQL = Path("docker") / "postgres" / "initdb" / "01-playground.sql"
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Line:
+    service: str
+    ok: bool
+    detail: str
+
+
+def stack_settings(settings: Settings | None = None) -> Settings:
+    """The settings in stack mode, whatever PLAYGROUND_MODE says."""
+    return replace(settings or get_settings(), mode="stack")
+
+
+def _state(settings: Settings, service: str) -> Path:
+    return settings.data_dir / "stack" / f"{service}.json"
+
+
+def ports(settings: Settings) -> dict[str, tuple[str, int]]:
+    """Each service's host and port, from the stack settings; StackError unless on this machine."""
+    s3 = urlsplit(settings.s3_endpoint)
+    found = {
+        "postgres": (settings.pg_host, settings.pg_port),
+        "s3": (s3.hostname or "", s3.port or 80),
+        "trino": (settings.trino_host, settings.trino_port),
+    }
+    for service, (host, _) in found.items():
+        if host not in ("localhost", "127.0.0.1"):
+            raise StackError(
+                f"the local stack serves {service} on 127.0.0.1, but the settings point at "
+                f"{host!r}. Unset that host (see .env.example) or use the compose stack."
+            )
+    return found
+
+
+def _running(settings: Settings, service: str) -> dict | None:
+    """The recorded process of `service` if it still runs the recorded program."""
+    return processes.running(_state(settings, service))
+
+
+def _record(settings: Settings, service: str, pid: int, port: int, program: str) -> None:
+    processes.record(_state(settings, service), pid, port, program)
+
+
+def prepare_postgres(embedded: Settings, stack: Settings) -> None:
+    """Make the embedded server serve the stack: its login role and, once, the init SQL the
+    compose postgres service runs (the catalog database and tables), run as that role.
+
+    The role is not a superuser (no `COPY ... PROGRAM`, nothing outside its databases): it may
+    create databases, owns the catalog's, and reads pagila. Its password is set on every `up`, so
+    a changed PLAYGROUND_PG_PASSWORD takes effect.
+    """
+    from psycopg import sql
+
+    role = sql.Identifier(stack.pg_user)
+    with postgres.connect("postgres", embedded, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (stack.pg_user,))
+        verb = "alter" if exists.fetchone() else "create"
+        conn.execute(
+            sql.SQL(verb + " role {} login nosuperuser createdb password {}").format(
+                role, sql.Literal(stack.pg_password)
+            )
+        )
+        has_catalog = conn.execute(
+            "select 1 from pg_database where datname = %s", (stack.catalog_db,)
+        ).fetchone()
+    if not has_catalog:
+        subprocess.run([str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-d", postgres.url("postgres", stack), "-f",
+                        str(project_root() / INIT_SQL)],
+                       check=True, capture_output=True)  # fmt: skip
+
+
+def share_pagila(embedded: Settings, stack: Settings) -> None:
+    """The stack's role owns the pagila database (so a stack-mode `seed` may replace it) and
+    reads its tables (Trino's postgresql catalog logs in as it)."""
+    from psycopg import sql
+
+    role = sql.Identifier(stack.pg_user)
+    with postgres.connect("postgres", embedded, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter database {} owner to {}").format(
+            sql.Identifier(stack.pagila_db), role))  # fmt: skip
+    with postgres.connect(stack.pagila_db, embedded, autocommit=True) as conn:
+        conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
+        conn.execute(sql.SQL("grant select on all tables in schema public to {}").format(role))
+
+
+def server_port(embedded: Settings) -> int:
+    """The loopback port the embedded server listens on (password required there)."""
+    server = postgres.running(embedded)
+    if server is None:
+        raise ServiceUnavailable(
+            "the embedded PostgreSQL is not running: `playground services start`"
+        )
+    return server.port
+
+
+def up(settings: Settings | None = None, progress=print) -> list[Line]:
+    """Start what is not running yet; idempotent. Returns `status()` after."""
+    from playground.datasets.pagila import seed
+    from playground.stack import s3_server
+
+    stack = stack_settings(settings)
+    embedded = replace(stack, mode="embedded")
+    wanted = ports(stack)
+    for service, (_, port) in wanted.items():
+        record = _running(stack, service)
+        if record is not None and record["port"] != port:
+            raise StackError(
+                f"{service} of the local stack runs on port {record['port']}, not {port} as the "
+                f"settings now say ({_variable(service)}). Run `playground stack down` first."
+            )
+        if record is None and not port_free(port):
+            raise StackError(
+                f"port {port} for {service} is taken by another program. Stop it, or pick a free "
+                f"port in .env ({_variable(service)})."
+            )
+    trino_server.java_home()  # fail before starting anything when Java is missing
+    s3_server.binary(progress)
+    logs = stack.data_dir / "stack"
+    logs.mkdir(parents=True, exist_ok=True)
+    postgres.start(embedded, progress)
+    if _running(stack, "postgres") is None:
+        port = wanted["postgres"][1]
+        proxy = processes.spawn(
+            [
+                sys.executable,
+                "-m",
+                "playground.stack.tcp_proxy",
+                str(server_port(embedded)),
+                str(port),
+            ],
+            logs / "postgres.log",
+        )
+        if not wait_port(port, 30, proxy):
+            raise StackError(
+                f"the PostgreSQL forwarder did not listen; see {logs / 'postgres.log'}"
+            )
+        _record(stack, "postgres", proxy.pid, port, "playground.stack.tcp_proxy")
+        progress(f"PostgreSQL: 127.0.0.1:{port} (the embedded server)")
+    prepare_postgres(embedded, stack)
+    seed.seed(stack.pagila_scale, database=stack.pagila_db, if_missing=True, progress=progress)
+    share_pagila(embedded, stack)
+    if _running(stack, "s3") is None:
+        port = wanted["s3"][1]
+        pid = s3_server.start(stack, logs / "s3", port, logs / "s3.log", progress=progress)
+        _record(stack, "s3", pid, port, "versitygw")
+        progress(f"S3: http://127.0.0.1:{port}, data in {logs / 's3' / 'data'}")
+    if _running(stack, "trino") is None:
+        port = wanted["trino"][1]
+        progress("starting Trino (about 30-60 s) ...")
+        server = trino_server.start(stack, logs / "trino", port,
+                                   ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
+                                   progress=progress)  # fmt: skip
+        _record(stack, "trino", server.pid, port, "io.trino.server.TrinoServer")
+        progress(f"Trino: http://127.0.0.1:{port} (ready in {server.seconds_to_start:.0f} s)")
+    return status(stack)
+
+
+def _variable(service: str) -> str:
+    return {"postgres": "PLAYGROUND_PG_PORT", "s3": "PLAYGROUND_S3_ENDPOINT",
+            "trino": "PLAYGROUND_TRINO_PORT"}[service]  # fmt: skip
+
+
+def down(settings: Settings | None = None, progress=print) -> list[Line]:
+    """Stop the processes `up` started, by their recorded PIDs, last started first."""
+    stack = stack_settings(settings)
+    for service in reversed(SERVICES):
+        record = _running(stack, service)
+        if record is None:
+            continue
+        processes.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
+        _state(stack, service).unlink(missing_ok=True)
+        progress(f"stopped {service} (pid {record['pid']})")
+    return status(stack)
+
+
+def recorded(settings: Settings | None = None) -> list[str]:
+    """The services `up` started that still run, on the ports these settings name."""
+    stack = stack_settings(settings)
+    try:
+        wanted = ports(stack)
+    except StackError:  # a remote host: not the local stack
+        return []
+    found = {service: _running(stack, service) for service in SERVICES}
+    return [s for s, record in found.items() if record and record["port"] == wanted[s][1]]
+
+
+def can_start() -> str:
+    """What `up` would use here; TrinoUnavailable/S3Unavailable naming what is missing."""
+    import shutil
+
+    from playground.stack import s3_server
+
+    java = trino_server.java_home()
+    s3 = s3_server.built()
+    if s3 is None and shutil.which("go") is None:
+        s3_server.binary()  # raises, saying how to get Go
+    versitygw = f"versitygw {s3_server.VERSION} " + ("built" if s3 else "to build with Go (once)")
+    return f"Java at {java}, Trino {trino_server.VERSION}, {versitygw}"
+
+
+def fetch_in_background() -> threading.Thread:
+    """Download Trino and build versitygw in a thread, beside other work (the test suite does this
+    while its first tests run). Failures are left to `up`, which repeats the step and reports
+    them; the caller joins the thread before it exits, so no download or `go` outlives it."""
+    from playground.stack import s3_server
+
+    def work() -> None:
+        try:
+            trino_server.java_home()
+            trino_server.fetch(progress=lambda _line: None)
+            s3_server.binary(progress=lambda _line: None)
+        except (trino_server.TrinoUnavailable, s3_server.S3Unavailable):
+            pass
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def status(settings: Settings | None = None) -> list[Line]:
+    """One line per service: its recorded PID and whether its port answers."""
+    stack = stack_settings(settings)
+    lines = []
+    for service, (host, port) in ports(stack).items():
+        record = _running(stack, service)
+        answers = port_open(host, port)
+        server_down = postgres.running(replace(stack, mode="embedded")) is None
+        if service == "postgres" and record and server_down:
+            detail = f"pid {record['pid']} forwards {host}:{port} to a stopped server"
+            lines.append(Line(service, False, f"{detail}: `playground services start`"))
+            continue
+        if record and answers:
+            lines.append(Line(service, True, f"pid {record['pid']}, {host}:{port}"))
+        elif record:
+            lines.append(Line(service, False, f"pid {record['pid']} runs, {host}:{port} silent"))
+        elif answers:
+            lines.append(Line(service, True, f"{host}:{port} answers (not started by `stack up`)"))
+        else:
+            lines.append(Line(service, False, "not running"))
+    return lines
+
+
+def main(action: str) -> int:
+    """The `playground stack` command."""
+    from playground.stack import s3_server
+
+    try:
+        lines = {"up": up, "down": down, "status": status}[action]()
+    except (StackError, ServiceUnavailable, trino_server.TrinoUnavailable,
+            s3_server.S3Unavailable) as exc:  # fmt: skip
+        print(f"error: {exc}", file=sys.stderr)
+        if action == "up" and recorded():
+            print("What did start still runs: `playground stack status`, `playground stack down`.",
+                  file=sys.stderr)  # fmt: skip
+        return 1
+    for line in lines:
+        print(f"{'ok ' if line.ok else '-- '} {line.service:<9} {line.detail}")
+    if action == "up" and not get_settings().is_stack:
+        print("Next: set PLAYGROUND_MODE=stack (in .env or the shell) to use it.")
+    return 0 if action == "down" or all(line.ok for line in lines) else 1

