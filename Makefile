@@ -37,8 +37,9 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	else echo "npm not found: the docker-compose.yml lint (dclint) will be skipped"; fi
 	@touch $(STAMP)
 
-## lint: ruff over the code, the tests and the lessons; marimo check over the lessons
+## lint: ruff over the code, the tests and the lessons; marimo check over the lessons; the layers
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check playground tests notebooks conftest.py
 	$(BIN)/ruff format --check playground tests notebooks conftest.py
 	$(BIN)/marimo check notebooks/*.py

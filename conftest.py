@@ -1,4 +1,4 @@
-"""Suite-wide setup: an isolated data directory, and a guard for notebooks run by nbmake.
+"""Suite-wide setup: an isolated data directory, and a guard against leftover processes.
 
 Every test session gets its own PLAYGROUND_DATA_DIR (and DAGSTER_HOME) so the suite never touches a
 learner's `.playground/`; the embedded PostgreSQL the suite starts there is stopped at the end, and
@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-SENTINEL = "print('playground: every cell executed')"
 
 _session_dir = tempfile.mkdtemp(prefix="playground-test-")
 
@@ -126,54 +124,3 @@ def _live_children() -> list:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_session_dir, ignore_errors=True)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    """Make nbmake fail a notebook whose execution stopped early without an error output.
-
-    IPython renders some errors (every jupysql error) through `_render_traceback_`: the kernel
-    reports an error, nbclient stops, but the notebook holds no `error` output, so nbmake reports
-    PASSED. We append a sentinel cell and fail unless it ran.
-    """
-    if not getattr(item, "nbmake", False):
-        yield
-        return
-    import nbformat
-    from nbmake import nb_run
-    from nbmake.nb_result import NotebookError
-
-    original_execute = nb_run.NotebookRun.execute
-    original_read = nb_run.nbformat.read
-
-    def read_with_sentinel(*args, **kwargs):
-        notebook = original_read(*args, **kwargs)
-        notebook.cells.append(nbformat.v4.new_code_cell(SENTINEL))
-        return notebook
-
-    def guarded_execute(self):
-        nb_run.nbformat.read = read_with_sentinel
-        try:
-            result = original_execute(self)
-        finally:
-            nb_run.nbformat.read = original_read
-        sentinel = result.nb.cells[-1]
-        completed = any("every cell executed" in o.get("text", "") for o in sentinel.outputs)
-        if result.error is None and not completed:
-            code = [i for i, c in enumerate(result.nb.cells) if c.cell_type == "code"]
-            ran = [i for i in code if result.nb.cells[i].get("execution_count")]
-            failing = ran[-1] if ran else 0
-            cell = result.nb.cells[failing]
-            shown = "".join(o.get("text", "") for o in cell.get("outputs", []))
-            result.error = NotebookError(
-                summary=f"execution stopped at cell {failing} without an error output",
-                trace=f"cell {failing}:\n{cell.source}\n\noutput:\n{shown}",
-                failing_cell_index=failing,
-            )
-        return result
-
-    nb_run.NotebookRun.execute = guarded_execute
-    try:
-        yield
-    finally:
-        nb_run.NotebookRun.execute = original_execute

@@ -21,8 +21,9 @@ def _():
 
     from playground import extract
     from playground.bench import extract as bench
+    from playground.services import postgres
 
-    return alt, bench, extract, mo, pd, tempfile
+    return alt, bench, extract, mo, pd, postgres, tempfile
 
 
 @app.cell(hide_code=True)
@@ -47,6 +48,15 @@ def _(mo):
 
 
 @app.cell
+def _(postgres):
+    # Nothing starts a server behind your back: this starts the embedded PostgreSQL, or only
+    # reports it when `make run` already has.
+    server = postgres.start(progress=lambda _line: None)
+    server.detail
+    return (server,)
+
+
+@app.cell
 def _(mo):
     rows = mo.ui.slider(
         20_000, 2_000_000, step=20_000, value=40_000, label="rows in the payment-shaped table"
@@ -56,7 +66,8 @@ def _(mo):
 
 
 @app.cell
-def _(bench, rows):
+def _(bench, rows, server):
+    assert server.running, server.detail
     url, table = bench.ensure_bench_table(rows.value)
     return table, url
 

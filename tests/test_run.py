@@ -131,21 +131,20 @@ def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
             run.run()
 
 
-def test_the_dagster_home_turns_off_the_first_visit_dialog(tmp_path, monkeypatch) -> None:
+def test_the_dagster_home_turns_off_the_first_visit_dialog(tmp_path) -> None:
     from dataclasses import replace
 
-    from playground.cli import run
     from playground.config.settings import get_settings
+    from playground.orchestration import instance as dagster_instance
 
     settings = replace(get_settings(), data_dir=tmp_path)
     old = tmp_path / "dagster" / "dagster.yaml"  # as an older version wrote it
     old.parent.mkdir()
     old.write_text("telemetry:\n  enabled: false\n")
-    home = run.dagster_home(settings)
+    dagster_instance.dagster_home(settings)
     assert old.read_text() == "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-    run.dagster_home(settings)  # a second call changes nothing
+    dagster_instance.dagster_home(settings)  # a second call changes nothing
     assert old.read_text().count("nux:") == 1
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance.instance(settings) as instance:  # opened from its folder, no env var
         assert instance.nux_enabled is False
         assert instance.telemetry_enabled is False

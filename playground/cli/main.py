@@ -16,6 +16,16 @@ def _services(args: argparse.Namespace) -> int:
     return 0 if args.action != "status" or status.running else 1
 
 
+def _start_embedded() -> None:
+    """Start the embedded PostgreSQL for a command that reads it (nothing to do in stack mode)."""
+    from playground.config.settings import get_settings
+    from playground.services import postgres
+
+    settings = get_settings()
+    if not settings.is_stack and not postgres.status(settings).running:
+        print(postgres.start(settings).detail, flush=True)
+
+
 def _stack(args: argparse.Namespace) -> int:
     from playground.stack import control
 
@@ -239,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
     bench_extract.add_argument(
         "--repeat", type=_count, default=1, help="interleaved rounds; the table shows medians"
     )
-    bench_extract.set_defaults(func=_bench)
+    bench_extract.set_defaults(func=_bench, needs_postgres=True)
 
     bench_pipeline = bench_commands.add_parser(
         "pipeline", help="the pagila pipeline from scratch in one process, seconds per stage"
@@ -286,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
     extract.add_argument(
         "--mode", default="replace", help="replace (default), append or overwrite-partitions"
     )
-    extract.set_defaults(func=_extract)
+    extract.set_defaults(func=_extract, needs_postgres=True)
 
     clean = commands.add_parser(
         "clean", help="remove what killed extracts and seeds left behind (never data in use)"
@@ -316,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser().parse_args(argv)
     try:
+        if getattr(args, "needs_postgres", False) and not getattr(args, "source", None):
+            _start_embedded()
         return args.func(args)
     except (SettingsError, RuntimeError, ValueError) as exc:
         print(f"playground {args.command}: {exc}", file=sys.stderr)

@@ -15,17 +15,12 @@ import time
 from pathlib import Path
 
 from playground.config.settings import Settings, get_settings, project_root
+from playground.orchestration.instance import dagster_home
+from playground.orchestration.instance import instance as dagster_instance
 from playground.services import postgres
 from playground.services.net import port_free, wait_http
 
 STARTER_ASSETS = ("iris/iris_dataset", "iris/iris_cleaned")
-DAGSTER_YAML = """\
-# Written by `playground run`. Dagster keeps run history and event logs in this folder.
-telemetry:
-  enabled: false
-"""
-# The UI's first-visit "Join the Dagster community" dialog covers the asset graph.
-NO_NUX = "nux:\n  enabled: false\n"
 # dagster 1.13 marks `dagster dev` as superseded by `dg dev`, from the separate dagster-dg-cli
 # package this project does not install; the warning says nothing a learner can act on.
 QUIET_DAGSTER_DEV = "ignore:Function `dev_command` is superseded"
@@ -48,31 +43,18 @@ class RunError(RuntimeError):
     """`playground run` cannot start; the message says what to do."""
 
 
-def dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME under the data directory, with telemetry and the first-visit dialog off."""
-    home = settings.data_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML + NO_NUX, encoding="utf-8")
-    elif "nux:" not in (text := config.read_text(encoding="utf-8")):  # written by an older version
-        config.write_text(text.rstrip("\n") + "\n" + NO_NUX, encoding="utf-8")
-    return home
-
-
 def materialize_starter_assets(settings: Settings, force: bool = False) -> bool:
     """Materialize the iris assets into the Dagster instance unless they already were.
 
     Returns True if it materialized them.
     """
-    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
     import dagster as dg
 
     from playground import lakehouse
     from playground.orchestration.definitions import defs
 
     keys = [dg.AssetKey.from_user_string(k) for k in STARTER_ASSETS]
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance(settings) as instance:
         recorded = all(instance.get_latest_materialization_event(k) for k in keys)
         exists = lakehouse.catalog(settings).table_exists("iris.iris_cleaned")
         if recorded and exists and not force:
@@ -94,12 +76,11 @@ def materialize_pagila_once(settings: Settings) -> str:
     At SF 1 this adds about 18 s to the first start only. A failure is reported, not raised: the
     UIs still start, and the run's logs are in the Dagster UI.
     """
-    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
     import dagster as dg
 
     from playground.orchestration import pipeline
 
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance(settings) as instance:
         if instance.get_latest_materialization_event(dg.AssetKey(["marts", "sales_by_store"])):
             return "pagila already materialized"
         print("materializing pagila the first time (15 tables, checks, dbt) ...", flush=True)

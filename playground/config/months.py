@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from datetime import date
 
+# The month of the null partition (rows whose partition column is NULL), in folder names and lists.
+NULL_MONTH = "null"
+
 
 def next_month(first: date) -> date:
     """The first day of the month after the one `first` lies in."""

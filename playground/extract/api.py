@@ -20,13 +20,11 @@ The read backends live in `readers`, the Parquet sink in `sink` and the Iceberg 
 
 from __future__ import annotations
 
-import os
 import re
 import resource
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,8 +34,10 @@ import pyarrow as pa
 from playground.config.names import check_identifier
 from playground.config.settings import Settings, get_settings
 from playground.extract import commit, pgtypes, readers
+from playground.extract.errors import ExtractError
 from playground.extract.sink import ParquetSink
 from playground.lakehouse import objectstore
+from playground.lakehouse.staging import staging_folder_name
 
 # PyIceberg (with the catalog's SQLAlchemy), pyarrow.compute and pyarrow.parquet are imported
 # lazily: the duckdb method starts copying first and loads them while DuckDB works, which keeps
@@ -48,12 +48,7 @@ DEFAULT_METHOD = "duckdb"
 MODES = ("replace", "append", "overwrite-partitions")
 DEFAULT_BATCH_ROWS = 100_000
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
-STAGING_PREFIX = "extract-"
 Progress = Callable[[str], None]
-
-
-class ExtractError(RuntimeError):
-    """An extraction cannot run; the message names the problem and what to do."""
 
 
 @dataclass
@@ -74,12 +69,6 @@ class Result:
 def peak_rss_bytes() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
-
-
-def staging_pid(folder_name: str) -> int | None:
-    """The PID of the process that staged an `extract-...-p<pid>-...` folder."""
-    match = re.search(r"-p(\d+)-", folder_name)
-    return int(match.group(1)) if match else None
 
 
 def _source_query(table: str | None, query: str | None) -> tuple[str, str, str | None]:
@@ -276,8 +265,7 @@ def extract(
     # so that `playground clean` can tell a live run's files from a killed run's.
     location = f"{settings.warehouse.rstrip('/')}/{namespace}/{name}"
     fs, base = objectstore.filesystem(settings, location)
-    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    folder = f"{base}/data/{STAGING_PREFIX}{stamp}"
+    folder = f"{base}/data/{staging_folder_name()}"
     scheme = "s3://" if location.startswith("s3://") else ""
     progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
     try:

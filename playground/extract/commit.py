@@ -11,12 +11,18 @@ import contextlib
 import importlib
 import os
 import threading
-import warnings
 
 import pyarrow as pa
 
-from playground.config.months import month_bounds
-from playground.extract.sink import NULL_MONTH, month_of
+from playground.extract.errors import ExtractError
+from playground.extract.sink import month_of
+from playground.lakehouse.specs import (
+    iceberg_schema,
+    months_filter,
+    partition_field_names,
+    partition_spec,
+    quiet_empty_deletes,
+)
 
 # What the catalog and the commit import (about a second of CPU), leaves first, so that stopping
 # between two of them leaves little to finish.
@@ -47,46 +53,9 @@ def preload_commit_modules(stop: threading.Event) -> None:
         importlib.import_module(module)
 
 
-def partition_field_names(partition_column: str | None) -> list[str]:
-    return [f"{partition_column}_month"] if partition_column else []
-
-
-def partition_spec(schema, partition_column: str | None):
-    """Monthly partitioning on a column `extract()` has already checked (or none)."""
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.transforms import MonthTransform
-
-    if not partition_column:
-        return PartitionSpec()
-    source_id = schema.find_field(partition_column).field_id
-    (name,) = partition_field_names(partition_column)
-    return PartitionSpec(PartitionField(source_id, 1000, MonthTransform(), name), spec_id=0)
-
-
-def months_filter(column: str, months: list[str]):
-    """Rows of `column` in any of `months` (`YYYY-MM`, or NULL_MONTH for the null partition)."""
-    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan, Or
-
-    clauses = []
-    for month in months:
-        if month == NULL_MONTH:
-            clauses.append(IsNull(column))
-            continue
-        first, after = month_bounds(month)
-        clauses.append(
-            And(
-                GreaterThanOrEqual(column, f"{first}T00:00:00+00:00"),
-                LessThan(column, f"{after}T00:00:00+00:00"),
-            )
-        )
-    return clauses[0] if len(clauses) == 1 else Or(*clauses)
-
-
 def _create(cat, identifier, location, schema, files, partition_column):
-    from playground import lakehouse
-
     cat.create_namespace_if_not_exists(identifier.split(".")[0])
-    new_schema = lakehouse.iceberg_schema(schema)
+    new_schema = iceberg_schema(schema)
     spec = partition_spec(new_schema, partition_column)
     tx = cat.create_table_transaction(
         identifier, schema=new_schema, location=location, partition_spec=spec
@@ -98,8 +67,6 @@ def _create(cat, identifier, location, schema, files, partition_column):
 
 def _replace_rows(cat, identifier, schema, files, mode, partition_column, months):
     from pyiceberg.expressions import AlwaysTrue
-
-    from playground.extract.api import ExtractError
 
     table = cat.load_table(identifier)
     if [f.name for f in table.spec().fields] != partition_field_names(partition_column):
@@ -133,22 +100,11 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
     return table  # the commit updated its metadata: no second catalog round trip
 
 
-@contextlib.contextmanager
-def quiet_empty_deletes():
-    """A month (or window) written for the first time has nothing to delete; PyIceberg warns
-    about it, which says nothing a learner can act on."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Delete operation did not match any records")
-        yield
-
-
 def _evolve(tx, identifier: str, schema: pa.Schema, gone: list[str]) -> None:
     """Follow the source's columns: drop the ones it no longer has (`gone`: a replace rewrites
     every row, so a renamed column is renamed here too, never left as NULLs), add its new ones;
     refuse a type Iceberg cannot change (nothing committed)."""
     from pyiceberg.exceptions import ValidationError
-
-    from playground.extract.api import ExtractError
 
     try:
         with tx.update_schema() as update:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-NULL_MONTH = "null"
+from playground.config.months import NULL_MONTH
+
 # Folder names: `month=YYYY-MM` from the Python sink, `__month=YYYY-MM` from DuckDB's PARTITION_BY
 # (which writes NULL as Hive's default partition name).
 _HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"

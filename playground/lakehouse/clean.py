@@ -49,7 +49,7 @@ def _referenced(cat) -> set[str]:
 def _writer_alive(folder_name: str) -> bool:
     import psutil
 
-    from playground.extract.api import staging_pid
+    from playground.lakehouse.staging import staging_pid
 
     pid = staging_pid(folder_name)
     return pid is None or psutil.pid_exists(pid)  # unnamed folders are kept, to be safe
@@ -57,7 +57,7 @@ def _writer_alive(folder_name: str) -> bool:
 
 def _staging_folder(path: str) -> str | None:
     """The `extract-...` folder a file lies in, or None."""
-    from playground.extract.api import STAGING_PREFIX
+    from playground.lakehouse.staging import STAGING_PREFIX
 
     parts = path.split("/")[:-1]
     inside = [i for i, part in enumerate(parts) if part.startswith(STAGING_PREFIX)]

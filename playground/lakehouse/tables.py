@@ -21,6 +21,13 @@ from pyiceberg.table import Table
 
 from playground.config.names import IDENTIFIER, check_identifier
 from playground.config.settings import Settings, get_settings, require_reachable
+from playground.lakehouse.specs import (
+    has_zone,
+    iceberg_schema,
+    partition_spec,
+    quiet_empty_deletes,
+    window_filter,
+)
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -88,24 +95,6 @@ class ConcurrentWrite(RuntimeError):
     """Another writer committed to the same rows first; this write committed nothing."""
 
 
-def window_filter(column: str, start: datetime, end: datetime, with_zone: bool = True):
-    """Rows with `start <= column < end` (a partition's time window), as a PyIceberg filter.
-
-    `with_zone=False` for a timestamp column without time zone (the bounds lose theirs).
-    """
-    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
-
-    if not with_zone:
-        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return And(GreaterThanOrEqual(column, start.isoformat()), LessThan(column, end.isoformat()))
-
-
-def has_zone(schema: pa.Schema, column: str) -> bool:
-    """Whether `column` holds instants (timestamp with time zone) rather than local times."""
-    kind = schema.field(column).type
-    return not pa.types.is_timestamp(kind) or kind.tz is not None
-
-
 def write_window(
     identifier: str, data: pa.Table, column: str, start: datetime, end: datetime, cat: Catalog
 ) -> Table:
@@ -114,8 +103,6 @@ def write_window(
     A new table is partitioned by month of `column`; the window is deleted and `data` appended in
     the same snapshot transaction, so readers see the old window or the new one.
     """
-    from playground.extract.commit import partition_spec, quiet_empty_deletes
-
     namespace, _ = check_identifier(identifier)
     cat.create_namespace_if_not_exists(namespace)
     if not cat.table_exists(identifier):
@@ -231,19 +218,6 @@ def read(
     table = _load(identifier, settings, cat)
     scan = table.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue())
     return scan.to_arrow()
-
-
-def iceberg_schema(schema: pa.Schema):
-    """The Iceberg schema PyIceberg creates for an Arrow schema, with field ids 1, 2, ... in order.
-
-    A partition spec built on it refers to the same columns once create_table assigns its own ids
-    (it maps the spec by column name). The conversion alone leaves every id at -1.
-    """
-    from pyiceberg.schema import assign_fresh_schema_ids
-
-    # PyIceberg's own Arrow-to-Iceberg conversion for create_table, which it keeps private; this
-    # is the one call of it (tests/test_lakehouse.py fails loudly if PyIceberg renames it)
-    return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
 
 
 def metadata_location(

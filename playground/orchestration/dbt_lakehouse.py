@@ -6,13 +6,14 @@ creates one view per Iceberg table over `iceberg_scan(<current metadata file>)`.
 name `database: lakehouse`: the marts read the lakehouse tables in place, no copy is made, and the
 warehouse file never stores a path into the lakehouse.
 
-The Dagster asset that runs dbt already has the catalog open: it passes each table's current
-metadata file in DBT_LAKEHOUSE_TABLES (JSON), which spares dbt's process importing PyIceberg and
-opening the catalog (about 4 s). Without it (dbt run by hand) the plugin asks the catalog itself.
+The Dagster asset that runs dbt already has the catalog open: it leaves each table's current
+metadata file in the profile's `tables_file` (JSON) for the build, which spares dbt's process
+importing PyIceberg and opening the catalog (about 4 s). Without it (dbt run by hand) the plugin
+asks the catalog itself.
 """
 
 import json
-import os
+from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -21,7 +22,6 @@ from playground.config.settings import Settings, get_settings
 from playground.engines import duck
 
 DATABASE = "lakehouse"
-TABLES_VARIABLE = "DBT_LAKEHOUSE_TABLES"
 
 
 def current_tables(namespaces: list[str], settings: Settings | None = None, cat=None) -> dict:
@@ -58,6 +58,7 @@ def attach_lakehouse(con, namespaces: list[str], tables: dict[str, str]) -> None
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict) -> None:
         self.namespaces = list(plugin_config.get("namespaces", ["pagila"]))
+        self.tables_file = plugin_config.get("tables_file")
 
     def update_connection_config(self, creds, config: dict) -> None:
         # Extensions come from their wheels; DuckDB must not try to download any.
@@ -67,6 +68,9 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
         settings = get_settings()
         duck.load_extensions(conn, settings, ("avro", "iceberg", "httpfs"))
-        given = os.environ.get(TABLES_VARIABLE)
-        tables = json.loads(given) if given else current_tables(self.namespaces, settings)
+        given = Path(self.tables_file) if self.tables_file else None
+        if given is not None and given.is_file():
+            tables = json.loads(given.read_text("utf-8"))
+        else:
+            tables = current_tables(self.namespaces, settings)
         attach_lakehouse(conn, self.namespaces, tables)

@@ -1,9 +1,15 @@
-"""The dbt project in `dbt_project/`: where it is, its prepared manifest, and running dbt on it.
+"""The dbt project in `dbt_project/`, and what each data directory keeps of it.
 
-The Dagster code location reads `target/manifest.json` and never parses the project when it loads;
-`prepare()` (run by `playground run`, `playground dbt prepare` and the test suite) parses it only
-when a file of the project is newer than the manifest, or the warehouse file changed: dbt reuses
-its parse (`partial_parse.msgpack`, about 8 s saved per run) only for the profile it was made with.
+The project's files stay in `dbt_project/`; what dbt writes for a data directory lives under
+`<data dir>/dbt/`: its profile (the project's `profiles.yml` with that directory's warehouse
+file), the prepared manifest (`target/manifest.json`, which the Dagster code location reads: it
+never parses the project) and each Dagster build's artifacts (`runs/<run id>`). `prepare()` parses
+only when a project file is newer than the manifest; dbt reuses its parse
+(`partial_parse.msgpack`, about 8 s a run) only for the profile it was made with.
+
+dagster-dbt's `DbtProject.prepare_if_dev()` parses only under `dagster dev`, into the project
+folder every data directory shares; `playground run`, `playground materialize` and the tests need
+a manifest per data directory, prepared outside `dagster dev` too.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
+from playground.config.files import write_private
 from playground.config.settings import Settings, get_settings, project_root
 
-# dbt-duckdb opens this file (profiles.yml reads the variable)
+# The project's profiles.yml reads it, so that `dbt` run by hand in `dbt_project/` works too.
 PATH_VARIABLE = "DBT_DUCKDB_PATH"
 _SOURCES = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -28,8 +37,42 @@ def project_dir() -> Path:
     return project_root() / "dbt_project"
 
 
-def manifest_path() -> Path:
-    return project_dir() / "target" / "manifest.json"
+def dbt_dir(settings: Settings | None = None) -> Path:
+    """`<data dir>/dbt`: the profile, the manifest and the builds' artifacts of one data dir."""
+    return (settings or get_settings()).data_dir / "dbt"
+
+
+def target_dir(settings: Settings | None = None) -> Path:
+    return dbt_dir(settings) / "target"
+
+
+def manifest_path(settings: Settings | None = None) -> Path:
+    return target_dir(settings) / "manifest.json"
+
+
+def tables_file(settings: Settings | None = None) -> Path:
+    """Where the dbt asset leaves the lakehouse tables' metadata files for the dbt-duckdb plugin
+    (`dbt_lakehouse`) during a build; removed after it."""
+    return dbt_dir(settings) / "lakehouse-tables.json"
+
+
+def profiles_dir(settings: Settings | None = None) -> Path:
+    """The folder of this data directory's `profiles.yml`, written from the project's own."""
+    settings = settings or get_settings()
+    profiles = yaml.safe_load((project_dir() / "profiles.yml").read_text("utf-8"))
+    for output in profiles["playground"]["outputs"].values():
+        output["path"] = str(settings.duckdb_path)
+        for plugin in output.get("plugins", []):
+            if plugin.get("module", "").endswith("dbt_lakehouse"):
+                plugin.setdefault("config", {})["tables_file"] = str(tables_file(settings))
+    text = "# Written from dbt_project/profiles.yml for this data directory.\n" + yaml.safe_dump(
+        profiles, sort_keys=False
+    )
+    path = dbt_dir(settings) / "profiles.yml"
+    if not path.is_file() or path.read_text("utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, text)
+    return path.parent
 
 
 def executable() -> Path:
@@ -37,14 +80,9 @@ def executable() -> Path:
     return Path(sys.executable).parent / "dbt"
 
 
-def env(settings: Settings | None = None) -> dict[str, str]:
-    """The environment dbt runs with: the warehouse file of the current settings."""
-    settings = settings or get_settings()
-    return {
-        **os.environ,
-        PATH_VARIABLE: str(settings.duckdb_path),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+def env() -> dict[str, str]:
+    """The environment dbt runs with (passed to its process; this one's is left alone)."""
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def _newest_source() -> float:
@@ -57,31 +95,23 @@ def _newest_source() -> float:
     return newest
 
 
-def _prepared_for() -> Path:
-    return project_dir() / "target" / "prepared_for"
-
-
 def is_prepared(settings: Settings | None = None) -> bool:
-    """The manifest exists and is newer than every project file (and, given settings, was
-    parsed for their warehouse file)."""
-    manifest = manifest_path()
-    if not manifest.is_file() or manifest.stat().st_mtime < _newest_source():
-        return False
-    if settings is None:
-        return True
-    marker = _prepared_for()
-    return marker.is_file() and marker.read_text("utf-8") == str(settings.duckdb_path)
+    """The data directory's manifest exists and is newer than every project file."""
+    manifest = manifest_path(settings)
+    return manifest.is_file() and manifest.stat().st_mtime >= _newest_source()
 
 
 def run(args: list[str], settings: Settings | None = None, **kwargs) -> subprocess.CompletedProcess:
-    """Run `dbt <args>` in the project folder with its profile and the current settings."""
-    command = [str(executable()), *args, "--project-dir", str(project_dir()),
-               "--profiles-dir", str(project_dir())]  # fmt: skip
-    return subprocess.run(command, env=env(settings), cwd=project_dir(), **kwargs)
+    """Run `dbt <args>` on the project with the data directory's profile and target folder."""
+    command = [str(executable()), *args, "--project-dir", str(project_dir())]
+    environment = {**env(), "DBT_PROFILES_DIR": str(profiles_dir(settings)),
+                   "DBT_TARGET_PATH": str(target_dir(settings))}  # fmt: skip
+    return subprocess.run(command, env=environment, cwd=project_dir(), **kwargs)
 
 
 def prepare(force: bool = False, settings: Settings | None = None, progress=print) -> bool:
-    """Write the manifest with `dbt parse` unless it is current; True if it parsed."""
+    """Write the data directory's manifest with `dbt parse` unless it is current; True if it
+    parsed."""
     settings = settings or get_settings()
     if not force and is_prepared(settings):
         return False
@@ -91,6 +121,5 @@ def prepare(force: bool = False, settings: Settings | None = None, progress=prin
         raise DbtProjectError(
             f"`dbt parse` failed in {project_dir()}:\n{(done.stdout + done.stderr).strip()}"
         )
-    manifest_path().touch()  # parse may leave an unchanged file with its old time
-    _prepared_for().write_text(str(settings.duckdb_path), "utf-8")
+    manifest_path(settings).touch()  # parse may leave an unchanged file with its old time
     return True

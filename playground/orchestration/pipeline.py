@@ -8,7 +8,6 @@ stage come from the run's own step events.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from playground.config.settings import Settings, get_settings
 from playground.datasets.pagila import keys
 from playground.lakehouse import warehouse
+from playground.orchestration.instance import instance as dagster_instance
 
 
 class PipelineError(RuntimeError):
@@ -81,7 +81,6 @@ def materialize_pagila(
     """
     import dagster as dg
 
-    from playground.cli.run import dagster_home
     from playground.orchestration import dbt_project
     from playground.orchestration.defs.pagila.schedules import all_months_tags
 
@@ -102,8 +101,7 @@ def materialize_pagila(
                                                  .resolve(defs.resolve_asset_graph())))  # fmt: skip
     tags = {} if partition else all_months_tags()
     if instance is None:
-        os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
-        instance = dg.DagsterInstance.get()
+        instance = dagster_instance(settings)
     started = time.monotonic()
     try:
         with warehouse.exclusive(settings.data_dir / "pipeline.lock", "running the pagila "

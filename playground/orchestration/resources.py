@@ -33,15 +33,17 @@ class PostgresResource(dg.ConfigurableResource):
 
     _started: bool = PrivateAttr(default=False)
 
-    def _start_once(self) -> bool:
+    def _start_once(self) -> None:
         """Start the embedded server at the run's first use only: one stopped during the run
         stays stopped (the run fails saying so) instead of being started behind the learner."""
-        first, self._started = not self._started, True
-        return first
+        if not self._started:
+            self._started = True
+            postgres.start(self.settings(), progress=lambda _line: None)
 
     def url(self) -> str:
         try:
-            return postgres.url(self.database_name(), self.settings(), autostart=self._start_once())
+            self._start_once()
+            return postgres.url(self.database_name(), self.settings())
         except ServiceUnavailable as exc:
             raise dg.Failure(str(exc)) from None
 
@@ -49,8 +51,8 @@ class PostgresResource(dg.ConfigurableResource):
     def connect(self) -> Iterator[psycopg.Connection]:
         """A psycopg connection; a `dg.Failure` naming the fix when the server is unreachable."""
         try:
-            start = self._start_once()
-            conn = postgres.connect(self.database_name(), self.settings(), autostart=start)
+            self._start_once()
+            conn = postgres.connect(self.database_name(), self.settings())
         except ServiceUnavailable as exc:
             raise dg.Failure(str(exc)) from None
         except psycopg.OperationalError as exc:

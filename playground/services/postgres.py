@@ -118,14 +118,12 @@ def status(settings: Settings | None = None) -> Status:
     return Status(True, _describe(found))
 
 
-def url(
-    database: str | None = None, settings: Settings | None = None, driver: str = "",
-    autostart: bool = True,
-) -> str:  # fmt: skip
+def url(database: str | None = None, settings: Settings | None = None, driver: str = "") -> str:
     """A connection URL (libpq form; `driver="psycopg"` gives the SQLAlchemy form).
 
-    In embedded mode this starts the server if needed (`autostart=False`: raise `ServiceUnavailable`
-    instead), since the socket folder is only known then.
+    In embedded mode the server must be running (its socket folder and port are known only
+    then): `start()` it first, or this raises `ServiceUnavailable` saying so. Nothing here
+    starts a server.
     """
     settings = settings or get_settings()
     database = database or "postgres"
@@ -135,8 +133,6 @@ def url(
         password = quote(settings.pg_password, safe="")
         host = f"{settings.pg_host}:{settings.pg_port}"
         return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
-    if autostart:
-        start(settings)
     server = _running(settings.pgdata)
     if server is None:
         raise ServiceUnavailable(
@@ -154,16 +150,12 @@ def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> 
     return make_conninfo("", **conninfo_to_dict(url(database, settings)))
 
 
-def connect(
-    database: str | None = None, settings: Settings | None = None, autostart: bool = True, **kwargs
-):
-    """Open a psycopg connection, raising `ServiceUnavailable` with a hint when it cannot.
-
-    `autostart=False`: never start the embedded server (it must be running).
-    """
+def connect(database: str | None = None, settings: Settings | None = None, **kwargs):
+    """Open a psycopg connection, raising `ServiceUnavailable` with a hint when it cannot (in
+    embedded mode the server must be running, as for `url()`)."""
     settings = settings or get_settings()
     try:
-        target = url(database, settings, autostart=autostart)
+        target = url(database, settings)
         return psycopg.connect(target, connect_timeout=5, **kwargs)
     except psycopg.OperationalError as exc:
         if settings.is_stack:

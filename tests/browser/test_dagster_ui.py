@@ -8,6 +8,7 @@ import pytest
 
 from playground.cli import run
 from playground.config.settings import get_settings
+from playground.orchestration.instance import dagster_home
 from tests.browser.conftest import screenshot, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -18,7 +19,7 @@ GROUPS = ("iris", "lessons", "marts", "pagila", "staging")
 def test_the_graph_shows_every_group_and_a_click_materializes_the_tour(page, tmp_path) -> None:
     from playwright.sync_api import expect
 
-    home = run.dagster_home(replace(get_settings(), data_dir=tmp_path))
+    home = dagster_home(replace(get_settings(), data_dir=tmp_path))
     command, env = run.dagster_dev("{port}", {"DAGSTER_HOME": str(home)})
     log = tmp_path / "dagster.log"
     with serve(command, "/server_info", log, env, timeout=180) as base:

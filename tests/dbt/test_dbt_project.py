@@ -66,4 +66,4 @@ def test_dbt_by_hand_finds_the_lakehouse_without_dagster(settings) -> None:
     )  # fmt: skip
     assert listed.returncode == 0, (listed.stdout + listed.stderr)[-2000:]
     sources = sorted(line for line in listed.stdout.splitlines() if line.startswith("source:"))
-    assert len(sources) == 15 and "source:playground.datasets.pagila.payment" in sources
+    assert len(sources) == 15 and "source:playground.pagila.payment" in sources

@@ -6,7 +6,6 @@ never parses the project. dbt sources are the `pagila/<table>` assets, so the li
 """
 
 import json
-import os
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -16,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dbt.version import __version__ as dbt_version
 from packaging import version
 
+from playground.config.files import write_private
 from playground.config.settings import get_settings
 from playground.lakehouse import warehouse
 from playground.orchestration import dbt_lakehouse, dbt_project
@@ -57,12 +57,13 @@ class PlaygroundDbtCliResource(DbtCliResource):
 
 
 def _manifest():
-    if not dbt_project.is_prepared():
+    settings = get_settings()
+    if not dbt_project.is_prepared(settings):
         raise dbt_project.DbtProjectError(
-            f"the dbt manifest {dbt_project.manifest_path()} is missing or older than the dbt "
-            "project. Run `playground dbt prepare` (`playground run` does it for you)."
+            f"the dbt manifest {dbt_project.manifest_path(settings)} is missing or older than the "
+            "dbt project. Run `playground dbt prepare` (`playground run` does it for you)."
         )
-    return dbt_project.manifest_path()
+    return dbt_project.manifest_path(settings)
 
 
 @dbt_assets(manifest=_manifest(), dagster_dbt_translator=PlaygroundTranslator())
@@ -76,14 +77,21 @@ def pagila_dbt(
     except warehouse.WarehouseLocked as exc:
         raise dg.Failure(str(exc)) from None
     tables = dbt_lakehouse.current_tables(["pagila"], settings, lakehouse.catalog())
-    # dbt runs in a subprocess, which inherits these
-    os.environ[dbt_project.PATH_VARIABLE] = str(settings.duckdb_path)
-    os.environ[dbt_lakehouse.TABLES_VARIABLE] = json.dumps(tables)
+    # The build reads these tables' current snapshots (the plugin need not open the catalog),
+    # with the profile and artifacts folder of the data directory this run uses.
+    tables_file = dbt_project.tables_file(settings)
+    args = ["build", "--profiles-dir", str(dbt_project.profiles_dir(settings))]
+    target = dbt_project.dbt_dir(settings) / "runs" / context.run.run_id
     lock = settings.duckdb_path.with_name(settings.duckdb_path.name + ".lock")
     try:
         with warehouse.exclusive(lock, "building the warehouse with dbt"):
-            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-            yield from invocation.stream()
+            write_private(tables_file, json.dumps(tables))
+            try:
+                invocation = dbt.cli(args, context=context, raise_on_error=False,
+                                     target_path=target)  # fmt: skip
+                yield from invocation.stream()
+            finally:
+                tables_file.unlink(missing_ok=True)
     except warehouse.WarehouseLocked as exc:
         raise dg.Failure(str(exc)) from None
     if not invocation.is_successful():
@@ -120,7 +128,6 @@ def dbt_resources() -> dg.Definitions:
         resources={
             "dbt": PlaygroundDbtCliResource(
                 project_dir=str(dbt_project.project_dir()),
-                profiles_dir=str(dbt_project.project_dir()),
                 dbt_executable=str(dbt_project.executable()),
             )
         },

@@ -1,0 +1,92 @@
+"""Schemas, partition specs and row filters: how the playground lays its Iceberg tables out.
+
+Tables partitioned by month of one column (`<column>_month`), the filters that select months and
+time windows in UTC, and the Arrow-to-Iceberg schema conversion. Used by `lakehouse.tables` and
+by the extract's commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from datetime import datetime
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+
+from playground.config.months import NULL_MONTH, month_bounds
+
+
+def iceberg_schema(schema: pa.Schema):
+    """The Iceberg schema PyIceberg creates for an Arrow schema, with field ids 1, 2, ... in order.
+
+    A partition spec built on it refers to the same columns once create_table assigns its own ids
+    (it maps the spec by column name). The conversion alone leaves every id at -1.
+    """
+    from pyiceberg.schema import assign_fresh_schema_ids
+
+    # PyIceberg's own Arrow-to-Iceberg conversion for create_table, which it keeps private; this
+    # is the one call of it (tests/test_lakehouse.py fails loudly if PyIceberg renames it)
+    return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
+
+
+def partition_field_names(partition_column: str | None) -> list[str]:
+    return [f"{partition_column}_month"] if partition_column else []
+
+
+def partition_spec(schema, partition_column: str | None):
+    """Monthly partitioning on a column `extract()` has already checked (or none)."""
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.transforms import MonthTransform
+
+    if not partition_column:
+        return PartitionSpec()
+    source_id = schema.find_field(partition_column).field_id
+    (name,) = partition_field_names(partition_column)
+    return PartitionSpec(PartitionField(source_id, 1000, MonthTransform(), name), spec_id=0)
+
+
+def months_filter(column: str, months: list[str]):
+    """Rows of `column` in any of `months` (`YYYY-MM`, or NULL_MONTH for the null partition)."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan, Or
+
+    clauses = []
+    for month in months:
+        if month == NULL_MONTH:
+            clauses.append(IsNull(column))
+            continue
+        first, after = month_bounds(month)
+        clauses.append(
+            And(
+                GreaterThanOrEqual(column, f"{first}T00:00:00+00:00"),
+                LessThan(column, f"{after}T00:00:00+00:00"),
+            )
+        )
+    return clauses[0] if len(clauses) == 1 else Or(*clauses)
+
+
+def window_filter(column: str, start: datetime, end: datetime, with_zone: bool = True):
+    """Rows with `start <= column < end` (a partition's time window), as a PyIceberg filter.
+
+    `with_zone=False` for a timestamp column without time zone (the bounds lose theirs).
+    """
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+
+    if not with_zone:
+        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return And(GreaterThanOrEqual(column, start.isoformat()), LessThan(column, end.isoformat()))
+
+
+def has_zone(schema: pa.Schema, column: str) -> bool:
+    """Whether `column` holds instants (timestamp with time zone) rather than local times."""
+    kind = schema.field(column).type
+    return not pa.types.is_timestamp(kind) or kind.tz is not None
+
+
+@contextlib.contextmanager
+def quiet_empty_deletes():
+    """A month (or window) written for the first time has nothing to delete; PyIceberg warns
+    about it, which says nothing a learner can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        yield

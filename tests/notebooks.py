@@ -1,0 +1,45 @@
+"""Run a Jupyter notebook the way the suite checks promoted lessons: every code cell must run.
+
+nbclient (its public `NotebookClient`) executes the notebook in a fresh kernel, in the notebook's
+folder. A cell that fails stops the run with its error. Some errors are rendered without an
+`error` output (IPython's `_render_traceback_`, used by every jupysql error); the run still
+stops there, so a notebook also fails unless every code cell ran.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+CELL_TIMEOUT = 300  # seconds a cell may run
+
+
+class NotebookFailed(AssertionError):
+    """The notebook did not run to its end; the message names the cell and its output."""
+
+
+def execute(path: Path, timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
+    """Execute `path` and return the executed notebook, or raise `NotebookFailed`."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )  # fmt: skip
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        raise NotebookFailed(f"{path.name}: {exc}") from None
+    code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    skipped = [i for i in code if notebook.cells[i].get("execution_count") is None]
+    if skipped:
+        ran = [i for i in code if i not in skipped]
+        last = ran[-1] if ran else code[0]
+        shown = "".join(o.get("text", "") for o in notebook.cells[last].get("outputs", []))
+        raise NotebookFailed(
+            f"{path.name}: execution stopped at cell {last} without an error output\n"
+            f"cell {last}:\n{notebook.cells[last].source}\n\noutput:\n{shown}"
+        )
+    return notebook
