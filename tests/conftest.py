@@ -11,8 +11,14 @@ from playground.config.settings import Settings, get_settings
 
 @pytest.fixture
 def settings() -> Settings:
-    """Settings of the suite's shared data directory (see the root conftest)."""
-    return get_settings()
+    """Settings of the suite's shared data directory (see the root conftest), with its embedded
+    PostgreSQL running (the library never starts it behind a caller's back; the suite does)."""
+    from playground.services import postgres
+
+    current = get_settings()
+    if not current.is_stack:
+        postgres.start(current, progress=lambda _line: None)
+    return current
 
 
 @pytest.fixture
@@ -129,7 +135,6 @@ def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
             applied(patch)
             with pipeline_on("pagila", 0.2, 42):
                 superset.start(progress=print)
-        _prepare_dbt_for(get_settings())  # the pipeline parsed dbt for the other warehouse
         yield env
     finally:
         with pytest.MonkeyPatch.context() as patch:
@@ -143,16 +148,38 @@ def superset(superset_env, monkeypatch):
     """The running Superset's status, with this test's settings pointing at its data directory."""
     from playground.stack import superset
 
-    suite = get_settings()
     for name, value in superset_env.items():
         monkeypatch.setenv(name, value)
-    yield superset.status()
-    _prepare_dbt_for(suite)
+    return superset.status()
 
 
-def _prepare_dbt_for(settings: Settings) -> None:
-    """dbt's manifest is parsed for one warehouse file: a pipeline run on another data directory
-    re-parses it, so give it back to the suite's (a no-op when it is already theirs)."""
-    from playground.orchestration import dbt_project
+@pytest.fixture(scope="session")
+def seeded():
+    """Seed a database once per (scale, seed) into the suite's server; a connection factory."""
+    import psycopg
 
-    dbt_project.prepare(settings=settings, progress=lambda _line: None)
+    from playground.datasets.pagila import seed
+    from playground.services import postgres
+
+    made: dict[tuple, str] = {}
+
+    def factory(scale: float, seed_value: int = 42) -> psycopg.Connection:
+        key = (scale, seed_value)
+        if key not in made:
+            name = f"pagila_test_{str(scale).replace('.', '_')}_{seed_value}"
+            seed.seed(scale, seed_value, database=name, progress=lambda _line: None)
+            made[key] = name
+        return psycopg.connect(postgres.url(made[key]))
+
+    return factory
+
+
+@pytest.fixture
+def shared_pagila() -> Path:
+    """The upstream pagila dump beside the project (../shared/data/pagila), or a skip."""
+    from tests.helpers import ROOT
+
+    folder = ROOT.parent / "shared" / "data" / "pagila"
+    if not (folder / "pagila-data.sql").is_file():
+        pytest.skip("upstream pagila is not beside the project (../shared/data/pagila)")
+    return folder

@@ -26,7 +26,7 @@ def iceberg_schema(schema: pa.Schema):
     from pyiceberg.schema import assign_fresh_schema_ids
 
     # PyIceberg's own Arrow-to-Iceberg conversion for create_table, which it keeps private; this
-    # is the one call of it (tests/test_lakehouse.py fails loudly if PyIceberg renames it)
+    # is the one call of it (tests/lakehouse/test_tables.py fails loudly if PyIceberg renames it)
     return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
 
 

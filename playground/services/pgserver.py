@@ -141,6 +141,8 @@ def find(pgdata: Path) -> Postmaster | Stale | None:
         status = lines[_STATUS].strip() if len(lines) > _STATUS else ""
     except (IndexError, ValueError):
         return Stale(f"postmaster.pid is truncated ({len(lines)} of 8 lines)")
+    if pid <= 0:  # a standalone backend (initdb's, or single-user mode) writes its PID negated
+        return Stale(f"postmaster.pid names a standalone backend (pid {-pid}), not a server")
     ours, what = _is_our_postgres(pid, pgdata)
     if not ours:
         return Stale(f"postmaster.pid names {what}")

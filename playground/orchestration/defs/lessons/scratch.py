@@ -4,8 +4,9 @@ dagstermill marshals each run's inputs (pickles a notebook then loads) under
 `get_system_temp_directory()/dagstermill`, which is `/tmp` on every Unix. The first user of the
 machine owns that folder, so every other user's notebook assets fail with PermissionError, and
 the pickles lie where other users can reach them. dagstermill has no setting for it, so its module
-attribute is replaced here, in this one place; `tests/lessons/test_scratch.py` fails loudly if
-dagstermill renames or stops using it.
+attribute is replaced here, in this one place;
+`tests/orchestration/defs/lessons/test_scratch.py` fails loudly if dagstermill renames or stops
+using it.
 """
 
 from __future__ import annotations

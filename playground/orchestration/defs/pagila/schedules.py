@@ -6,8 +6,9 @@ import dagster as dg
 from playground.orchestration.defs.pagila.assets import monthly
 
 # The run tags of a single-run backfill over a range of partitions, as the UI sets them. Dagster
-# exports no public name for them; if it renames them, tests/pagila/test_pipeline.py fails (its
-# run would read one month, not every month).
+# exports no public name for them; if it renames them,
+# tests/orchestration/defs/pagila/test_pipeline.py fails (its run would read one month, not
+# every month).
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 EVERYTHING = dg.AssetSelection.groups("pagila", "staging", "marts")

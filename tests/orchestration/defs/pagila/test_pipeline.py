@@ -22,9 +22,36 @@ DATABASE = "pagila_pipeline"
 
 @pytest.fixture(scope="module")
 def built():
-    """pagila at SF 0.2 in its own database, materialized once by the pagila_daily job."""
+    """pagila at SF 0.2 in its own database, materialized once by the pagila_daily job. The tests
+    using it only read: the ones that change the source use `changed`."""
     with pipeline_on(DATABASE, 0.2, 42) as built:
         yield built
+
+
+@pytest.fixture(scope="module")
+def changed_data_dir(tmp_path_factory):
+    """pagila at SF 0.05 materialized in a data directory of its own (built once), for the tests
+    that change the source and run one month again: the order tests run in does not matter."""
+    data = str(tmp_path_factory.mktemp("changed") / "data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLAYGROUND_DATA_DIR", data)
+        with pipeline_on(DATABASE, 0.05, 7) as (_stages, instance):
+            pass
+    try:
+        yield data, instance
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PLAYGROUND_DATA_DIR", data)
+            postgres.stop(get_settings())
+
+
+@pytest.fixture
+def changed(changed_data_dir, monkeypatch):
+    """This test's settings on that data directory (and pagila database); the Dagster instance."""
+    data, instance = changed_data_dir
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", data)
+    monkeypatch.setenv("PLAYGROUND_PAGILA_DB", DATABASE)
+    return instance
 
 
 def _pg(sql: str, *params):
@@ -132,7 +159,7 @@ def _files_by_month(identifier: str) -> dict[str, set[str]]:
     return found
 
 
-def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
+def test_one_month_is_replaced_alone_and_in_one_commit(changed) -> None:
     before = _files_by_month("pagila.payment")
     commits = len(lakehouse.catalog().load_table("pagila.payment").metadata.metadata_log)
     with postgres.connect(DATABASE) as conn:
@@ -141,7 +168,7 @@ def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
             "and payment_date < '2022-06-01Z'"
         )
     stages = pipeline.materialize_pagila(
-        get_settings(), built[1], partition="2022-05-01", selection="key:pagila/payment",
+        get_settings(), changed, partition="2022-05-01", selection="key:pagila/payment",
         progress=lambda _: None,
     )  # fmt: skip
     assert stages.rows == {"payment": _pg(
@@ -164,13 +191,13 @@ def test_one_month_is_replaced_alone_and_in_one_commit(built) -> None:
     )
 
 
-def test_a_month_the_source_emptied_is_emptied(built) -> None:
+def test_a_month_the_source_emptied_is_emptied(changed) -> None:
     last = generate.partitions()[-1]
     with postgres.connect(DATABASE) as conn:
         first = datetime(last.year, last.month, 1, tzinfo=UTC)  # the month in UTC, like Iceberg
         conn.execute("delete from payment where payment_date >= %s", (first,))
     pipeline.materialize_pagila(
-        get_settings(), built[1], partition=last.isoformat(), selection="key:pagila/payment",
+        get_settings(), changed, partition=last.isoformat(), selection="key:pagila/payment",
         progress=lambda _: None,
     )  # fmt: skip
     rows = lakehouse.read("pagila.payment").num_rows
