@@ -20,7 +20,6 @@ WRAPPERS = {
     ("playground/orchestration/defs/dbt/assets.py", "_cli_version"),  # tests/orchestration
     ("playground/orchestration/defs/dbt/assets.py", "_initialize_dbt_core_adapter"),
     # the wrapper's own test, which checks the library still has and calls them
-    ("tests/orchestration/test_dbt_resource.py", "_cli_version"),
     ("tests/orchestration/test_dbt_resource.py", "_initialize_dbt_core_adapter"),
 }
 
