@@ -9,21 +9,25 @@ import pytest
 from playground.config.settings import Settings, get_settings
 
 
-@pytest.fixture
-def settings() -> Settings:
-    """Settings of the suite's shared data directory (see the root conftest), with its embedded
-    PostgreSQL running (the library never starts it behind a caller's back; the suite does)."""
+@pytest.fixture(scope="session", autouse=True)
+def suite_postgres() -> None:
+    """The embedded PostgreSQL of the suite's shared data directory (see the root conftest),
+    started once: the library never starts a server behind a caller's back, so the suite does."""
     from playground.services import postgres
 
-    current = get_settings()
-    if not current.is_stack:
-        postgres.start(current, progress=lambda _line: None)
-    return current
+    postgres.start(get_settings(), progress=lambda _line: None)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings of the suite's shared data directory, its embedded PostgreSQL running."""
+    return get_settings()
 
 
 @pytest.fixture
 def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A data directory of the test's own (its catalog is empty)."""
+    """A data directory of the test's own (its catalog is empty; no server runs there: see
+    `fresh_postgres`)."""
     data = tmp_path / "data"
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
     yield data
@@ -31,6 +35,15 @@ def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
     if (data / "pgdata").is_dir():  # a test that started a server there has it stopped here
         postgres.stop(get_settings())
+
+
+@pytest.fixture
+def fresh_postgres(fresh_data_dir: Path) -> Path:
+    """A data directory of the test's own with its embedded PostgreSQL started (stopped after)."""
+    from playground.services import postgres
+
+    postgres.start(get_settings(), progress=lambda _line: None)
+    return fresh_data_dir
 
 
 @pytest.fixture

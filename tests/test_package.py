@@ -125,3 +125,54 @@ def test_the_check_finds_a_private_name(tmp_path) -> None:
     assert _private_uses(sample) == {
         "_core", "_convert_schema_if_needed", "_internal", "_initialize_dbt_core_adapter"
     }  # fmt: skip
+
+
+def _uncommented_lazy_imports(path: Path) -> list[int]:
+    """Line numbers of imports inside functions whose block carries no comment saying why."""
+    lines = path.read_text("utf-8").splitlines()
+    missing = []
+
+    def blocks(node):  # every statement list inside a function, nested ones included
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            statements = getattr(node, field, None)
+            if isinstance(statements, list) and statements:
+                yield statements
+                for statement in statements:
+                    if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                        yield from blocks(statement)
+
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for statements in blocks(node):
+            previous = None
+            for statement in statements:
+                if not isinstance(statement, ast.Import | ast.ImportFrom):
+                    previous = None
+                    continue
+                if previous is None:  # the first import of a block
+                    here, above = lines[statement.lineno - 1], lines[statement.lineno - 2].strip()
+                    if "#" not in here and not above.startswith("#"):
+                        missing.append(statement.lineno)
+                previous = statement
+    return sorted(set(missing))
+
+
+def test_every_import_inside_a_function_says_why() -> None:
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := _uncommented_lazy_imports(path))
+    }
+    assert found == {}
+
+
+def test_the_lazy_import_check_can_fail(tmp_path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def a():\n    import json\n    return json\n\n"
+        "def b():\n    # lazy: a reason\n    import json\n    import os\n    return json, os\n\n"
+        "def c():\n    x = 1\n    import os  # lazy: a reason\n    return x, os\n\n"
+        "def d():\n    try:\n        import json\n    except ImportError:\n        pass\n"
+    )
+    assert _uncommented_lazy_imports(sample) == [2, 18]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from playground import lakehouse
+from playground import extract, lakehouse
 from playground.config.settings import Settings, get_settings
-from playground.datasets.pagila import keys
+from playground.datasets.pagila import keys, seed
 from playground.engines import duck
 from playground.services import postgres
 
@@ -106,9 +106,6 @@ def prepare(scale: float, settings: Settings | None = None, progress=print) -> S
     `pagila` database is seeded at SF 1 if it is missing, as `make run` does). Another scale is
     seeded into its own database once, then extracted into its own namespace.
     """
-    from playground import extract
-    from playground.datasets.pagila import seed
-
     settings = settings or get_settings()
     source = source_for(scale, settings)
     target = "stack" if settings.is_stack else "embedded"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import sys
 
-from playground.bench.extract import child_report, run_measured, scratch_pagila
+from playground.bench import analytics
+from playground.bench.measure import child_report, run_measured
+from playground.bench.seed import scratch_pagila
 
 TARGET_RATIO = 1.3
 MONTH = "2022-05"
@@ -68,8 +70,6 @@ def _print(report: dict, print_) -> None:
 
 
 def _run_child(arguments: list[str]) -> None:
-    from playground.bench import analytics
-
     source = analytics.source_for(1)
     if arguments[0] == "prepare":
         analytics.prepare(1)

@@ -1,123 +1,18 @@
-"""`playground bench seed`: time and peak memory of seeding, each run in its own process."""
+"""`playground bench extract`: every extraction method and two anchors, each in its own process."""
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-from pathlib import Path
 
+from psycopg import sql
 
-def _vm_hwm(pid: int) -> int:
-    """Peak resident set of a live process (Linux /proc), in bytes; 0 if unavailable."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def run_measured(command: list[str], env: dict | None = None) -> tuple[float, int, int, str]:
-    """Run a command in its own process; return (seconds, peak RSS in bytes, exit code, output).
-
-    On Linux the peak is the child's own VmHWM, sampled until it exits: `ru_maxrss` would also
-    count the pages of this (larger) parent process that the child inherited before exec. On other
-    systems `ru_maxrss` is used, an overestimate by up to this process's size.
-    """
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    peak = 0
-    output_parts: list[str] = []
-    reader = threading.Thread(target=lambda: output_parts.append(process.stdout.read()))
-    reader.start()
-    while process.poll() is None:
-        peak = max(peak, _vm_hwm(process.pid))
-        time.sleep(0.02)
-    reader.join()
-    seconds = time.monotonic() - started
-    if peak == 0:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return seconds, peak, process.returncode, "".join(output_parts)
-
-
-def child_report(output: str) -> dict:
-    """The JSON report a bench child prints on its `BENCH ` line."""
-    import json
-
-    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"the bench child printed no report:\n{output[-2000:]}")
-    return json.loads(line.removeprefix("BENCH "))
-
-
-@contextmanager
-def scratch_pagila(scale: float, print_=print) -> Iterator[dict]:
-    """A scratch data directory with its own embedded PostgreSQL, pagila seeded at `scale` (not
-    timed); yields the environment for child processes. The server is stopped and the folder
-    removed afterwards."""
-    from playground.config.settings import get_settings
-    from playground.services import postgres
-
-    scratch = Path(tempfile.mkdtemp(prefix="playground-bench-"))
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(scratch), "PLAYGROUND_MODE": "embedded"}
-    try:
-        print_(f"seeding pagila at SF {scale:g} into {scratch} (not timed) ...")
-        seeded = subprocess.run(
-            [sys.executable, "-m", "playground.cli", "seed", "--scale", str(scale)],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if seeded.returncode != 0:
-            raise RuntimeError(f"seeding failed:\n{(seeded.stdout + seeded.stderr)[-2000:]}")
-        yield env
-    finally:
-        postgres.stop(replace(get_settings(), data_dir=scratch, mode="embedded"))
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def bench_seed(scales: list[float], seed: int = 42, print_=print) -> list[dict]:
-    """Seed each scale into `pagila_bench` (then drop it) and print a table."""
-    from playground.services import postgres
-
-    rows = []
-    print_(
-        f"{'SF':>6} {'rentals':>12} {'payments':>12} {'seconds':>9} {'rows/s':>11} {'peak RSS':>10}"
-    )
-    for scale in scales:
-        command = [
-            sys.executable, "-m", "playground.cli", "seed", "--scale", str(scale),
-            "--seed", str(seed), "--database", "pagila_bench",
-        ]  # fmt: skip
-        seconds, peak, code, output = run_measured(command)
-        if code != 0:
-            raise RuntimeError(f"seeding SF {scale} failed:\n{output[-2000:]}")
-        counts = {
-            line.split()[0]: int(line.split()[1].replace(",", ""))
-            for line in output.splitlines()
-            if line.strip().startswith(("rental ", "payment "))
-        }
-        facts = counts.get("rental", 0) + counts.get("payment", 0)
-        rows.append({"scale": scale, "seconds": seconds, "peak_rss": peak, **counts})
-        print_(
-            f"{scale:>6g} {counts.get('rental', 0):>12,} {counts.get('payment', 0):>12,} "
-            f"{seconds:>9.1f} {facts / seconds:>11,.0f} {peak / 2**20:>8.0f} MB"
-        )
-    postgres.drop_database("pagila_bench")
-    return rows
-
+from playground.bench.measure import run_measured
+from playground.extract.api import DEFAULT_BATCH_ROWS, METHODS
+from playground.services import postgres
 
 BENCH_DB = "playground_bench"
 # pandas-concat stands for the original dagster-playground's recipe, so it runs with that
@@ -136,10 +31,6 @@ con.execute(f"COPY (SELECT * FROM pg.public.{table}) TO '{target}' (FORMAT parqu
 
 def ensure_bench_table(rows: int, print_=print) -> tuple[str, str]:
     """A payment-shaped table of `rows` rows in the embedded server (built once); (url, name)."""
-    from psycopg import sql
-
-    from playground.services import postgres
-
     name = f"bench_payment_{rows}"
     postgres.ensure_database(BENCH_DB)
     with postgres.connect(BENCH_DB, autocommit=True) as conn:
@@ -182,13 +73,6 @@ def bench_extract(rows: int, methods: list[str], repeat: int = 1, print_=print) 
     methods, ...) so that a slow moment of the machine hits every method alike; the table shows
     the median seconds and the highest peak RSS of each.
     """
-    import shutil
-    import statistics
-    import tempfile
-
-    from playground.extract.api import DEFAULT_BATCH_ROWS, METHODS
-    from playground.services import postgres
-
     if repeat < 1:
         raise ValueError("--repeat must be at least 1")
     unknown = sorted(set(methods) - set(METHODS))

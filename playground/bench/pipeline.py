@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from playground.bench.extract import child_report, run_measured, scratch_pagila
+from playground.bench.measure import child_report, run_measured
+from playground.bench.seed import scratch_pagila
 
 # Targets on 2 cores: (full build seconds, peak RSS bytes or None, one payment month seconds)
 TARGETS = {10: (25.0, None, None), 100: (60.0, 1.5 * 2**30, 3.0)}

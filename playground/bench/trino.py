@@ -19,8 +19,14 @@ from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import fs
 
-from playground.bench.extract import child_report, run_measured
+from playground import lakehouse
+from playground.bench.measure import child_report, run_measured
+from playground.config.settings import ServiceUnavailable, get_settings
+from playground.engines import trino
+from playground.engines.duck import literal
 
 METHODS = ("insert", "add-files", "pyiceberg")
 COLUMNS = ("payment_id integer, customer_id integer, staff_id integer, rental_id integer, "
@@ -52,10 +58,6 @@ def _values(batch: pa.Table) -> str:
 
 
 def _write(method: str, data: pa.Table, namespace: str) -> None:
-    from playground import lakehouse
-    from playground.config.settings import get_settings
-    from playground.engines import trino
-
     settings = get_settings()
     table = trino.qualified("iceberg", namespace, method.replace("-", "_"))
     trino.execute(f"create schema if not exists {trino.qualified('iceberg', namespace)}",
@@ -72,8 +74,6 @@ def _write(method: str, data: pa.Table, namespace: str) -> None:
                 cursor.execute(f"insert into {table} values {values}")  # noqa: S608
                 cursor.fetchall()
         return
-    import pyarrow.parquet as pq
-    from pyarrow import fs
 
     s3 = fs.S3FileSystem(
         access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
@@ -82,7 +82,6 @@ def _write(method: str, data: pa.Table, namespace: str) -> None:
     )  # fmt: skip
     folder = f"{settings.s3_bucket}/staging/{uuid.uuid4().hex}"
     pq.write_table(data, f"{folder}/part-0.parquet", filesystem=s3)
-    from playground.engines.duck import literal  # procedure arguments cannot be parameters
 
     location = literal(f"s3://{folder}/")
     trino.execute(f"alter table {table} execute add_files(location => {location}, "
@@ -90,8 +89,6 @@ def _write(method: str, data: pa.Table, namespace: str) -> None:
 
 
 def _child(method: str, rows: int, namespace: str) -> None:
-    from playground.engines import trino
-
     data = frame(rows)
     started = time.monotonic()
     _write(method, data, namespace)
@@ -107,9 +104,6 @@ def _child(method: str, rows: int, namespace: str) -> None:
 
 
 def bench_trino(rows: int, insert_rows: int, print_=print) -> list[dict]:
-    from playground.config.settings import ServiceUnavailable, get_settings
-    from playground.engines import trino
-
     settings = get_settings()
     if not settings.is_stack:
         raise ServiceUnavailable(

@@ -68,6 +68,7 @@ def missing_catalog_tables(conn) -> list[str]:
 
 
 def bucket_probe(settings: Settings) -> str:
+    # lazy: each check imports only the part it checks
     from playground.lakehouse import objectstore
 
     try:
@@ -83,6 +84,7 @@ def bucket_probe(settings: Settings) -> str:
 
 
 def trino_probe(settings: Settings) -> str:
+    # lazy: each check imports only the part it checks
     from playground.engines import trino
 
     version = trino.info(settings).get("nodeVersion", {}).get("version", "?")
@@ -98,6 +100,7 @@ def trino_probe(settings: Settings) -> str:
 
 
 def checks(settings: Settings) -> list[Check]:
+    # lazy: each check imports only the part it checks
     from playground import lakehouse
     from playground.engines import duck
     from playground.services import postgres
@@ -117,6 +120,7 @@ def checks(settings: Settings) -> list[Check]:
     result.append(Check("postgres", pg.running, pg.detail, pg_hint))
 
     def pagila_probe() -> str:
+        # lazy: each check imports only the part it checks
         from playground.datasets.pagila.seed import row_counts
 
         if not pg.running:
@@ -160,6 +164,7 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("iceberg catalog", pg_hint if stack else "make install", catalog_probe))
 
     def dbt_probe() -> str:
+        # lazy: each check imports only the part it checks
         from playground.lakehouse import warehouse
         from playground.orchestration import dbt_project
 
@@ -178,6 +183,7 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("dbt", "playground dbt prepare", dbt_probe))
 
     def leftovers_probe() -> str:
+        # lazy: each check imports only the part it checks
         from playground.lakehouse import clean
 
         found = clean.find(settings)
@@ -187,6 +193,7 @@ def checks(settings: Settings) -> list[Check]:
 
     result.append(_guard("leftovers", "playground clean", leftovers_probe))
     if not stack:
+        # lazy: each check imports only the part it checks
         from playground.services import pgserver
 
         user = pgserver.server_user()
@@ -248,6 +255,7 @@ def checks(settings: Settings) -> list[Check]:
 
 
 def _security_checks(settings: Settings) -> list[Check]:
+    # lazy: each check imports only the part it checks
     from playground.cli import doctor_security as privacy
 
     found = []
@@ -264,6 +272,7 @@ def _security_checks(settings: Settings) -> list[Check]:
 
 def _bi_check(settings: Settings, stack: bool, local: bool) -> Check:
     """Superset without Docker (`playground bi`); optional, as BI is heavy."""
+    # lazy: each check imports only the part it checks
     from playground.stack import superset
 
     state = superset.status(settings)

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from playground.config.settings import Settings, get_settings, project_root
+from playground.datasets.pagila import seed
+from playground.orchestration import dbt_project
 from playground.orchestration.instance import dagster_home
 from playground.orchestration.instance import instance as dagster_instance
 from playground.services import postgres
@@ -48,6 +50,7 @@ def materialize_starter_assets(settings: Settings, force: bool = False) -> bool:
 
     Returns True if it materialized them.
     """
+    # lazy: the code location loads only once dbt's manifest is prepared (run() does it first)
     import dagster as dg
 
     from playground import lakehouse
@@ -76,6 +79,7 @@ def materialize_pagila_once(settings: Settings) -> str:
     At SF 1 this adds about 18 s to the first start only. A failure is reported, not raised: the
     UIs still start, and the run's logs are in the Dagster UI.
     """
+    # lazy: as above
     import dagster as dg
 
     from playground.orchestration import pipeline
@@ -93,8 +97,6 @@ def materialize_pagila_once(settings: Settings) -> str:
 
 def seed_if_missing(settings: Settings) -> bool:
     """Seed pagila at SF 1 into the embedded server unless the database exists. True if seeded."""
-    from playground.datasets.pagila import seed
-
     with postgres.connect("postgres", settings) as conn:
         found = conn.execute(
             "select 1 from pg_database where datname = %s", (settings.pagila_db,)
@@ -177,7 +179,6 @@ def run(materialize: bool = True) -> int:
     try:
         if not settings.is_stack:
             seed_if_missing(settings)
-        from playground.orchestration import dbt_project
 
         dbt_project.prepare(settings=settings)  # the code location reads dbt's manifest
         if materialize:

@@ -9,7 +9,6 @@ generated once per data directory (`config.secrets`). Nothing is read at import 
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,22 +31,6 @@ class SettingsError(ValueError):
 
 class ServiceUnavailable(RuntimeError):
     """A service the playground needs cannot be reached; the message says how to start it."""
-
-
-def require_reachable(service: str, host: str, port: int, settings: Settings) -> None:
-    """Raise `ServiceUnavailable` naming the service and the fix unless host:port accepts TCP."""
-    try:
-        with socket.create_connection((host, port), timeout=3):
-            return
-    except OSError as exc:
-        fix = (
-            f"start the stack with {START_STACK}, or set PLAYGROUND_MODE=embedded"
-            if settings.is_stack
-            else "run `playground doctor`"
-        )
-        raise ServiceUnavailable(
-            f"{service} at {host}:{port} is unreachable ({exc.strerror or exc}). Next: {fix}."
-        ) from None
 
 
 def project_root() -> Path:

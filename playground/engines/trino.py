@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import trino
+from trino.exceptions import TrinoQueryError
 
 from playground.config.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 
@@ -60,8 +62,6 @@ def ready(settings: Settings | None = None, timeout: float = 60) -> float:
     `/v1/info` says `starting: false` a few seconds before any node has joined the scheduler, and
     a query sent then fails with NO_NODES_AVAILABLE. This runs a small `tpch` query until it works.
     """
-    from trino.exceptions import TrinoQueryError
-
     started = time.monotonic()
     while True:
         try:
@@ -83,8 +83,6 @@ def ready(settings: Settings | None = None, timeout: float = 60) -> float:
 
 def connect(catalog: str = "iceberg", schema: str | None = None, settings: Settings | None = None):
     """A `trino.dbapi` connection; basic auth over HTTPS when PLAYGROUND_TRINO_PASSWORD is set."""
-    import trino
-
     settings = settings or get_settings()
     auth = None
     if settings.trino_password:

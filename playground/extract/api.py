@@ -21,8 +21,6 @@ The read backends live in `readers`, the Parquet sink in `sink` and the Iceberg 
 from __future__ import annotations
 
 import re
-import resource
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +28,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 import pyarrow as pa
+from pyarrow import fs as pafs
 
 from playground.config.names import check_identifier
 from playground.config.settings import Settings, get_settings
@@ -38,6 +37,8 @@ from playground.extract.errors import ExtractError
 from playground.extract.sink import ParquetSink
 from playground.lakehouse import objectstore
 from playground.lakehouse.staging import staging_folder_name
+from playground.services import postgres
+from playground.services.processes import peak_rss
 
 # PyIceberg (with the catalog's SQLAlchemy), pyarrow.compute and pyarrow.parquet are imported
 # lazily: the duckdb method starts copying first and loads them while DuckDB works, which keeps
@@ -64,11 +65,6 @@ class Result:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
-
-
-def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _source_query(table: str | None, query: str | None) -> tuple[str, str, str | None]:
@@ -189,14 +185,13 @@ class _Background(threading.Thread):
 
 
 def _open_catalog(settings: Settings, cat):
+    # lazy: PyIceberg (about a second) is imported by a thread while DuckDB copies (see commit)
     from playground import lakehouse
 
     return cat or lakehouse.catalog(settings)
 
 
 def _folder_bytes(fs, folder: str) -> Callable[[], int]:
-    from pyarrow import fs as pafs
-
     def size() -> int:
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
         return sum(info.size or 0 for info in fs.get_file_info(selector))
@@ -232,8 +227,6 @@ def extract(
             these months (the commit replaces them, it does not filter what was read).
         cat: an open catalog to reuse (a pipeline opens it once for every table).
     """
-    from playground.services import postgres
-
     started = time.monotonic()
     settings = settings or get_settings()
     if method not in METHODS:
@@ -308,7 +301,7 @@ def extract(
     result = Result(to, committed_rows, elapsed, method, uris, snapshot_id, schema)
     progress(
         f"{result.rows:,} rows into {to} in {result.seconds:.2f} s "
-        f"({result.rows_per_second:,.0f} rows/s, peak RSS {peak_rss_bytes() / 2**20:.0f} MB)"
+        f"({result.rows_per_second:,.0f} rows/s, peak RSS {peak_rss() / 2**20:.0f} MB)"
     )
     return result
 

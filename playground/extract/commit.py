@@ -66,6 +66,7 @@ def _create(cat, identifier, location, schema, files, partition_column):
 
 
 def _replace_rows(cat, identifier, schema, files, mode, partition_column, months):
+    # lazy, like every PyIceberg import here: preload_commit_modules imports them during the copy
     from pyiceberg.expressions import AlwaysTrue
 
     table = cat.load_table(identifier)
@@ -104,7 +105,7 @@ def _evolve(tx, identifier: str, schema: pa.Schema, gone: list[str]) -> None:
     """Follow the source's columns: drop the ones it no longer has (`gone`: a replace rewrites
     every row, so a renamed column is renamed here too, never left as NULLs), add its new ones;
     refuse a type Iceberg cannot change (nothing committed)."""
-    from pyiceberg.exceptions import ValidationError
+    from pyiceberg.exceptions import ValidationError  # lazy: see _replace_rows
 
     try:
         with tx.update_schema() as update:
@@ -130,7 +131,7 @@ def commit(
     Raises:
         CommitConflict: another writer won twice in a row; nothing of this run was committed.
     """
-    from pyiceberg.exceptions import (
+    from pyiceberg.exceptions import (  # lazy: see _replace_rows
         CommitFailedException,
         TableAlreadyExistsError,
         ValidationException,

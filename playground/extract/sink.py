@@ -8,6 +8,8 @@ files of their own (Iceberg's null partition: a column with no min/max gives a n
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from playground.config.months import NULL_MONTH
 
@@ -19,8 +21,6 @@ _ROWS_PER_FILE = 4_000_000
 
 def month_key(batch: pa.RecordBatch | pa.Table, column: str) -> pa.Array:
     """`YYYY-MM` of a date or timestamp column (UTC wall time, as Iceberg's month() uses)."""
-    import pyarrow.compute as pc
-
     values = batch.column(column)
     if pa.types.is_timestamp(values.type) and values.type.tz:
         values = pc.cast(values, pa.timestamp("us"))
@@ -48,8 +48,6 @@ class ParquetSink:
         self.rows_written = 0
 
     def _writer(self, key: str):
-        import pyarrow.parquet as pq
-
         entry = self.writers.get(key)
         if entry is None or entry[1] >= _ROWS_PER_FILE:
             if entry is not None:
@@ -63,8 +61,6 @@ class ParquetSink:
         return entry[0]
 
     def _groups(self, batch) -> dict[str, pa.RecordBatch | pa.Table]:
-        import pyarrow.compute as pc
-
         if self.partition_column is None:
             return {"": batch}
         keys = month_key(batch, self.partition_column)

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import psutil
+from pyarrow import fs as pafs
+
+from playground import lakehouse
 from playground.config.settings import Settings, get_settings
+from playground.datasets.pagila import seed
+from playground.lakehouse import objectstore
+from playground.lakehouse.staging import STAGING_PREFIX, staging_pid
 
 
 @dataclass
@@ -47,18 +54,12 @@ def _referenced(cat) -> set[str]:
 
 
 def _writer_alive(folder_name: str) -> bool:
-    import psutil
-
-    from playground.lakehouse.staging import staging_pid
-
     pid = staging_pid(folder_name)
     return pid is None or psutil.pid_exists(pid)  # unnamed folders are kept, to be safe
 
 
 def _staging_folder(path: str) -> str | None:
     """The `extract-...` folder a file lies in, or None."""
-    from playground.lakehouse.staging import STAGING_PREFIX
-
     parts = path.split("/")[:-1]
     inside = [i for i, part in enumerate(parts) if part.startswith(STAGING_PREFIX)]
     return "/".join(parts[: inside[-1] + 1]) if inside else None
@@ -66,11 +67,6 @@ def _staging_folder(path: str) -> str | None:
 
 def orphan_files(settings: Settings, cat=None) -> list[tuple[str, int]]:
     """Staged files of killed extracts: in no snapshot, their writer gone."""
-    from pyarrow import fs as pafs
-
-    from playground import lakehouse
-    from playground.lakehouse import objectstore
-
     filesystem, base = objectstore.filesystem(settings, settings.warehouse)
     selector = pafs.FileSelector(base.rstrip("/"), recursive=True, allow_not_found=True)
     staged = []
@@ -86,19 +82,12 @@ def orphan_files(settings: Settings, cat=None) -> list[tuple[str, int]]:
 
 def find(settings: Settings | None = None, cat=None) -> Leftovers:
     """What `clean()` would remove."""
-    from playground.datasets.pagila import seed
-
     settings = settings or get_settings()
     return Leftovers(orphan_files(settings, cat), seed.leftover_databases(settings))
 
 
 def clean(settings: Settings | None = None, dry_run: bool = False, progress=print) -> Leftovers:
     """Remove the leftovers of killed runs (or only list them with `dry_run`)."""
-    from pyarrow import fs as pafs
-
-    from playground.datasets.pagila import seed
-    from playground.lakehouse import objectstore
-
     settings = settings or get_settings()
     found = find(settings)
     verb = "would remove" if dry_run else "removed"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pyarrow import fs
+
 from playground.config.settings import Settings
 
 
 def filesystem(settings: Settings, location: str):
     """A pyarrow filesystem and the path inside it for a warehouse location (file:// or s3://)."""
-    from pyarrow import fs
-
     if location.startswith("s3://"):
         s3 = fs.S3FileSystem(
             access_key=settings.s3_access_key,
@@ -25,7 +25,5 @@ def filesystem(settings: Settings, location: str):
 
 def bucket_exists(settings: Settings) -> bool:
     """Whether the stack's warehouse bucket exists (raises OSError when S3 cannot be reached)."""
-    from pyarrow import fs
-
     s3, bucket = filesystem(settings, f"s3://{settings.s3_bucket}")
     return s3.get_file_info(bucket).type != fs.FileType.NotFound

@@ -13,6 +13,10 @@ from datetime import datetime
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan, Or
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import assign_fresh_schema_ids
+from pyiceberg.transforms import MonthTransform
 
 from playground.config.months import NULL_MONTH, month_bounds
 
@@ -23,8 +27,6 @@ def iceberg_schema(schema: pa.Schema):
     A partition spec built on it refers to the same columns once create_table assigns its own ids
     (it maps the spec by column name). The conversion alone leaves every id at -1.
     """
-    from pyiceberg.schema import assign_fresh_schema_ids
-
     # PyIceberg's own Arrow-to-Iceberg conversion for create_table, which it keeps private; this
     # is the one call of it (tests/lakehouse/test_tables.py fails loudly if PyIceberg renames it)
     return assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
@@ -36,9 +38,6 @@ def partition_field_names(partition_column: str | None) -> list[str]:
 
 def partition_spec(schema, partition_column: str | None):
     """Monthly partitioning on a column `extract()` has already checked (or none)."""
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.transforms import MonthTransform
-
     if not partition_column:
         return PartitionSpec()
     source_id = schema.find_field(partition_column).field_id
@@ -48,8 +47,6 @@ def partition_spec(schema, partition_column: str | None):
 
 def months_filter(column: str, months: list[str]):
     """Rows of `column` in any of `months` (`YYYY-MM`, or NULL_MONTH for the null partition)."""
-    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan, Or
-
     clauses = []
     for month in months:
         if month == NULL_MONTH:
@@ -70,8 +67,6 @@ def window_filter(column: str, start: datetime, end: datetime, with_zone: bool =
 
     `with_zone=False` for a timestamp column without time zone (the bounds lose theirs).
     """
-    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
-
     if not with_zone:
         start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
     return And(GreaterThanOrEqual(column, start.isoformat()), LessThan(column, end.isoformat()))

@@ -15,12 +15,12 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 
 from playground.config.names import IDENTIFIER, check_identifier
-from playground.config.settings import Settings, get_settings, require_reachable
+from playground.config.settings import Settings, get_settings
 from playground.lakehouse.specs import (
     has_zone,
     iceberg_schema,
@@ -28,12 +28,12 @@ from playground.lakehouse.specs import (
     quiet_empty_deletes,
     window_filter,
 )
+from playground.services import postgres
+from playground.services.net import require_reachable
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     if settings.is_stack:
-        from playground.services import postgres
-
         return {
             "uri": postgres.url(settings.catalog_db, settings, driver="psycopg"),
             "warehouse": settings.warehouse,
@@ -112,7 +112,6 @@ def write_window(
         )
         table.append(data)
         return table
-    from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     table = cat.load_table(identifier)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from collections.abc import Iterator
@@ -42,8 +43,6 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
     naming the process that holds it and `what` it said it was doing. The lock is the kernel's
     (flock): it goes away with its process, so a killed run never leaves a stale one.
     """
-    import fcntl
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

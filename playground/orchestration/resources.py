@@ -11,12 +11,18 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 import psycopg
+from dagstermill import ConfigurableLocalOutputNotebookIOManager
 from pydantic import Field, PrivateAttr
 from pyiceberg.catalog import Catalog
 
 from playground import lakehouse
 from playground.config.settings import ServiceUnavailable, Settings, get_settings
 from playground.engines import duck
+from playground.orchestration.io import duckdb as duckdb_io
+from playground.orchestration.io import parquet as parquet_io
+from playground.orchestration.io.iceberg import ArrowIcebergIOManager
+from playground.orchestration.io.snowflake import snowflake_io_manager
+from playground.orchestration.io.trino import TrinoIcebergIOManager
 from playground.services import postgres
 
 
@@ -118,14 +124,6 @@ class DuckDBResource(dg.ConfigurableResource):
 
 def resources() -> dict:
     """Resource instances keyed as the assets expect them."""
-    from dagstermill import ConfigurableLocalOutputNotebookIOManager
-
-    from playground.orchestration.io import duckdb as duckdb_io
-    from playground.orchestration.io import parquet as parquet_io
-    from playground.orchestration.io.iceberg import ArrowIcebergIOManager
-    from playground.orchestration.io.snowflake import snowflake_io_manager
-    from playground.orchestration.io.trino import TrinoIcebergIOManager
-
     found = {
         "postgres": PostgresResource(),
         "lakehouse": LakehouseResource(),

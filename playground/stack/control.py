@@ -16,6 +16,7 @@ PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,10 +24,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from psycopg import sql
+
 from playground.config.settings import ServiceUnavailable, Settings, get_settings, project_root
+from playground.datasets.pagila import seed
 from playground.services import postgres, processes
 from playground.services.net import port_free, port_open, wait_port
-from playground.stack import trino_server
+from playground.stack import s3_server, trino_server
 
 SERVICES = ("postgres", "s3", "trino")
 INIT_SQL = Path("docker") / "postgres" / "initdb" / "01-playground.sql"
@@ -86,8 +90,6 @@ def prepare_postgres(embedded: Settings, stack: Settings) -> None:
     create databases, owns the catalog's, and reads pagila. Its password is set on every `up`, so
     a changed PLAYGROUND_PG_PASSWORD takes effect.
     """
-    from psycopg import sql
-
     role = sql.Identifier(stack.pg_user)
     with postgres.connect("postgres", embedded, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (stack.pg_user,))
@@ -110,8 +112,6 @@ def prepare_postgres(embedded: Settings, stack: Settings) -> None:
 def share_pagila(embedded: Settings, stack: Settings) -> None:
     """The stack's role owns the pagila database (so a stack-mode `seed` may replace it) and
     reads its tables (Trino's postgresql catalog logs in as it)."""
-    from psycopg import sql
-
     role = sql.Identifier(stack.pg_user)
     with postgres.connect("postgres", embedded, autocommit=True) as conn:
         conn.execute(sql.SQL("alter database {} owner to {}").format(
@@ -133,9 +133,6 @@ def server_port(embedded: Settings) -> int:
 
 def up(settings: Settings | None = None, progress=print) -> list[Line]:
     """Start what is not running yet; idempotent. Returns `status()` after."""
-    from playground.datasets.pagila import seed
-    from playground.stack import s3_server
-
     stack = stack_settings(settings)
     embedded = replace(stack, mode="embedded")
     wanted = ports(stack)
@@ -224,10 +221,6 @@ def recorded(settings: Settings | None = None) -> list[str]:
 
 def can_start() -> str:
     """What `up` would use here; TrinoUnavailable/S3Unavailable naming what is missing."""
-    import shutil
-
-    from playground.stack import s3_server
-
     java = trino_server.java_home()
     s3 = s3_server.built()
     if s3 is None and shutil.which("go") is None:
@@ -240,7 +233,6 @@ def fetch_in_background() -> threading.Thread:
     """Download Trino and build versitygw in a thread, beside other work (the test suite does this
     while its first tests run). Failures are left to `up`, which repeats the step and reports
     them; the caller joins the thread before it exits, so no download or `go` outlives it."""
-    from playground.stack import s3_server
 
     def work() -> None:
         try:
@@ -280,8 +272,6 @@ def status(settings: Settings | None = None) -> list[Line]:
 
 def main(action: str) -> int:
     """The `playground stack` command."""
-    from playground.stack import s3_server
-
     try:
         lines = {"up": up, "down": down, "status": status}[action]()
     except (StackError, ServiceUnavailable, trino_server.TrinoUnavailable,

@@ -12,10 +12,14 @@ PID is recorded in `<data dir>/superset/superset.json`, and `stop` ends exactly 
 from __future__ import annotations
 
 import hashlib
+import http.cookiejar
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from playground.config.settings import ServiceUnavailable, Settings, get_settings, project_root
@@ -238,9 +242,6 @@ class Client:
     """Superset's REST API as the admin (stdlib only), as the tests use it."""
 
     def __init__(self, settings: Settings | None = None, timeout: float = 30):
-        import http.cookiejar
-        import urllib.request
-
         self.settings = settings or get_settings()
         self.timeout = timeout
         self._token = self._csrf = ""  # until the login below sets them
@@ -255,10 +256,6 @@ class Client:
         self._csrf = self.call("GET", "/api/v1/security/csrf_token/")["result"]
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        import json
-        import urllib.error
-        import urllib.request
-
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url(self.settings) + path, data=data, method=method)
         if body is not None:

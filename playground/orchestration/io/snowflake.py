@@ -31,6 +31,7 @@ def snowflake_io_manager(settings: Settings) -> dg.ConfigurableIOManagerFactory 
             "PLAYGROUND_SNOWFLAKE_ACCOUNT to run without Snowflake."
         )
     try:
+        # lazy: the snowflake extra is optional
         from dagster_snowflake_pandas import SnowflakePandasIOManager
     except ImportError:
         raise SnowflakeNotConfigured(

@@ -166,10 +166,10 @@ def test_interrupted_seed_leaves_target_as_it_was(tmp_path) -> None:
 
 
 def test_bench_seed_small_run() -> None:
-    from playground.bench import extract as bench
+    from playground.bench.seed import bench_seed
 
     lines: list[str] = []
-    rows = bench.bench_seed([0.05], print_=lines.append)
+    rows = bench_seed([0.05], print_=lines.append)
     assert rows[0]["rental"] == rows[0]["payment"] == 802
     assert 0 < rows[0]["peak_rss"] < 1_000_000_000
     assert "rentals" in lines[0] and "MB" in lines[1]
