@@ -28,8 +28,18 @@ def settings() -> Settings:
 def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data directory of the test's own (its catalog is empty; no server runs there: see
     `fresh_postgres`)."""
+    import shutil
+
+    from playground.orchestration import dbt_project
+
+    suite = get_settings()
     data = tmp_path / "data"
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    # dbt's manifest as `playground dbt prepare` leaves it (its content is the project's, the same
+    # for every data directory): the code location loads without a parse per test
+    target = dbt_project.target_dir(get_settings())
+    target.mkdir(parents=True)
+    shutil.copy2(dbt_project.manifest_path(suite), target / "manifest.json")
     yield data
     from playground.services import postgres
 

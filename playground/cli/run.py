@@ -146,6 +146,7 @@ def _default_signals() -> None:
 
 
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # Not processes.spawn: these children write to the learner's terminal, not to a log file.
     # Own process group: Ctrl-C reaches us only, and we stop each child's whole group by its PID.
     return subprocess.Popen(
         command, cwd=project_root(), env=env, process_group=0, preexec_fn=_default_signals

@@ -33,7 +33,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import fasteners
 import psutil
 
 from playground.config.settings import ServiceUnavailable
@@ -159,6 +158,9 @@ def find(pgdata: Path) -> Postmaster | Stale | None:
 
 def start_lock(pgdata: Path):
     """The lock serialising starts and stops of this data directory's server (beside it)."""
+    # lazy: the pagila-seed image (which seeds the stack, never starting a server) lacks it
+    import fasteners
+
     return fasteners.InterProcessLock(pgdata.parent / ".postgres.lock")
 
 

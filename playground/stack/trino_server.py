@@ -242,11 +242,11 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
     env = {**os.environ, **environment(settings), "JAVA_HOME": str(home),
            "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
     started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(server / "bin" / "launcher"), "-etc-dir", str(etc), "-data-dir", str(data), "run"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, process_group=0,
-        )  # fmt: skip
+    log.write_bytes(b"")  # this start's log only
+    process = processes.spawn(
+        [str(server / "bin" / "launcher"), "-etc-dir", str(etc), "-data-dir", str(data), "run"],
+        log, env,
+    )  # fmt: skip
     local = replace(settings, trino_host="127.0.0.1", trino_port=http_port,
                     trino_scheme="http", trino_password="")  # fmt: skip
     while time.monotonic() - started < timeout:

@@ -184,7 +184,7 @@ def test_failure_midway_commits_nothing(source, fresh_data_dir, monkeypatch) -> 
     assert {str(p) for p in staged} == committed  # the failed runs left no files behind
 
 
-def test_killed_run_commits_nothing(fresh_data_dir) -> None:
+def test_killed_run_commits_nothing(fresh_postgres) -> None:
     from playground.bench.extract import ensure_bench_table
 
     url, table = ensure_bench_table(300_000, print_=lambda _line: None)

@@ -130,7 +130,7 @@ def test_losing_the_race_to_create_a_table_is_retried(source, fresh_data_dir) ->
 
 
 @pytest.mark.parametrize("method", extract.METHODS)
-def test_source_replaced_mid_read_says_so(method, fresh_data_dir) -> None:
+def test_source_replaced_mid_read_says_so(method, fresh_postgres) -> None:
     postgres.ensure_database("extract_replaced")
     url = postgres.url("extract_replaced")
     query = "select 1 as id, pg_sleep(5)::text as slept"

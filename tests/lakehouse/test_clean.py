@@ -35,7 +35,7 @@ def _databases() -> set[str]:
         return {r[0] for r in conn.execute("select datname from pg_database")}
 
 
-def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_data_dir) -> None:
+def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_postgres) -> None:
     from playground.bench.extract import ensure_bench_table
 
     url, table = ensure_bench_table(300_000, print_=lambda _line: None)
@@ -49,7 +49,7 @@ def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_data_dir) 
                 "--table", table, "--to", "raw.killed", "--method", "pandas-chunks",
                 "--batch-rows", "20000"], "rows/s")  # fmt: skip
     # a live writer's staging folder (this process is alive) must be left alone
-    live = fresh_data_dir / "warehouse" / "raw" / "live" / "data" / f"extract-x-p{os.getpid()}-y"
+    live = fresh_postgres / "warehouse" / "raw" / "live" / "data" / f"extract-x-p{os.getpid()}-y"
     live.mkdir(parents=True)
     (live / "part-0.parquet").write_bytes(b"in progress")
     # a killed seed leaves its loading database; a running seed's must stay
@@ -73,7 +73,7 @@ def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_data_dir) 
 
         removed = clean.clean(progress=lambda _line: None)
         assert removed.files == found.files
-        assert not list((fresh_data_dir / "warehouse" / "raw" / "killed").rglob("*.parquet"))
+        assert not list((fresh_postgres / "warehouse" / "raw" / "killed").rglob("*.parquet"))
         assert (live / "part-0.parquet").exists()
         assert {"pagila_busy__loading"} <= _databases()
         assert "pagila_killed__loading" not in _databases()

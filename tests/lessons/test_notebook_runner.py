@@ -35,5 +35,6 @@ def test_a_good_notebook_runs_every_cell(tmp_path: Path) -> None:
 
 
 def test_a_python_error_fails_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(NotebookFailed, match="ValueError: boom"):
+    with pytest.raises(NotebookFailed) as failed:
         execute(_notebook(tmp_path / "raise.ipynb", "raise ValueError('boom')"))
+    assert "ValueError" in str(failed.value) and "boom" in str(failed.value)

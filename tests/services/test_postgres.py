@@ -14,10 +14,10 @@ pytestmark = pytest.mark.slow
 
 PROBE = """
 from playground.services import postgres
+print(postgres.start().detail)
 with postgres.connect() as conn:
     row = conn.execute("select pg_backend_pid() > 0, current_setting('server_version_num')")
     print(row.fetchone())
-print(postgres.start().detail)
 """
 
 
@@ -39,6 +39,15 @@ def test_start_reuse_stop_across_processes(fresh_data_dir) -> None:
     status = run([sys.executable, "-m", "playground.cli", "services", "status"], env=env)
     assert status.returncode == 1
     assert "not running" in status.stdout
+
+
+def test_nothing_but_start_starts_the_server(fresh_data_dir) -> None:
+    for call in (postgres.url, postgres.connect, postgres.libpq_dsn):
+        with pytest.raises(postgres.ServiceUnavailable, match="not running.*services start"):
+            call()
+    assert not postgres.status().running
+    assert postgres.start().running and postgres.url().startswith("postgresql://postgres@/")
+    postgres.stop()
 
 
 def test_url_and_ensure_database(settings) -> None:
@@ -120,7 +129,7 @@ def test_postgres_16_data_is_upgraded_once(fresh_data_dir) -> None:
     from playground.services import pgserver
 
     pgdata = fresh_data_dir / "pgdata"
-    fresh_data_dir.mkdir()
+    fresh_data_dir.mkdir(exist_ok=True)
     with pgserver.start_lock(pgdata):
         pgserver.start(pgdata, version=16)  # data made by the PostgreSQL 16 of older releases
     with postgres.connect() as conn:
@@ -154,7 +163,7 @@ def test_a_server_stopped_during_a_run_stays_stopped_and_the_run_says_so(fresh_d
     assert not postgres.status().running  # not started again behind the learner's back
 
 
-def test_an_extract_whose_server_stopped_says_stopped(fresh_data_dir) -> None:
+def test_an_extract_whose_server_stopped_says_stopped(fresh_postgres) -> None:
     from playground.extract import api as extract_api
 
     url = postgres.url("postgres")
