@@ -137,7 +137,7 @@ def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     """`playground bi start` for real, in a data directory of its own: pagila at SF 0.2 through
     the whole pipeline (so the warehouse has its marts), then Superset in its own virtualenv
     (built once per run), set up by the compose service's init.sh; stopped by PID at the end.
-    Yields the environment naming that data directory (the `superset` fixture applies it)."""
+    Yields the environment naming that data directory (`superset_running` applies it)."""
     from playground.services import postgres
     from playground.stack import superset
     from tests.helpers import free_port, pipeline_on
@@ -167,7 +167,7 @@ def superset_env(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def superset(superset_env, monkeypatch):
+def superset_running(superset_env, monkeypatch):
     """The running Superset's status, with this test's settings pointing at its data directory."""
     from playground.stack import superset
 

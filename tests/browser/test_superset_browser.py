@@ -5,6 +5,7 @@ import time
 import pytest
 
 from playground.config.settings import get_settings
+from playground.stack import superset
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bi, pytest.mark.slow]
@@ -13,7 +14,7 @@ CHART = ".dashboard-component-chart-holder"
 ERRORS = ("Unexpected error", "There was an issue", "Error:", "No results")
 
 
-def test_the_dashboard_draws_every_chart_with_real_numbers(superset, page) -> None:
+def test_the_dashboard_draws_every_chart_with_real_numbers(superset_running, page) -> None:
     settings = get_settings()
     base = superset.url(settings)
     page.goto(base + "/login/")

@@ -1,6 +1,7 @@
 """Extraction PostgreSQL → Iceberg: type round trips, methods agree, atomicity, partitions."""
 
 import decimal
+import re
 import signal
 import subprocess
 import sys
@@ -187,13 +188,15 @@ def test_failure_midway_commits_nothing(source, fresh_data_dir, monkeypatch) -> 
 def test_killed_run_commits_nothing(fresh_postgres) -> None:
     from playground.bench.extract import ensure_bench_table
 
-    url, table = ensure_bench_table(300_000, print_=lambda _line: None)
+    url, table = ensure_bench_table(1_000_000, print_=lambda _line: None)
     command = [sys.executable, "-m", "playground.cli", "extract", "--source", url,
                "--table", table, "--to", "raw.killed", "--method", "pandas-chunks",
                "--batch-rows", "20000"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
-        if "rows/s" in line:  # the first progress line: files are being written
+        # the first progress line (every 2 s while files are being written), not the last one
+        assert " rows into " not in line, "the extract ended before it could be killed"
+        if re.match(r"^\s+[\d,]+ rows\s", line):
             break
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)

@@ -60,7 +60,7 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     cat = lakehouse.catalog(trino_stack)
     cat.create_namespace_if_not_exists("stack_local")
     rows = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
-    table = cat.create_table("control.kept", schema=rows.schema)
+    table = cat.create_table("stack_local.kept", schema=rows.schema)
     table.append(rows)
     query = 'select count(*), sum(id) from iceberg."stack_local"."kept"'
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
@@ -74,6 +74,6 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     lines = control.up(trino_stack, progress=lambda _l: None)
     assert [line.ok for line in lines] == [True, True, True]
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
-    again = lakehouse.catalog(trino_stack).load_table("control.kept").scan().to_arrow()
+    again = lakehouse.catalog(trino_stack).load_table("stack_local.kept").scan().to_arrow()
     assert again.sort_by("id").to_pylist() == rows.to_pylist()
-    lakehouse.catalog(trino_stack).purge_table("control.kept")
+    lakehouse.catalog(trino_stack).purge_table("stack_local.kept")

@@ -43,8 +43,8 @@ def _charts(client: superset.Client) -> dict[str, int]:
     return {chart["slice_name"]: chart["id"] for chart in client.dashboard_charts("pagila")}
 
 
-def test_bi_start_serves_the_dashboard_with_the_warehouse(superset) -> None:
-    assert superset.running and "/superset/dashboard/pagila/" in superset.detail
+def test_bi_start_serves_the_dashboard_with_the_warehouse(superset_running) -> None:
+    assert superset_running.running and "/superset/dashboard/pagila/" in superset_running.detail
     record = processes.running(superset.home(get_settings()) / "superset.json")
     sockets = listening({record["pid"]})
     assert get_settings().superset_port in {port for _, _, port in sockets}
@@ -54,7 +54,7 @@ def test_bi_start_serves_the_dashboard_with_the_warehouse(superset) -> None:
     assert sorted(_charts(client)) == sorted(CHARTS)
 
 
-def test_every_chart_returns_the_rows_of_its_mart(superset) -> None:
+def test_every_chart_returns_the_rows_of_its_mart(superset_running) -> None:
     client = superset.Client()
     for name, chart_id in _charts(client).items():
         rows, mart = client.chart_rows(chart_id), _marts(CHARTS[name])
@@ -69,7 +69,7 @@ def test_every_chart_returns_the_rows_of_its_mart(superset) -> None:
     assert round(sum(r["revenue"] for r in revenue), 2) == float(payments)
 
 
-def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset) -> None:
+def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset_running) -> None:
     """Superset opens the warehouse read-only and lets it go after each query, so dbt can write."""
     client = superset.Client()
     chart = _charts(client)["Revenue by month"]
@@ -88,11 +88,11 @@ def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset) -> Non
     }
 
 
-def test_stop_ends_the_recorded_process_and_start_comes_back(superset) -> None:
+def test_stop_ends_the_recorded_process_and_start_comes_back(superset_running) -> None:
     import psutil
 
     settings = get_settings()
-    pid = int(superset.detail.split("(pid ")[1].split(")")[0])
+    pid = int(superset_running.detail.split("(pid ")[1].split(")")[0])
     assert superset.stop().detail == f"stopped Superset (pid {pid})"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert port_free(settings.superset_port)
@@ -105,7 +105,7 @@ def test_stop_ends_the_recorded_process_and_start_comes_back(superset) -> None:
     assert sorted(_charts(superset.Client())) == sorted(CHARTS)
 
 
-def test_metabase_asks_the_same_questions_with_the_same_answers(superset) -> None:
+def test_metabase_asks_the_same_questions_with_the_same_answers(superset_running) -> None:
     """The compose Metabase's questions (docker/metabase/questions.json, SQL on the warehouse)
     return what Superset's charts of the same names show."""
     import json
@@ -181,7 +181,7 @@ def _me_with_cookie(settings, key: str) -> int:
         return exc.code
 
 
-def test_a_cookie_signed_with_the_old_shared_key_is_refused(superset) -> None:
+def test_a_cookie_signed_with_the_old_shared_key_is_refused(superset_running) -> None:
     settings = get_settings()
     assert settings.superset_secret_key != OLD_SHARED_KEY
     assert _me_with_cookie(settings, OLD_SHARED_KEY) == 401
@@ -189,7 +189,7 @@ def test_a_cookie_signed_with_the_old_shared_key_is_refused(superset) -> None:
     assert _me_with_cookie(settings, settings.superset_secret_key) == 200
 
 
-def test_a_changed_admin_password_is_applied(superset, monkeypatch) -> None:
+def test_a_changed_admin_password_is_applied(superset_running, monkeypatch) -> None:
     old = get_settings().superset_admin_password
     monkeypatch.setenv("PLAYGROUND_SUPERSET_ADMIN_PASSWORD", "a-new-password-1")
     lines: list[str] = []
