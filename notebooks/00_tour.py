@@ -22,8 +22,9 @@ def _():
     from playground.config.settings import get_settings
     from playground.datasets.iris import dataset
     from playground.engines import duck
+    from playground.lessons import tour
 
-    return alt, dataset, duck, get_settings, lakehouse, mo, pa
+    return alt, dataset, duck, get_settings, lakehouse, mo, pa, tour
 
 
 @app.cell(hide_code=True)
@@ -173,9 +174,56 @@ def _(lakehouse, pa, summary):
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
-    > **Exercise.** Change the query to compare sepal sizes instead of petal sizes. Which species
-    > overlap?
+    ## Exercises
 
+    Each exercise has a cell for you to edit and a check under it that runs whenever you change
+    that cell: ✅ when your answer matches what the lakehouse holds, ❌ with a hint otherwise.
+
+    **1. Compare sepals instead of petals.** Write a query over the `iris` view that gives, for
+    each species, the average sepal length and width. Which species overlap?
+    """)
+    return
+
+
+@app.cell
+def _():
+    # Exercise 1: your query over `iris`, as a string (start from the petal query above)
+    sepal_query = None
+    return (sepal_query,)
+
+
+@app.cell
+def _(con, sepal_query, tour):
+    tour.SEPAL_MEANS.show(sepal_query, con=con)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2. Which flowers did cleaning drop?** The raw CSV has 150 flowers; `iris.iris_cleaned` has
+    fewer. Answer with a dict, species → how many of its flowers were dropped.
+    `dataset.read_csv()` reads the raw file; `dataset.species_counts(table)` counts a table.
+    """)
+    return
+
+
+@app.cell
+def _():
+    # Exercise 2: e.g. {"Iris-setosa": 2}
+    dropped = None
+    return (dropped,)
+
+
+@app.cell
+def _(dropped, tour):
+    tour.DROPPED.show(dropped)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
     **Recap:** settings pick the mode; the catalog knows the tables; DuckDB reads them through
     `iceberg_scan`; a lesson can write tables back for others to use.
 

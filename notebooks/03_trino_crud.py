@@ -20,8 +20,9 @@ def _():
     from playground import lakehouse
     from playground.config.settings import ServiceUnavailable, get_settings
     from playground.engines import duck, trino
+    from playground.lessons import trino_crud
 
-    return ServiceUnavailable, alt, duck, get_settings, lakehouse, mo, pd, trino
+    return ServiceUnavailable, alt, duck, get_settings, lakehouse, mo, pd, trino, trino_crud
 
 
 @app.cell(hide_code=True)
@@ -276,33 +277,75 @@ def _(alt, history, mo, pd):
     return
 
 
+@app.cell
+def _(mo, pd, sql, trino_crud):
+    steps = trino_crud.build(sql)
+    _names, _rows = sql(
+        f"select snapshot_id, parent_id, operation, summary from {trino_crud.SNAPSHOTS} "  # noqa: S608
+        "order by committed_at"
+    )
+    mo.vstack([
+        mo.md(f"""
+    ## Exercises
+
+    The table above has been compacted and its history expired, so the exercises use a small
+    table of their own, `iceberg.{trino_crud.IDENTIFIER}`, made by one commit per step:
+    {", ".join(steps)}. Its `$snapshots` table (Trino's view of the history):
+    """),
+        pd.DataFrame(_rows, columns=_names),
+        mo.md("""
+    Each exercise has a cell for you to edit (a query that returns one snapshot id) and a check
+    under it, which reads every snapshot with PyIceberg and says ✅, or ❌ with a hint.
+
+    **1. Which commit removed the most rows?**
+    """),
+    ])  # fmt: skip
+    return (steps,)
+
+
+@app.cell
+def _():
+    # Exercise 1: a Trino query returning the id of the snapshot that removed the most rows
+    most_removed_query = None
+    return (most_removed_query,)
+
+
+@app.cell
+def _(most_removed_query, settings, sql, steps, trino_crud):
+    assert steps  # the exercise table exists
+    trino_crud.MOST_REMOVED.show(most_removed_query, sql=sql, settings=settings)
+    return
+
+
 @app.cell(hide_code=True)
 def _(mo):
-    mo.vstack([
-        mo.md("## Exercises"),
-        mo.accordion({
-            "1. Which snapshot removed the most rows? (answer)": mo.md(
-                "Query `$snapshots` and read `summary['deleted-records']`:\n\n"
-                "```sql\nselect snapshot_id, operation, summary['deleted-records']\n"
-                "from iceberg.lesson_trino.\"payments$snapshots\" order by committed_at\n```"
-            ),
-            "2. Read the table as it was before the MERGE (answer)": mo.md(
-                "Take the `snapshot_id` whose `parent_id` is the MERGE's, then "
-                "`select ... for version as of <id>` (before expiry: afterwards it is gone)."
-            ),
-            "3. Upsert a batch with MERGE keyed on payment_id (answer)": mo.md(
-                "```sql\nmerge into iceberg.lesson_trino.payments t\n"
-                "using (values (1, 0.99)) s(id, amount) on t.payment_id = s.id\n"
-                "when matched then update set amount = s.amount\n"
-                "when not matched then insert (payment_id, customer_id, staff_id, amount, "
-                "payment_date)\n  values (s.id, 1, 1, s.amount, current_timestamp)\n```"
-            ),
-        }),
-        mo.md(
-            "Next: [lesson 04, IO managers](04_io_managers.py), how Dagster stores what assets "
-            "return, and the Trino IO manager this lesson's writes lead to."
-        ),
-    ])  # fmt: skip
+    mo.md(r"""
+    **2. Which snapshot shows the table as it was just before the MERGE?** Time travel to it
+    (`FOR VERSION AS OF <id>`) must read the rows the MERGE started from.
+    """)
+    return
+
+
+@app.cell
+def _():
+    # Exercise 2: a Trino query returning that snapshot's id
+    before_merge_query = None
+    return (before_merge_query,)
+
+
+@app.cell
+def _(before_merge_query, settings, sql, steps, trino_crud):
+    assert steps
+    trino_crud.BEFORE_MERGE.show(before_merge_query, sql=sql, settings=settings)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Next: [lesson 04, IO managers](04_io_managers.py), how Dagster stores what assets return, and
+    the Trino IO manager this lesson's writes lead to.
+    """)
     return
 
 

@@ -8,6 +8,7 @@ stops there, so a notebook also fails unless every code cell ran.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -43,3 +44,9 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
             f"cell {last}:\n{notebook.cells[last].source}\n\noutput:\n{shown}"
         )
     return notebook
+
+
+def verdicts(stdout: str) -> dict[str, str]:
+    """A lesson run as a script: exercise key → its printed status (`playground.lessons`)."""
+    found = re.findall(r"^exercise (\S+): \S+ (not done yet|correct|not yet right):", stdout, re.M)
+    return dict(found)

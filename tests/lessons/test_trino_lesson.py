@@ -5,8 +5,11 @@ import sys
 
 import pytest
 
+from playground.engines import trino
+from playground.lessons import exercises, trino_crud
 from playground.orchestration.promote import lessons_dir
 from tests.helpers import run, settings_env
+from tests.notebooks import verdicts
 
 pytestmark = [pytest.mark.stack, pytest.mark.notebook, pytest.mark.slow]
 LESSON = lessons_dir() / "03_trino_crud.py"
@@ -15,6 +18,7 @@ LESSON = lessons_dir() / "03_trino_crud.py"
 def test_the_trino_lesson_runs_against_trino(trino_stack) -> None:
     result = run([sys.executable, str(LESSON)], env=settings_env(trino_stack), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert verdicts(result.stdout) == {e.key: exercises.TODO for e in trino_crud.EXERCISES}
     steps = re.findall(
         r"after (.+?): trino=(\d+) pyiceberg=(\d+) duckdb=(\d+) delete_files=(\d+)", result.stdout
     )
@@ -31,3 +35,20 @@ def test_the_trino_lesson_runs_against_trino(trino_stack) -> None:
     assert counts["insert again"] == counts["create table as"] + 1
     assert deletes["optimize, expire snapshots"] == 0  # compaction folded them in
     assert f"time travel: {counts['create table as']} rows at the first snapshot" in result.stdout
+
+
+def test_the_trino_lesson_checks_worked_and_wrong_answers(trino_stack) -> None:
+    env = {**settings_env(trino_stack), exercises.ANSWERS_VARIABLE: "worked"}
+    result = run([sys.executable, str(LESSON)], env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert verdicts(result.stdout) == {e.key: exercises.OK for e in trino_crud.EXERCISES}
+
+    # each check fed its wrong answer directly, on the table the run left
+    def sql(statement):
+        return trino.execute(statement, settings=trino_stack)
+
+    for exercise in trino_crud.EXERCISES:
+        found = exercise.verdict(exercise.wrong, sql=sql, settings=trino_stack)
+        assert found.status == exercises.WRONG, found
+    said = trino_crud.BEFORE_MERGE.verdict(trino_crud.LATEST_SQL, sql=sql, settings=trino_stack)
+    assert "the MERGE's own snapshot" in said.message  # the hint names the mistake

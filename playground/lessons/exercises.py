@@ -1,0 +1,79 @@
+"""Exercises that check themselves.
+
+An exercise is a cell the learner edits (a SQL string, a number, ...) and a check that runs each
+time it changes, in the lesson itself. The check compares the answer with an oracle the answer
+cannot copy (PostgreSQL's own result, the catalog's metadata, PyIceberg's reading of a snapshot)
+and says ✅, or ❌ with a hint at what differs, or "not done yet" while the answer is empty. The
+worked answer waits in an accordion.
+
+The suite runs every lesson as shipped (each check: not done yet), with the worked answers and
+with a wrong one (`LESSON_ANSWERS=worked|wrong`), and feeds each check its wrong
+answer directly: a check that cannot fail fails the suite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+ANSWERS_VARIABLE = "LESSON_ANSWERS"
+TODO, OK, WRONG = "not done yet", "correct", "not yet right"
+_MARK = {TODO: "⏳", OK: "✅", WRONG: "❌"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    key: str
+    status: str  # TODO, OK or WRONG
+    message: str
+
+    @property
+    def line(self) -> str:
+        return f"exercise {self.key}: {_MARK[self.status]} {self.status}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: `check(answer, **context)` returns None when right, else a hint."""
+
+    key: str  # e.g. "00.1"
+    title: str
+    check: Callable[..., str | None]
+    worked: object  # the worked answer (what the accordion shows, and the suite feeds)
+    wrong: object  # a plausible wrong answer the check must refuse
+    explanation: str = ""
+    context_names: tuple[str, ...] = field(default=())
+
+    def answer(self, given: object) -> object:
+        """The learner's answer, or the worked or wrong one when the suite asks for it."""
+        wanted = os.environ.get(ANSWERS_VARIABLE, "")
+        return {"worked": self.worked, "wrong": self.wrong}.get(wanted, given)
+
+    def verdict(self, given: object, **context) -> Verdict:
+        answer = self.answer(given)
+        if answer is None or (isinstance(answer, str) and not answer.strip()):
+            return Verdict(self.key, TODO, "fill in the cell above")
+        try:
+            hint = self.check(answer, **context)
+        except Exception as exc:  # the learner's SQL or code failed: say how, not a traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return Verdict(self.key, WRONG, f"it failed: {type(exc).__name__}: {first[:300]}")
+        if hint is None:
+            return Verdict(self.key, OK, "matches the oracle")
+        return Verdict(self.key, WRONG, hint)
+
+    def show(self, given: object, **context):
+        """The verdict as a callout with the worked answer below it (printed too when the lesson
+        runs as a script, where the suite reads it)."""
+        import marimo as mo  # lazy: only a lesson shows exercises
+
+        found = self.verdict(given, **context)
+        if not mo.running_in_notebook():
+            print(found.line, flush=True)
+        kind = {TODO: "neutral", OK: "success", WRONG: "danger"}[found.status]
+        shown = self.worked if isinstance(self.worked, str) else repr(self.worked)
+        answer = f"```\n{shown}\n```" + (f"\n\n{self.explanation}" if self.explanation else "")
+        said = mo.md(f"**{_MARK[found.status]} {self.title}**: {found.message}")
+        return mo.vstack([mo.callout(said, kind=kind),
+                          mo.accordion({"the worked answer": mo.md(answer)})])  # fmt: skip

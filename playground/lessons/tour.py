@@ -1,0 +1,87 @@
+"""Lesson 00's exercises, each checked against PyIceberg's own reading of the iris tables."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from playground import lakehouse
+from playground.datasets.iris import dataset
+from playground.lessons.exercises import Exercise
+
+SEPALS = """SELECT species,
+       round(avg(sepal_length_cm), 2) AS avg_sepal_length_cm,
+       round(avg(sepal_width_cm), 2) AS avg_sepal_width_cm
+FROM iris
+GROUP BY species
+ORDER BY species"""
+PETALS = SEPALS.replace("sepal", "petal")
+
+
+def _oracle_means() -> dict[str, dict[str, float]]:
+    table = lakehouse.read("iris.iris_cleaned")  # PyIceberg, not DuckDB: the same rows, read apart
+    means = table.group_by("species").aggregate(
+        [("sepal_length_cm", "mean"), ("sepal_width_cm", "mean")]
+    )
+    return {
+        row["species"]: {"length": row["sepal_length_cm_mean"], "width": row["sepal_width_cm_mean"]}
+        for row in means.to_pylist()
+    }
+
+
+def check_sepals(query: str, con) -> str | None:
+    """The learner's query must give each species' mean sepal length and width (to 0.01)."""
+    got = con.sql(query).arrow()
+    if isinstance(got, pa.RecordBatchReader):
+        got = got.read_all()
+    oracle = _oracle_means()
+    if "species" not in got.column_names:
+        return "the result needs a `species` column, one row per species"
+    found = {name for name in got.column_names if "sepal" in name}
+    if not any("length" in n for n in found) or not any("width" in n for n in found):
+        return (
+            f"no sepal length and width columns among {got.column_names}: "
+            "average sepal_length_cm and sepal_width_cm"
+        )
+    if got.num_rows != len(oracle):
+        return f"{len(oracle)} species expected, your query returns {got.num_rows} rows"
+    length = next(n for n in got.column_names if "sepal" in n and "length" in n)
+    width = next(n for n in got.column_names if "sepal" in n and "width" in n)
+    for row in got.to_pylist():
+        wanted = oracle.get(row["species"])
+        if wanted is None:
+            return f"species {row['species']!r} is not in the table"
+        for part, column in (("length", length), ("width", width)):
+            if row[column] is None or abs(row[column] - wanted[part]) > 0.006:
+                return (
+                    f"{row['species']}: your mean sepal {part} is {row[column]}, the table's "
+                    f"{wanted[part]:.3f} (is it the average of every flower of that species?)"
+                )
+    return None
+
+
+def check_dropped(answer: dict, **_context) -> str | None:
+    """How many flowers of each species cleaning dropped: the raw CSV against the lakehouse."""
+    raw = dataset.species_counts(dataset.read_csv())
+    kept = dataset.species_counts(lakehouse.read("iris.iris_cleaned"))
+    dropped = {s: raw[s] - kept.get(s, 0) for s in raw if raw[s] != kept.get(s, 0)}
+    if not isinstance(answer, dict):
+        return "answer with a dict such as {'Iris-setosa': 2}: species → flowers dropped"
+    if answer != dropped:
+        return (
+            f"you said {answer}; count each species in the raw CSV (dataset.read_csv()) and in "
+            "iris.iris_cleaned, and keep the species whose counts differ"
+        )
+    return None
+
+
+SEPAL_MEANS = Exercise(
+    "00.1", "Compare sepals instead of petals", check_sepals, SEPALS, PETALS,
+    "The petal query with `sepal` in place of `petal`. Sepals overlap far more than petals: "
+    "no single sepal measure separates the three species.",
+)  # fmt: skip
+DROPPED = Exercise(
+    "00.2", "Which flowers did cleaning drop?", check_dropped, {"Iris-virginica": 1}, {},
+    "`dataset.species_counts(dataset.read_csv())` against the same counts of "
+    "`lakehouse.read('iris.iris_cleaned')`: one virginica, an exact duplicate.",
+)  # fmt: skip
+EXERCISES = (SEPAL_MEANS, DROPPED)

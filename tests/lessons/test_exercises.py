@@ -1,0 +1,62 @@
+"""Exercises that check themselves: the verdicts, and lesson 00's checks fed right and wrong
+answers against the lakehouse (lesson 03's run against Trino in test_trino_lesson.py)."""
+
+import pytest
+
+from playground import lakehouse
+from playground.datasets.iris import dataset
+from playground.engines import duck
+from playground.lessons import exercises, tour
+from playground.lessons.exercises import Exercise
+
+
+def _positive(answer: int) -> str | None:
+    return None if answer > 0 else f"{answer} is not above 0"
+
+
+POSITIVE = Exercise("x.1", "a positive number", _positive, 3, -1)
+
+
+def test_a_verdict_for_each_kind_of_answer(monkeypatch) -> None:
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
+    assert POSITIVE.verdict(None).status == POSITIVE.verdict("  ").status == exercises.TODO
+    assert POSITIVE.verdict(2).status == exercises.OK
+    wrong = POSITIVE.verdict(-5)
+    assert (wrong.status, wrong.message) == (exercises.WRONG, "-5 is not above 0")
+    failed = POSITIVE.verdict("text")  # the check itself raises: said in one line
+    assert failed.status == exercises.WRONG and failed.message.startswith("it failed: TypeError")
+    assert wrong.line == "exercise x.1: ❌ not yet right: -5 is not above 0"
+
+
+@pytest.mark.parametrize(("answers", "status"), [("worked", "correct"), ("wrong", "not yet right")])
+def test_the_suite_can_fill_in_the_worked_or_the_wrong_answer(answers, status, monkeypatch) -> None:
+    monkeypatch.setenv(exercises.ANSWERS_VARIABLE, answers)
+    assert POSITIVE.verdict(None).status == status  # whatever the cell holds
+
+
+@pytest.fixture
+def iris(fresh_data_dir):
+    """The cleaned iris table in a fresh lakehouse, and DuckDB's `iris` view over it."""
+    lakehouse.write_table("iris.iris_cleaned", dataset.clean(dataset.read_csv()))
+    con = duck.connect()
+    lakehouse.register_duckdb_view(con, "iris.iris_cleaned", "iris")
+    yield con
+    con.close()
+
+
+def test_the_tour_checks_take_the_worked_answers_and_refuse_the_wrong(iris, monkeypatch) -> None:
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
+    for exercise in tour.EXERCISES:
+        assert exercise.verdict(exercise.worked, con=iris).status == exercises.OK, exercise.key
+        assert exercise.verdict(exercise.wrong, con=iris).status == exercises.WRONG, exercise.key
+
+
+def test_the_tour_hints_say_what_differs(iris) -> None:
+    off = tour.SEPALS.replace("round(avg(sepal_length_cm), 2)", "round(max(sepal_length_cm), 2)")
+    said = tour.SEPAL_MEANS.verdict(off, con=iris).message
+    assert said.startswith("Iris-setosa: your mean sepal length is 5.8, the table's 5.006")
+    two = tour.SEPALS.replace("ORDER BY species", "HAVING species <> 'Iris-setosa'")
+    assert tour.SEPAL_MEANS.verdict(two, con=iris).message == (
+        "3 species expected, your query returns 2 rows"
+    )
+    assert "you said {'Iris-setosa': 1}" in tour.DROPPED.verdict({"Iris-setosa": 1}).message
