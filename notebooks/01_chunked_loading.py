@@ -31,9 +31,8 @@ def _(mo):
     mo.md(r"""
     # Chunked loading, done right
 
-    Moving a table from PostgreSQL into the lakehouse is the first job of every pipeline. The
-    recipe many tutorials give, and the original dagster-playground used, reads the table in chunks
-    and glues them together:
+    Moving a table from PostgreSQL into the lakehouse is the first job of every pipeline. A
+    recipe many tutorials give reads the table in chunks and glues them together:
 
     ```python
     frame = pd.concat(pd.read_sql(query, engine, chunksize=10_000))
