@@ -50,6 +50,15 @@ def ensure_bench_table(rows: int, print_=print) -> tuple[str, str]:
     return postgres.url(BENCH_DB), name
 
 
+def drop_bench_tables(names: list[str]) -> None:
+    """Drop payment-shaped tables `ensure_bench_table` built (a lesson cleans up after itself)."""
+    with postgres.connect(BENCH_DB, autocommit=True) as conn:
+        for name in names:
+            if not name.startswith("bench_payment_"):
+                raise ValueError(f"{name!r} is not a bench table")
+            conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(name)))
+
+
 def measure_extract(
     url: str, table: str, method: str, scratch: str, batch_rows: int = 100_000
 ) -> dict:

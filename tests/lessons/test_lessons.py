@@ -1,11 +1,13 @@
 """Every marimo lesson runs headless as a script, each in a data directory of its own (its own
 embedded PostgreSQL), and is clean under `marimo check`."""
 
+import re
 import sys
 
 import pytest
 
 from playground import lakehouse
+from playground.bench import extract as bench
 from playground.lessons import exercises, tour, trino_crud
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
@@ -28,6 +30,22 @@ def _check_tour(stdout: str) -> None:
         )
     )
     assert flowers == {"Iris-setosa": 50, "Iris-versicolor": 50, "Iris-virginica": 49}
+
+
+def _check_chunked_loading(stdout: str) -> None:
+    """pandas-concat's peak memory grows with the table; the chunked method's does not."""
+    peaks = {
+        (method, int(rows)): int(mb)
+        for method, rows, mb in re.findall(r"^growth: (\S+) at (\d+) rows: (\d+) MB$", stdout, re.M)
+    }
+    assert len(peaks) == 4, stdout[-2000:]
+    concat = peaks["pandas-concat", 400_000] - peaks["pandas-concat", 100_000]
+    chunks = peaks["pandas-chunks", 400_000] - peaks["pandas-chunks", 100_000]
+    assert concat >= 50, peaks  # about 0.4 KB a row, every row held at once
+    assert abs(chunks) <= 25, peaks  # one 10,000-row chunk at a time, whatever the table
+    with postgres.connect(bench.BENCH_DB) as conn:  # the lesson dropped what it built
+        left = conn.execute("select count(*) from pg_tables where tablename like 'bench_payment%'")
+        assert left.fetchone() == (0,)
 
 
 def _check_duckdb_lakehouse(stdout: str) -> None:
@@ -68,6 +86,7 @@ def _lakehouse_rows(identifier: str, start: str, end: str) -> int:
 # What each lesson must have produced, beyond exiting cleanly.
 OUTCOMES = {
     "00_tour": _check_tour,
+    "01_chunked_loading": _check_chunked_loading,
     "02_duckdb_lakehouse": _check_duckdb_lakehouse,
     "04_io_managers": _check_io_managers,
 }

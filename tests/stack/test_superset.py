@@ -128,7 +128,7 @@ def test_metabase_asks_the_same_questions_with_the_same_answers(superset_running
 
 @pytest.mark.stack
 def test_with_trino_running_superset_registers_the_lakehouse_and_queries_it(
-    superset, trino_stack, monkeypatch
+    superset_running, trino_stack, monkeypatch
 ) -> None:
     from playground.config.settings import env_name
 
