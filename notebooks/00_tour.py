@@ -176,8 +176,8 @@ def _(mo):
     mo.md(r"""
     ## Exercises
 
-    Each exercise has a cell for you to edit and a check under it that runs whenever you change
-    that cell: ✅ when your answer matches what the lakehouse holds, ❌ with a hint otherwise.
+    Each exercise has a box for your answer and a check under it that runs whenever you change
+    the answer: ✅ when your answer matches what the lakehouse holds, ❌ with a hint otherwise.
 
     **1. Compare sepals instead of petals.** Write a query over the `iris` view that gives, for
     each species, the average sepal length and width. Which species overlap?
@@ -186,15 +186,17 @@ def _(mo):
 
 
 @app.cell
-def _():
-    # Exercise 1: your query over `iris`, as a string (start from the petal query above)
-    sepal_query = None
+def _(mo):
+    # Exercise 1: type your query over `iris` (start from the petal query above)
+    sepal_query = mo.ui.text_area(placeholder="SELECT species, ... FROM iris ...", rows=6,
+                                  label="your query", full_width=True)  # fmt: skip
+    sepal_query
     return (sepal_query,)
 
 
 @app.cell
 def _(con, sepal_query, tour):
-    tour.SEPAL_MEANS.show(sepal_query, con=con)
+    tour.SEPAL_MEANS.show(sepal_query.value, con=con)
     return
 
 
@@ -202,22 +204,27 @@ def _(con, sepal_query, tour):
 def _(mo):
     mo.md(r"""
     **2. Which flowers did cleaning drop?** The raw CSV has 150 flowers; `iris.iris_cleaned` has
-    fewer. Answer with a dict, species → how many of its flowers were dropped.
-    `dataset.read_csv()` reads the raw file; `dataset.species_counts(table)` counts a table.
+    fewer. Which species lost flowers, and how many? `dataset.read_csv()` reads the raw file;
+    `dataset.species_counts(table)` counts a table.
     """)
     return
 
 
 @app.cell
-def _():
-    # Exercise 2: e.g. {"Iris-setosa": 2}
-    dropped = None
-    return (dropped,)
+def _(mo):
+    # Exercise 2: the species that lost flowers, and how many it lost
+    dropped_species = mo.ui.dropdown(
+        ["Iris-setosa", "Iris-versicolor", "Iris-virginica"], label="species"
+    )
+    dropped_count = mo.ui.number(start=0, stop=150, step=1, value=0, label="flowers dropped")
+    mo.hstack([dropped_species, dropped_count], justify="start")
+    return dropped_count, dropped_species
 
 
 @app.cell
-def _(dropped, tour):
-    tour.DROPPED.show(dropped)
+def _(dropped_count, dropped_species, tour):
+    _answer = {dropped_species.value: dropped_count.value} if dropped_species.value else None
+    tour.DROPPED.show(_answer)
     return
 
 

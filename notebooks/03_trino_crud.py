@@ -294,8 +294,8 @@ def _(mo, pd, sql, trino_crud):
     """),
         pd.DataFrame(_rows, columns=_names),
         mo.md("""
-    Each exercise has a cell for you to edit (a query that returns one snapshot id) and a check
-    under it, which reads every snapshot with PyIceberg and says ✅, or ❌ with a hint.
+    Each exercise has a box for your query (one that returns a snapshot id) and a check under it,
+    which reads every snapshot with PyIceberg and says ✅, or ❌ with a hint.
 
     **1. Which commit removed the most rows?**
     """),
@@ -304,16 +304,19 @@ def _(mo, pd, sql, trino_crud):
 
 
 @app.cell
-def _():
+def _(mo):
     # Exercise 1: a Trino query returning the id of the snapshot that removed the most rows
-    most_removed_query = None
+    most_removed_query = mo.ui.text_area(
+        placeholder="select snapshot_id from ...", rows=5, label="your query", full_width=True
+    )
+    most_removed_query
     return (most_removed_query,)
 
 
 @app.cell
 def _(most_removed_query, settings, sql, steps, trino_crud):
     assert steps  # the exercise table exists
-    trino_crud.MOST_REMOVED.show(most_removed_query, sql=sql, settings=settings)
+    trino_crud.MOST_REMOVED.show(most_removed_query.value, sql=sql, settings=settings)
     return
 
 
@@ -327,16 +330,19 @@ def _(mo):
 
 
 @app.cell
-def _():
+def _(mo):
     # Exercise 2: a Trino query returning that snapshot's id
-    before_merge_query = None
+    before_merge_query = mo.ui.text_area(
+        placeholder="select ... from ...", rows=5, label="your query", full_width=True
+    )
+    before_merge_query
     return (before_merge_query,)
 
 
 @app.cell
 def _(before_merge_query, settings, sql, steps, trino_crud):
     assert steps
-    trino_crud.BEFORE_MERGE.show(before_merge_query, sql=sql, settings=settings)
+    trino_crud.BEFORE_MERGE.show(before_merge_query.value, sql=sql, settings=settings)
     return
 
 

@@ -53,14 +53,14 @@ class Exercise:
     def verdict(self, given: object, **context) -> Verdict:
         answer = self.answer(given)
         if answer is None or (isinstance(answer, str) and not answer.strip()):
-            return Verdict(self.key, TODO, "fill in the cell above")
+            return Verdict(self.key, TODO, "waiting for your answer above")
         try:
             hint = self.check(answer, **context)
         except Exception as exc:  # the learner's SQL or code failed: say how, not a traceback
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             return Verdict(self.key, WRONG, f"it failed: {type(exc).__name__}: {first[:300]}")
         if hint is None:
-            return Verdict(self.key, OK, "matches the oracle")
+            return Verdict(self.key, OK, "right: it matches what the tables hold")
         return Verdict(self.key, WRONG, hint)
 
     def show(self, given: object, **context):

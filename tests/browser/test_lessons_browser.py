@@ -2,6 +2,7 @@
 
 import pytest
 
+from playground.lessons import tour, trino_crud
 from playground.orchestration.promote import lessons_dir
 from tests.browser.conftest import CHARTS, marimo_app, screenshot, wait_until_settled
 from tests.helpers import settings_env
@@ -27,13 +28,30 @@ def _check(page, log, charts: int, marker: str) -> str:
     return text
 
 
+def _answer(page, placeholder: str, answer: str, title: str) -> None:
+    """Type `answer` into the exercise box with `placeholder`; its check must say ✅."""
+    box = page.get_by_placeholder(placeholder)
+    box.fill(answer)
+    box.press("Tab")  # the box sends its value when it loses focus
+    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
+
+
 @pytest.mark.parametrize("lesson", sorted(LESSONS))
 def test_lesson_renders(lesson, page, tmp_path) -> None:
     log = tmp_path / "marimo.log"
     with marimo_app(lessons_dir() / f"{lesson}.py", log) as url:
         page.goto(url)
+        if lesson == "01_chunked_loading":  # it measures when asked
+            page.get_by_role("button", name="Measure at this size").click(timeout=120_000)
         _check(page, log, *LESSONS[lesson])
         screenshot(page, f"lesson-{lesson}")
+        if lesson == "00_tour":
+            for exercise in tour.EXERCISES:  # both wait for an answer
+                page.get_by_text(f"⏳ {exercise.title}").wait_for(timeout=60_000)
+            _answer(page, "SELECT species, ... FROM iris ...", tour.SEPALS, tour.SEPAL_MEANS.title)
+            page.set_viewport_size({"width": 1280, "height": 760})
+            page.get_by_text(f"✅ {tour.SEPAL_MEANS.title}").scroll_into_view_if_needed()
+            screenshot(page, "exercise-checked", whole=False)
 
 
 @pytest.mark.stack
@@ -45,3 +63,5 @@ def test_the_trino_lesson_renders_against_trino(trino_stack, page, tmp_path) -> 
         assert "Trino is not running" not in text
         assert "Connected to Trino 476 (stack mode)." in text
         screenshot(page, "lesson-03_trino_crud")
+        answer, title = trino_crud.MOST_REMOVED_SQL, trino_crud.MOST_REMOVED.title
+        _answer(page, "select snapshot_id from ...", answer, title)
