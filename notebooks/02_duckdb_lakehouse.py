@@ -22,8 +22,9 @@ def _():
     from playground import lakehouse
     from playground.bench import analytics
     from playground.engines import duck
+    from playground.lessons import duckdb_lakehouse as lesson
 
-    return alt, analytics, duck, lakehouse, mo, pd
+    return alt, analytics, duck, lakehouse, lesson, mo, pd
 
 
 @app.cell(hide_code=True)
@@ -335,41 +336,54 @@ def _(connections, lakehouse):
 
 @app.cell(hide_code=True)
 def _(mo):
-    mo.vstack(
-        [
-            mo.md(r"""
+    mo.md(r"""
     ## Exercises
 
-    > **1.** Write a sixth report: the revenue of each staff member by month. Run it on all
-    > three paths and check that the results agree.
+    Each exercise has a box for your answer and a check under it that runs whenever you change
+    the answer: ✅ when it matches what PostgreSQL and the catalog say, ❌ with a hint otherwise.
 
-    > **2.** Change the month of the pruning query to `2022-02`. How many files does the
-    > Iceberg path read now, and why is it the same number?
+    **1. A sixth report: the revenue of each staff member by month.** Write it over the views
+    above (three columns: staff, month, revenue); the check runs it on the Iceberg path and
+    compares it with PostgreSQL's own sums.
+    """)
+    return
 
-    > **3.** Time-travel `pagila.payment` itself: list its snapshots with
-    > `lakehouse.snapshots("pagila.payment")`. When does the pipeline add one?
-    """),
-            mo.accordion(
-                {
-                    "Answer 1": mo.md(
-                        "```sql\nselect staff_id, strftime(date_trunc('month', payment_date), "
-                        "'%Y-%m') as month,\n       sum(amount) as revenue\nfrom payment group by "
-                        "all order by all\n```\nRun it with `connections[path].sql(...)` for each "
-                        "path and compare the frames with `.equals`."
-                    ),
-                    "Answer 2": mo.md(
-                        "One: each month is its own partition, so whatever the month, the "
-                        "manifests point at exactly that month's file."
-                    ),
-                    "Answer 3": mo.md(
-                        "Every materialization of `pagila/payment` commits once: a full run "
-                        "replaces the table, a one-month run replaces that month (a delete and an "
-                        "append in one commit)."
-                    ),
-                }
-            ),
-        ]
-    )
+
+@app.cell
+def _(mo):
+    # Exercise 1: your query over the lesson's views (payment, rental, ...)
+    staff_query = mo.ui.text_area(placeholder="select staff_id, ... from payment ...", rows=6,
+                                  label="your query", full_width=True)  # fmt: skip
+    staff_query
+    return (staff_query,)
+
+
+@app.cell
+def _(connections, lesson, source, staff_query):
+    lesson.STAFF.show(staff_query.value, con=connections["iceberg"], source=source)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2. How many data files of `payment` does a query on February 2022 read through Iceberg?**
+    Change the month of the pruning query above to `2022-02` and read its plan.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 2: the number of files
+    files_read = mo.ui.number(start=0, stop=1000, step=1, label="data files read")
+    files_read
+    return (files_read,)
+
+
+@app.cell
+def _(files_read, lesson, source):
+    lesson.FILES.show(files_read.value or None, source=source)  # 0: not answered yet
     return
 
 

@@ -1,0 +1,85 @@
+"""Lesson 02's exercises, checked against PostgreSQL's own answer and PyIceberg's file planning."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+
+from playground import lakehouse
+from playground.lessons.exercises import Exercise
+from playground.services import postgres
+
+STAFF_REVENUE = """select staff_id,
+       strftime(date_trunc('month', payment_date), '%Y-%m') as month,
+       sum(amount) as revenue
+from payment
+group by all
+order by all"""
+MONTH_REVENUE = """select strftime(date_trunc('month', payment_date), '%Y-%m') as month,
+       sum(amount) as revenue
+from payment
+group by all
+order by all"""
+
+
+def _month(value) -> str:
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m")
+    return str(value)[:7]
+
+
+def check_staff_revenue(query: str, con, source) -> str | None:
+    """The query (over the lesson's views) must give each staff member's revenue by UTC month,
+    as PostgreSQL sums it."""
+    rows = con.sql(query).fetchall()
+    if rows and len(rows[0]) != 3:
+        return f"three columns expected (staff, month, revenue); your query returns {len(rows[0])}"
+    with postgres.connect(source.database) as conn:
+        oracle = {
+            (staff, month): revenue
+            for staff, month, revenue in conn.execute(
+                "select staff_id, to_char(payment_date at time zone 'UTC', 'YYYY-MM'), "
+                "sum(amount) from payment group by 1, 2"
+            )
+        }
+    got = {(int(staff), _month(month)): Decimal(str(revenue)) for staff, month, revenue in rows}
+    if len(got) != len(oracle):
+        return f"{len(oracle)} (staff, month) pairs expected, your query returns {len(got)} rows"
+    for key, revenue in sorted(oracle.items()):
+        if key not in got:
+            return f"staff {key[0]} in {key[1]} is missing (group by staff and by month)"
+        if got[key] != revenue:
+            return f"staff {key[0]} in {key[1]}: yours {got[key]}, PostgreSQL's {revenue}"
+    return None
+
+
+def check_files_read(answer: float, source) -> str | None:
+    """How many data files of `payment` a query on 2022-02 reads: PyIceberg plans the scan."""
+    table = lakehouse.catalog().load_table(f"{source.namespace}.payment")
+    february = And(
+        GreaterThanOrEqual("payment_date", "2022-02-01T00:00:00+00:00"),
+        LessThan("payment_date", "2022-03-01T00:00:00+00:00"),
+    )
+    planned = len(list(table.scan(row_filter=february).plan_files()))
+    every = len(list(table.scan().plan_files()))
+    if int(answer) == planned:
+        return None
+    if int(answer) == every:
+        return f"{every} is every data file of payment: a one-month filter prunes the others"
+    return f"you said {int(answer)}; count the files EXPLAIN ANALYZE says the scan read"
+
+
+STAFF = Exercise(
+    "02.1", "Revenue of each staff member by month", check_staff_revenue, STAFF_REVENUE,
+    MONTH_REVENUE,
+    "Run it on every path with `connections[path].sql(...)`: the three agree, and they agree "
+    "with PostgreSQL's own sum by UTC month, which the check computes.",
+)  # fmt: skip
+FILES = Exercise(
+    "02.2", "Files a February query reads through Iceberg", check_files_read, 1, 7,
+    "One: each month is its own partition, so whatever the month, the manifests point at "
+    "exactly that month's file.",
+)  # fmt: skip
+EXERCISES = (STAFF, FILES)
