@@ -29,6 +29,7 @@ def _():
     from playground.bench import analytics
     from playground.config.settings import ServiceUnavailable, get_settings
     from playground.engines import trino
+    from playground.lessons import io_managers as lesson
     from playground.orchestration.defs.pagila.assets import monthly
     from playground.orchestration.io.iceberg import ArrowIcebergIOManager
     from playground.orchestration.io.parquet import PartitionedParquetIOManager
@@ -46,6 +47,7 @@ def _():
         duckdb,
         get_settings,
         lakehouse,
+        lesson,
         mo,
         monthly,
         pa,
@@ -400,52 +402,55 @@ def _(lakehouse, pa, timings):
 
 @app.cell(hide_code=True)
 def _(mo):
-    mo.vstack(
-        [
-            mo.md(r"""
-    ## Exercise
+    mo.md(r"""
+    ## Exercises
 
-    > Write a `CsvIOManager` that stores each output as `<folder>/<key path>.csv` (one file per
-    > partition for partitioned assets) and loads it back as a DataFrame. Materialize
-    > `make_assets("lessons_io_csv")` with it for one month, then plug it into a
-    > `dg.Definitions(assets=..., resources={"io_manager": CsvIOManager(...)})`.
-    """),
-            mo.accordion(
-                {
-                    "Answer": mo.md(r"""
-```python
-from pathlib import Path
+    Each exercise has a place for your answer and a check under it that runs whenever you change
+    it: ✅ when it holds, ❌ with a hint otherwise.
+
+    **1. A CSV IO manager.** In the cell below, replace `None` with a `dg.ConfigurableIOManager`
+    subclass with a `folder: str` field that stores each output as
+    `<folder>/<asset key path>/<partition>.csv` and loads it back as a DataFrame. The check runs
+    it through Dagster's own contexts (`build_output_context`, `build_input_context`) on a May
+    partition of payments and compares what comes back with what went in.
+    """)
+    return
 
 
-class CsvIOManager(dg.ConfigurableIOManager):
-    folder: str
-
-    def _path(self, context) -> Path:
-        path = Path(self.folder, *context.asset_key.path)
-        if context.has_partition_key:
-            path = path / context.partition_key
-        return path.with_suffix(".csv")
-
-    def handle_output(self, context, obj: pd.DataFrame) -> None:
-        self._path(context).parent.mkdir(parents=True, exist_ok=True)
-        obj.to_csv(self._path(context), index=False)
-
-    def load_input(self, context) -> pd.DataFrame:
-        return pd.read_csv(self._path(context), parse_dates=["payment_date"])
+@app.cell
+def _(dg, pd):
+    # Exercise 1: your IO manager class (it may use dg, pd and pathlib.Path)
+    CsvIOManager = None
+    return (CsvIOManager,)
 
 
-csv = CsvIOManager(folder=str(lesson_dir / "csv"))
-dg.materialize(make_assets("lessons_io_csv"), partition_key="2022-05-01",
-               resources={"io_manager": csv})
-defs = dg.Definitions(assets=make_assets("lessons_io_csv"), resources={"io_manager": csv})
-```
-CSV keeps no types: the loader must say which columns are dates, which is what the Parquet
-and table IO managers never have to do.
-""")
-                }
-            ),
-        ]
-    )
+@app.cell
+def _(CsvIOManager, lesson):
+    lesson.CSV.show(CsvIOManager)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2. How many rows did re-materializing May replace in the Iceberg table?** Read it from
+    the table's history above.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 2: a number of rows
+    replaced_rows = mo.ui.number(start=0, stop=10_000_000, step=1, label="rows replaced")
+    replaced_rows
+    return (replaced_rows,)
+
+
+@app.cell
+def _(lesson, replaced_rows, timings):
+    assert len(timings)  # the comparison above has run
+    lesson.REPLACED.show(replaced_rows.value or None)  # 0: not answered yet
     return
 
 

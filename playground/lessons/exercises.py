@@ -43,15 +43,21 @@ class Exercise:
     worked: object  # the worked answer (what the accordion shows, and the suite feeds)
     wrong: object  # a plausible wrong answer the check must refuse
     explanation: str = ""
-    context_names: tuple[str, ...] = field(default=())
+    # when the answer depends on the data (a row count): worked and wrong, from the context
+    solve: Callable[..., object] | None = field(default=None)
+    mistake: Callable[..., object] | None = field(default=None)
 
-    def answer(self, given: object) -> object:
+    def answer(self, given: object, **context) -> object:
         """The learner's answer, or the worked or wrong one when the suite asks for it."""
         wanted = os.environ.get(ANSWERS_VARIABLE, "")
-        return {"worked": self.worked, "wrong": self.wrong}.get(wanted, given)
+        if wanted == "worked":
+            return self.solve(**context) if self.solve else self.worked
+        if wanted == "wrong":
+            return self.mistake(**context) if self.mistake else self.wrong
+        return given
 
     def verdict(self, given: object, **context) -> Verdict:
-        answer = self.answer(given)
+        answer = self.answer(given, **context)
         if answer is None or (isinstance(answer, str) and not answer.strip()):
             return Verdict(self.key, TODO, "waiting for your answer above")
         try:
@@ -72,8 +78,10 @@ class Exercise:
         if not mo.running_in_notebook():
             print(found.line, flush=True)
         kind = {TODO: "neutral", OK: "success", WRONG: "danger"}[found.status]
-        shown = self.worked if isinstance(self.worked, str) else repr(self.worked)
-        answer = f"```\n{shown}\n```" + (f"\n\n{self.explanation}" if self.explanation else "")
+        shown = self.worked if isinstance(self.worked, str) else None
+        if shown is None and self.worked is not None and not isinstance(self.worked, type):
+            shown = repr(self.worked)
+        answer = (f"```\n{shown}\n```\n\n" if shown else "") + self.explanation
         said = mo.md(f"**{_MARK[found.status]} {self.title}**: {found.message}")
         return mo.vstack([mo.callout(said, kind=kind),
                           mo.accordion({"the worked answer": mo.md(answer)})])  # fmt: skip

@@ -60,3 +60,11 @@ def test_the_tour_hints_say_what_differs(iris) -> None:
         "3 species expected, your query returns 2 rows"
     )
     assert "you said {'Iris-setosa': 1}" in tour.DROPPED.verdict({"Iris-setosa": 1}).message
+
+
+def test_the_csv_io_manager_check_takes_the_worked_class_and_names_the_lost_types() -> None:
+    from playground.lessons import io_managers
+
+    assert io_managers.check_csv_io_manager(io_managers.CsvIOManager) is None
+    said = io_managers.check_csv_io_manager(io_managers.UntypedCsvIOManager)
+    assert said.startswith("payment_date came back as object: CSV keeps no types")

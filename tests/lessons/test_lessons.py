@@ -8,7 +8,7 @@ import pytest
 
 from playground import lakehouse
 from playground.bench import extract as bench
-from playground.lessons import duckdb_lakehouse, exercises, tour, trino_crud
+from playground.lessons import duckdb_lakehouse, exercises, io_managers, tour, trino_crud
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
 from tests.helpers import run
@@ -97,6 +97,7 @@ EXERCISES = {
     "00_tour": tour.EXERCISES,
     "02_duckdb_lakehouse": duckdb_lakehouse.EXERCISES,
     "03_trino_crud": trino_crud.EXERCISES,
+    "04_io_managers": io_managers.EXERCISES,
 }
 NEEDS_TRINO = {
     "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino"
@@ -116,7 +117,7 @@ def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
 
 
 @pytest.mark.parametrize("answers", ["worked", "wrong"])
-@pytest.mark.parametrize("lesson", ["00_tour", "02_duckdb_lakehouse"])
+@pytest.mark.parametrize("lesson", ["00_tour", "02_duckdb_lakehouse", "04_io_managers"])
 def test_the_checks_take_worked_answers_and_refuse_wrong_ones(lesson, answers, fresh_data_dir):
     result = run([sys.executable, str(lessons_dir() / f"{lesson}.py")],
                  env={exercises.ANSWERS_VARIABLE: answers}, timeout=600)  # fmt: skip
