@@ -21,9 +21,10 @@ def _():
 
     from playground import extract
     from playground.bench import extract as bench
+    from playground.lessons import chunked_loading as lesson
     from playground.services import postgres
 
-    return alt, bench, extract, mo, pd, postgres, tempfile
+    return alt, bench, extract, lesson, mo, pd, postgres, tempfile
 
 
 @app.cell(hide_code=True)
@@ -180,6 +181,56 @@ def _(alt, growth):
         y=alt.Y("peak_rss_mb", title="peak RSS (MB)"),
         color="method",
     ).properties(width=520, height=260, title="Peak memory against table size")
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ### Exercises on what you measured
+
+    Each has a box for your answer and a check under it that reads the measurements above: ✅
+    when your answer matches them, ❌ with a hint otherwise.
+
+    **1.** Whose peak memory grows with the table?
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 1: pick a method
+    grows = mo.ui.dropdown(["duckdb", "adbc", "pandas-chunks", "pandas-concat"], label="method")
+    grows
+    return (grows,)
+
+
+@app.cell
+def _(growth, grows, lesson):
+    lesson.GROWS.show(grows.value, growth=growth)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2.** About how many bytes does `pandas-concat` hold per row of the table? (Within a
+    quarter of what the two sizes above say.)
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 2: bytes per row
+    per_row = mo.ui.number(start=0, stop=1_000_000, step=1, label="bytes per row")
+    per_row
+    return (per_row,)
+
+
+@app.cell
+def _(growth, lesson, per_row):
+    lesson.PER_ROW.show(per_row.value or None, growth=growth)  # 0: not answered yet
     return
 
 

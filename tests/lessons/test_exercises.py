@@ -68,3 +68,25 @@ def test_the_csv_io_manager_check_takes_the_worked_class_and_names_the_lost_type
     assert io_managers.check_csv_io_manager(io_managers.CsvIOManager) is None
     said = io_managers.check_csv_io_manager(io_managers.UntypedCsvIOManager)
     assert said.startswith("payment_date came back as object: CSV keeps no types")
+
+
+def test_the_chunked_loading_checks_read_the_measurements() -> None:
+    """Lesson 01's checks on measurements shaped like its own (its run takes half a minute: the
+    suite runs it once, as shipped, and feeds the checks here)."""
+    import pandas as pd
+
+    from playground.lessons import chunked_loading
+
+    growth = pd.DataFrame({
+        "method": ["pandas-concat", "pandas-chunks"] * 2,
+        "rows": [100_000, 100_000, 400_000, 400_000],
+        "peak_rss_mb": [240.0, 210.0, 355.0, 212.0],
+    })  # fmt: skip
+    for exercise in chunked_loading.EXERCISES:
+        worked = exercise.solve(growth=growth) if exercise.solve else exercise.worked
+        wrong = exercise.mistake(growth=growth) if exercise.mistake else exercise.wrong
+        assert exercise.check(worked, growth=growth) is None, exercise.key
+        assert exercise.check(wrong, growth=growth) is not None, exercise.key
+    assert round(chunked_loading._bytes_per_row(growth)) == 402  # 115 MB over 300,000 rows
+    said = chunked_loading.check_grows("pandas-chunks", growth)
+    assert said == "pandas-chunks's peak rose by 2 MB between the two sizes; another rose more"

@@ -8,7 +8,14 @@ import pytest
 
 from playground import lakehouse
 from playground.bench import extract as bench
-from playground.lessons import duckdb_lakehouse, exercises, io_managers, tour, trino_crud
+from playground.lessons import (
+    chunked_loading,
+    duckdb_lakehouse,
+    exercises,
+    io_managers,
+    tour,
+    trino_crud,
+)
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
 from tests.helpers import run
@@ -95,6 +102,7 @@ OUTCOMES = {
 # The exercises each lesson checks (the suite runs them as shipped, worked and wrong).
 EXERCISES = {
     "00_tour": tour.EXERCISES,
+    "01_chunked_loading": chunked_loading.EXERCISES,
     "02_duckdb_lakehouse": duckdb_lakehouse.EXERCISES,
     "03_trino_crud": trino_crud.EXERCISES,
     "04_io_managers": io_managers.EXERCISES,
