@@ -75,3 +75,28 @@ def pipeline_on(database: str, scale: float, seed_value: int):
         instance = dg.DagsterInstance.ephemeral()
         stages = pipeline.materialize_pagila(get_settings(), instance, progress=lambda _: None)
         yield stages, instance
+
+
+# A progress line `playground extract` prints every 2 s while it writes files (never its last line)
+EXTRACT_PROGRESS = r"^\s+[\d,]+ rows\s"
+
+
+def kill_when(command: list[str], marker: str, extra_wait: float = 0.3) -> None:
+    """Run `command`, kill -9 it once a line of its output matches the regex `marker` (and
+    `extra_wait` seconds more); fail if it ends before."""
+    import re
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:
+            if re.search(marker, line):
+                break
+        else:
+            raise AssertionError(f"{command[3:6]} ended before printing {marker!r}")
+        time.sleep(extra_wait)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()

@@ -1,11 +1,7 @@
 """Extraction PostgreSQL → Iceberg: type round trips, methods agree, atomicity, partitions."""
 
 import decimal
-import re
-import signal
-import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime
 
 import psycopg
@@ -15,7 +11,7 @@ from playground import extract, lakehouse
 from playground.engines import duck
 from playground.extract import pgtypes, sink
 from playground.services import postgres
-from tests.helpers import ROOT, free_port
+from tests.helpers import EXTRACT_PROGRESS, free_port, kill_when
 
 pytestmark = pytest.mark.slow
 
@@ -192,15 +188,7 @@ def test_killed_run_commits_nothing(fresh_postgres) -> None:
     command = [sys.executable, "-m", "playground.cli", "extract", "--source", url,
                "--table", table, "--to", "raw.killed", "--method", "pandas-chunks",
                "--batch-rows", "20000"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        # the first progress line (every 2 s while files are being written), not the last one
-        assert " rows into " not in line, "the extract ended before it could be killed"
-        if re.match(r"^\s+[\d,]+ rows\s", line):
-            break
-    time.sleep(0.3)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(command, EXTRACT_PROGRESS)  # files are being written
     assert not lakehouse.catalog().table_exists("raw.killed")
 
 

@@ -1,10 +1,7 @@
 """`playground clean` and doctor's leftovers line, after real kill -9s of extract and seed."""
 
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import psycopg
 import pytest
@@ -13,21 +10,9 @@ from playground import extract, lakehouse
 from playground.datasets.pagila import seed
 from playground.lakehouse import clean
 from playground.services import postgres
-from tests.helpers import ROOT, run
+from tests.helpers import EXTRACT_PROGRESS, kill_when, run
 
 pytestmark = pytest.mark.slow
-
-
-def _kill_when(command: list[str], marker: str, extra_wait: float = 0.3) -> None:
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        for line in process.stdout:
-            if marker in line:
-                break
-        time.sleep(extra_wait)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
 
 
 def _databases() -> set[str]:
@@ -38,23 +23,23 @@ def _databases() -> set[str]:
 def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_postgres) -> None:
     from playground.bench.extract import ensure_bench_table
 
-    url, table = ensure_bench_table(300_000, print_=lambda _line: None)
+    url, table = ensure_bench_table(1_000_000, print_=lambda _line: None)
     quiet = dict(source=url, progress=lambda _line: None)
     # a table with history: its first snapshot's files are no longer current, but referenced
     extract.extract("raw.kept", query=f"select * from {table} limit 1000", **quiet)
     first = lakehouse.snapshots("raw.kept")[-1]["snapshot_id"]
     extract.extract("raw.kept", query=f"select * from {table} limit 500", **quiet)
     # a killed extract into the same namespace leaves staged files
-    _kill_when([sys.executable, "-m", "playground.cli", "extract", "--source", url,
-                "--table", table, "--to", "raw.killed", "--method", "pandas-chunks",
-                "--batch-rows", "20000"], "rows/s")  # fmt: skip
+    kill_when([sys.executable, "-m", "playground.cli", "extract", "--source", url,
+               "--table", table, "--to", "raw.killed", "--method", "pandas-chunks",
+               "--batch-rows", "20000"], EXTRACT_PROGRESS)  # fmt: skip
     # a live writer's staging folder (this process is alive) must be left alone
     live = fresh_postgres / "warehouse" / "raw" / "live" / "data" / f"extract-x-p{os.getpid()}-y"
     live.mkdir(parents=True)
     (live / "part-0.parquet").write_bytes(b"in progress")
     # a killed seed leaves its loading database; a running seed's must stay
-    _kill_when([sys.executable, "-m", "playground.cli", "seed", "--scale", "5",
-                "--database", "pagila_killed"], "customer", extra_wait=0.1)  # fmt: skip
+    kill_when([sys.executable, "-m", "playground.cli", "seed", "--scale", "5",
+               "--database", "pagila_killed"], "customer", extra_wait=0.1)  # fmt: skip
     assert "pagila_killed__loading" in _databases()
     postgres.ensure_database("pagila_busy__loading")
     running_seed = psycopg.connect(postgres.url("postgres"), autocommit=True)
