@@ -15,6 +15,7 @@ a manifest per data directory, prepared outside `dagster dev` too.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,17 @@ def profiles_dir(settings: Settings | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, text)
     return path.parent
+
+
+def run_target(settings: Settings, run_id: str) -> Path:
+    """The artifacts folder of one Dagster build, holding a copy of the data directory's parse
+    (`partial_parse.msgpack`) so that the build reuses it instead of parsing again (about 8 s)."""
+    folder = dbt_dir(settings) / "runs" / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    parsed = target_dir(settings) / "partial_parse.msgpack"
+    if parsed.is_file():
+        shutil.copy2(parsed, folder / parsed.name)
+    return folder
 
 
 def executable() -> Path:

@@ -81,7 +81,7 @@ def pagila_dbt(
     # with the profile and artifacts folder of the data directory this run uses.
     tables_file = dbt_project.tables_file(settings)
     args = ["build", "--profiles-dir", str(dbt_project.profiles_dir(settings))]
-    target = dbt_project.dbt_dir(settings) / "runs" / context.run.run_id
+    target = dbt_project.run_target(settings, context.run.run_id)
     lock = settings.duckdb_path.with_name(settings.duckdb_path.name + ".lock")
     try:
         with warehouse.exclusive(lock, "building the warehouse with dbt"):
