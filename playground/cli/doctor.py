@@ -1,4 +1,7 @@
-"""`playground doctor`: one line per component, with the command that fixes each failure."""
+"""`playground doctor`: one line per component, with the command that fixes each failure.
+
+Imports inside functions: each check imports only the part it checks.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,6 @@ def missing_catalog_tables(conn) -> list[str]:
 
 
 def bucket_probe(settings: Settings) -> str:
-    # lazy: each check imports only the part it checks
     from playground.lakehouse import objectstore
 
     try:
@@ -84,7 +86,6 @@ def bucket_probe(settings: Settings) -> str:
 
 
 def trino_probe(settings: Settings) -> str:
-    # lazy: each check imports only the part it checks
     from playground.engines import trino
 
     version = trino.info(settings).get("nodeVersion", {}).get("version", "?")
@@ -100,7 +101,6 @@ def trino_probe(settings: Settings) -> str:
 
 
 def checks(settings: Settings) -> list[Check]:
-    # lazy: each check imports only the part it checks
     from playground import lakehouse
     from playground.engines import duck
     from playground.services import postgres
@@ -120,7 +120,6 @@ def checks(settings: Settings) -> list[Check]:
     result.append(Check("postgres", pg.running, pg.detail, pg_hint))
 
     def pagila_probe() -> str:
-        # lazy: each check imports only the part it checks
         from playground.datasets.pagila.seed import row_counts
 
         if not pg.running:
@@ -164,14 +163,14 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("iceberg catalog", pg_hint if stack else "make install", catalog_probe))
 
     def dbt_probe() -> str:
-        # lazy: each check imports only the part it checks
         from playground.lakehouse import warehouse
         from playground.orchestration import dbt_project
 
-        if not dbt_project.is_prepared():
+        if not dbt_project.is_prepared(settings):  # the manifest of the data dir checked
             raise Fix(
-                "the dbt manifest is missing or older than dbt_project/", "playground dbt prepare"
-            )
+                f"the dbt manifest {dbt_project.manifest_path(settings)} is missing or older than "
+                "dbt_project/", "playground dbt prepare"
+            )  # fmt: skip
         where = settings.duckdb_path
         try:
             warehouse.check_writable(where)
@@ -183,7 +182,6 @@ def checks(settings: Settings) -> list[Check]:
     result.append(_guard("dbt", "playground dbt prepare", dbt_probe))
 
     def leftovers_probe() -> str:
-        # lazy: each check imports only the part it checks
         from playground.lakehouse import clean
 
         found = clean.find(settings)
@@ -193,7 +191,6 @@ def checks(settings: Settings) -> list[Check]:
 
     result.append(_guard("leftovers", "playground clean", leftovers_probe))
     if not stack:
-        # lazy: each check imports only the part it checks
         from playground.services import pgserver
 
         user = pgserver.server_user()
@@ -255,7 +252,6 @@ def checks(settings: Settings) -> list[Check]:
 
 
 def _security_checks(settings: Settings) -> list[Check]:
-    # lazy: each check imports only the part it checks
     from playground.cli import doctor_security as privacy
 
     found = []
@@ -272,7 +268,6 @@ def _security_checks(settings: Settings) -> list[Check]:
 
 def _bi_check(settings: Settings, stack: bool, local: bool) -> Check:
     """Superset without Docker (`playground bi`); optional, as BI is heavy."""
-    # lazy: each check imports only the part it checks
     from playground.stack import superset
 
     state = superset.status(settings)
