@@ -259,9 +259,10 @@ def start(pgdata: Path, version: int | None = None) -> None:
     _private_hba(pgdata)
     port = free_port()
     sockets = _socket_folder(pgdata, port)
-    # pg_ctl hands -o to a shell; the folder is double-quoted for the server's list syntax
+    # pg_ctl hands -o to a shell; the folder is double-quoted for the server's list syntax.
+    # wal_level=logical: lesson 05 reads changes through logical replication (a replication slot).
     options = " ".join([
-        "-c", "listen_addresses=127.0.0.1", "-p", str(port),
+        "-c", "listen_addresses=127.0.0.1", "-p", str(port), "-c", "wal_level=logical",
         "-c", shlex.quote(f'unix_socket_directories="{sockets}"'),
     ])  # fmt: skip
     try:
