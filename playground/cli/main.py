@@ -135,6 +135,18 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _changes(args: argparse.Namespace) -> int:
+    from playground.config.settings import get_settings
+    from playground.datasets.pagila import changes
+    from playground.services import postgres
+
+    database = args.database or get_settings().pagila_db
+    with postgres.connect(database) as conn:
+        for _ in range(args.days):
+            print(changes.apply_day(conn, seed=args.seed).summary(), flush=True)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from playground.bench import extract as bench
     from playground.extract.api import METHODS
@@ -241,6 +253,14 @@ def parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="do nothing when the database already exists"
     )
     seed.set_defaults(func=_seed)
+
+    day = commands.add_parser(
+        "changes", help="apply days of business to pagila: rentals, returns, refunds, emails"
+    )
+    day.add_argument("--days", type=_count, default=1, help="how many days to apply (default 1)")
+    day.add_argument("--seed", type=int, default=0, help="random seed (same seed, same changes)")
+    day.add_argument("--database", help="the pagila database to change (default: pagila)")
+    day.set_defaults(func=_changes, needs_postgres=True)
 
     bench = commands.add_parser("bench", help="measure the playground's heavy commands")
     bench_commands = bench.add_subparsers(dest="bench", required=True)

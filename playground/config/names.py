@@ -17,3 +17,8 @@ def check_identifier(identifier: str) -> tuple[str, str]:
             "at most 63 characters (PostgreSQL's and Trino's limit)."
         )
     return parts[0], parts[1]
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, double-quoted (quotes inside doubled): safe for any column name."""
+    return '"' + name.replace('"', '""') + '"'

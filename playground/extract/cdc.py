@@ -89,7 +89,7 @@ def slots(conn: psycopg.Connection) -> list[tuple[str, int]]:
 def read(conn: psycopg.Connection, slot: str, consume: bool = True) -> list[Change]:
     """The changes committed since the slot was created or last read (`consume=False`: peek)."""
     conn.execute("set timezone to 'UTC'")
-    function = "pg_logical_slot_get_binary_changes" if consume else "pg_logical_slot_peek_binary_changes"
+    function = f"pg_logical_slot_{'get' if consume else 'peek'}_binary_changes"
     rows = conn.execute(
         f"select data from {function}(%s, null, null, 'proto_version', '1', "  # noqa: S608
         "'publication_names', %s)",

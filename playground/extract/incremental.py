@@ -18,6 +18,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from playground.config.months import month_bounds, utc_literal
+from playground.config.names import quote
 from playground.extract import api
 from playground.extract.reconcile import WHOLE_TABLE, Source, changed_months
 from playground.services import postgres
@@ -43,14 +44,14 @@ def full_reload(
 def watermark(source: Source, identifier: str, column: str):
     """The newest value of `column` in the lakehouse table (None when it is empty)."""
     view = source.view(identifier)
-    return source.con.execute(f'select max("{column}") from "{view}"').fetchone()[0]  # noqa: S608
+    return source.con.execute(f"select max({quote(column)}) from {quote(view)}").fetchone()[0]  # noqa: S608
 
 
 def _since(source: Source, table: str, identifier: str, column: str) -> pa.Table:
     mark = watermark(source, identifier, column)
     if mark is None:
         return source.rows(table)
-    return source.rows(table, f'"{column}" > ?', [mark])
+    return source.rows(table, newer=(column, mark))
 
 
 def watermark_append(source: Source, table: str, identifier: str, column: str) -> int:
@@ -78,9 +79,10 @@ def months_query(table: str, column: str, months: list[str]) -> str:
     ranges = []
     for month in months:
         first, after = month_bounds(month)
-        ranges.append(f'("{column}" >= {utc_literal(first)} and "{column}" < {utc_literal(after)})')
-    # the table name is checked by the caller (reconcile.Source); the months are parsed dates
-    return f'select * from public."{table}" where ' + " or ".join(ranges)  # noqa: S608
+        name = quote(column)
+        ranges.append(f"({name} >= {utc_literal(first)} and {name} < {utc_literal(after)})")
+    # quoted names, and literals of parsed dates
+    return f"select * from public.{quote(table)} where " + " or ".join(ranges)  # noqa: S608
 
 
 def replace_changed_months(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from playground.config.names import check_identifier
+from playground.config.names import quote
 from playground.config.settings import Settings, get_settings
 from playground.engines import duck
 from playground.lakehouse.tables import catalog, register_duckdb_view
@@ -40,10 +40,13 @@ class Source:
         dsn = postgres.libpq_dsn(database, self.settings)
         self.con.execute(f"ATTACH {duck.literal(dsn)} AS pg (TYPE postgres, READ_ONLY)")
 
-    def rows(self, table: str, where: str = "", params: list | None = None) -> pa.Table:
-        """The PostgreSQL table's rows (optionally filtered: `where` uses `?` for `params`)."""
-        sql = f'select * from pg.public."{_name(table)}"' + (f" where {where}" if where else "")
-        return self.con.execute(sql, params or []).arrow().read_all()
+    def rows(self, table: str, newer: tuple[str, object] | None = None) -> pa.Table:
+        """The PostgreSQL table's rows; `newer=(column, value)`: only those past `value`."""
+        sql = f"select * from pg.public.{quote(table)}"  # noqa: S608 - a quoted name
+        if newer is None:
+            return self.con.execute(sql).arrow().read_all()
+        column, value = newer
+        return self.con.execute(f"{sql} where {quote(column)} > ?", [value]).arrow().read_all()
 
     def view(self, identifier: str) -> str:
         """A view of the Iceberg table as it is now; its name."""
@@ -54,16 +57,11 @@ class Source:
         self.con.close()
 
 
-def _name(table: str) -> str:
-    check_identifier(f"public.{table}")  # a plain name: it is quoted into SQL
-    return table
-
-
 def _aggregates(schema: pa.Schema, dialect: str) -> list[str]:
     """One aggregate per column, the same number in PostgreSQL and DuckDB."""
     parts = ["count(*)"]
     for field in schema:
-        c, kind = f'"{field.name}"', field.type
+        c, kind = quote(field.name), field.type
         if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
             parts.append(f"coalesce(sum({c}), 0)")
         elif pa.types.is_timestamp(kind):
@@ -89,19 +87,18 @@ def fingerprints(
     """
     schema = source.cat.load_table(identifier).schema().as_arrow()
     view = source.view(identifier)
-    month_pg = (
-        f"to_char(\"{column}\" at time zone 'UTC', 'YYYY-MM')" if column else f"'{WHOLE_TABLE}'"
-    )
-    month_duck = f"strftime(\"{column}\", '%Y-%m')" if column else f"'{WHOLE_TABLE}'"
-    pg_sql = (
-        f"select {month_pg}, {', '.join(_aggregates(schema, 'postgres'))} "
-        f'from public."{_name(table)}" group by 1'
-    )
-    lake_sql = f'select {month_duck}, {", ".join(_aggregates(schema, "duckdb"))} from "{view}" group by 1'
+    month_pg = f"to_char({quote(column)} at time zone 'UTC', 'YYYY-MM')" if column else "''"
+    month_duck = f"strftime({quote(column)}, '%Y-%m')" if column else "''"
+    # every name is quoted; the aggregates are fixed SQL around quoted names
+    pg_sql = f"select {month_pg}, {', '.join(_aggregates(schema, 'postgres'))} from public.{quote(table)} group by 1"  # noqa: S608, E501
+    lake_sql = f"select {month_duck}, {', '.join(_aggregates(schema, 'duckdb'))} from {quote(view)} group by 1"  # noqa: S608, E501
     with postgres.connect(source.database, source.settings) as conn:
-        theirs = {row[0]: _normal(row[1:]) for row in conn.execute(pg_sql).fetchall()}  # noqa: S608
-    ours = {row[0]: _normal(row[1:]) for row in source.con.execute(lake_sql).fetchall()}
-    return theirs, ours
+        theirs = _by_month(conn.execute(pg_sql).fetchall(), column)
+    return theirs, _by_month(source.con.execute(lake_sql).fetchall(), column)
+
+
+def _by_month(rows: list[tuple], column: str | None) -> dict:
+    return {(row[0] if column else WHOLE_TABLE): _normal(row[1:]) for row in rows}
 
 
 def changed_months(
@@ -113,7 +110,7 @@ def changed_months(
     among them is not listed (pagila's partition columns are NOT NULL).
     """
     theirs, ours = fingerprints(source, table, identifier, column)
-    return sorted(m for m in set(theirs) | set(ours) if theirs.get(m) != ours.get(m) and m)
+    return sorted(m for m in set(theirs) | set(ours) if m and theirs.get(m) != ours.get(m))
 
 
 @dataclass(frozen=True)
@@ -135,9 +132,10 @@ def differences(source: Source, table: str, identifier: str) -> Differences:
     """Compare every row of the lakehouse table with PostgreSQL's, both ways (`EXCEPT ALL`)."""
     view = source.view(identifier)
     names = source.cat.load_table(identifier).schema().column_names
-    columns = ", ".join(f'"{n}"' for n in names)
-    pg = f'select {columns} from pg.public."{_name(table)}"'
-    lake = f'select {columns} from "{view}"'
-    missing = source.con.execute(f"select count(*) from ({pg} except all {lake})").fetchone()[0]
-    extra = source.con.execute(f"select count(*) from ({lake} except all {pg})").fetchone()[0]
+    columns = ", ".join(quote(n) for n in names)
+    pg = f"select {columns} from pg.public.{quote(table)}"  # noqa: S608 - quoted names only
+    lake = f"select {columns} from {quote(view)}"  # noqa: S608 - quoted names only
+    count = "select count(*) from ({} except all {})"
+    missing = source.con.execute(count.format(pg, lake)).fetchone()[0]
+    extra = source.con.execute(count.format(lake, pg)).fetchone()[0]
     return Differences(missing, extra)

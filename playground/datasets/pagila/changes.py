@@ -2,8 +2,8 @@
 
 `apply_day(conn, seed)` changes the database the way a rental shop's day would, in one
 transaction, and says what it did. The day is the one after the newest rental, return or
-payment, so calling it again applies the next day; the same database and seed always give the same changes. It is what
-lesson 05 (incremental loading) loads from, and `playground changes` runs it from the shell.
+payment, so calling it again applies the next day; the same database and seed always give the
+same changes. Lesson 05 (incremental loading) loads from it; `playground changes` runs it.
 
 What a day holds (each count is at most what the database can give):
 - `rentals` new rentals of items on the shelf, each with its payment (dated at the rental);
@@ -156,8 +156,9 @@ def apply_day(
         conn.commit()  # the block above is a savepoint when the caller's transaction was open
     except psycopg.errors.CheckViolation as exc:  # no partition of payment holds the day
         raise ChangesError(
-            f"pagila's payment table has no partition for {day:%Y-%m-%d} ({exc.diag.message_primary})"
-            ": the days it can hold are used up; seed it again (`playground seed --force`)."
+            f"pagila's payment table has no partition for {day:%Y-%m-%d} "
+            f"({exc.diag.message_primary}): the days it can hold are used up; seed it again "
+            "(`playground seed --force`)."
         ) from None
     return Day(
         day,
