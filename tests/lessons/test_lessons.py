@@ -12,6 +12,7 @@ from playground.lessons import (
     chunked_loading,
     duckdb_lakehouse,
     exercises,
+    incremental_loading,
     io_managers,
     tour,
     trino_crud,
@@ -90,12 +91,44 @@ def _lakehouse_rows(identifier: str, start: str, end: str) -> int:
     return lakehouse.read(identifier, where=where).num_rows
 
 
+def _check_incremental_loading(stdout: str) -> None:
+    """The ways that must be right are, the watermarks miss what they must, CDC reads least."""
+    found = {
+        (way, table): (int(read), verdict)
+        for way, table, read, verdict in re.findall(
+            r"^loaded: (.+?) \| (\w+) \| read (\d+) \| (.+)$", stdout, re.M
+        )
+    }
+    assert len(found) == 15, stdout[-3000:]
+    right = ("full reload", "changed months", "change data capture")
+    assert all(found[way, t][1] == "equal, row by row" for way in right for t in TABLES_05)
+    # an updated row appended beside its old copy; refunds kept
+    assert (
+        found["watermark append", "rental"][1] == "0 rows missing, 60 rows PostgreSQL no longer has"
+    )
+    assert (
+        found["watermark append", "customer"][1]
+        == "0 rows missing, 3 rows PostgreSQL no longer has"
+    )
+    assert found["watermark upsert", "customer"][1] == "equal, row by row"
+    assert (
+        found["watermark upsert", "payment"][1] == "0 rows missing, 5 rows PostgreSQL no longer has"
+    )
+    for table in TABLES_05:
+        assert found["change data capture", table][0] < found["full reload", table][0] / 10
+    assert found["changed months", "payment"][0] < found["full reload", "payment"][0] / 2
+    with postgres.connect(incremental_loading.DATABASE) as conn:  # the slot was dropped
+        assert conn.execute("select count(*) from pg_replication_slots").fetchone() == (0,)
+
+
+TABLES_05 = tuple(incremental_loading.TABLES)
 # What each lesson must have produced, beyond exiting cleanly.
 OUTCOMES = {
     "00_tour": _check_tour,
     "01_chunked_loading": _check_chunked_loading,
     "02_duckdb_lakehouse": _check_duckdb_lakehouse,
     "04_io_managers": _check_io_managers,
+    "05_incremental_loading": _check_incremental_loading,
 }
 
 
@@ -106,6 +139,7 @@ EXERCISES = {
     "02_duckdb_lakehouse": duckdb_lakehouse.EXERCISES,
     "03_trino_crud": trino_crud.EXERCISES,
     "04_io_managers": io_managers.EXERCISES,
+    "05_incremental_loading": incremental_loading.EXERCISES,
 }
 NEEDS_TRINO = {
     "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino"
@@ -125,7 +159,9 @@ def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
 
 
 @pytest.mark.parametrize("answers", ["worked", "wrong"])
-@pytest.mark.parametrize("lesson", ["00_tour", "02_duckdb_lakehouse", "04_io_managers"])
+@pytest.mark.parametrize(
+    "lesson", ["00_tour", "02_duckdb_lakehouse", "04_io_managers", "05_incremental_loading"]
+)
 def test_the_checks_take_worked_answers_and_refuse_wrong_ones(lesson, answers, fresh_data_dir):
     result = run([sys.executable, str(lessons_dir() / f"{lesson}.py")],
                  env={exercises.ANSWERS_VARIABLE: answers}, timeout=600)  # fmt: skip

@@ -1,0 +1,266 @@
+# /// script
+# requires-python = ">=3.11"
+# ///
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+
+@app.cell
+def _():
+    import marimo as mo
+    import pandas as pd
+
+    from playground.lessons import incremental_loading
+
+    return incremental_loading, mo, pd
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    # Incremental loading
+
+    The pagila tables were loaded once. Since then the shop kept working: new rentals came in
+    (each with its payment), rentals went back on the shelf (their `return_date` filled in),
+    payments were refunded (deleted), a customer changed their email. Loading everything again
+    every night works, but reads every row to find a few hundred changes. This lesson applies
+    one such day and brings the lakehouse up to date five ways, **on the same changes**, then
+    checks each result against PostgreSQL row by row.
+
+    It works on a database of its own, `pagila_lesson05` (seeded again each time the lesson
+    starts, about three seconds), so the pipeline's `pagila` stays as it is. Each way keeps its
+    copy of `rental`, `payment` and `customer` in a namespace of its own (`lesson05_full`,
+    `lesson05_append`, ...), and `lesson05_yesterday` keeps the first load for the exercises.
+    """)
+    return
+
+
+@app.cell
+def _(incremental_loading):
+    # seed the lesson's database, load every namespace, and start recording changes
+    source = incremental_loading.prepare(progress=print)
+    con = source.con
+    return con, source
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## A day of changes
+
+    `playground.datasets.pagila.changes.apply_day` plays the day after the newest rental, return
+    or payment in the database: a seeded random day, the same for the same seed (from the shell:
+    `playground changes --days 3 --seed 7` changes the pipeline's `pagila`). Before it ran, the
+    previous cell created a **replication slot**: PostgreSQL keeps every change committed after
+    that in its write-ahead log, decoded by `pgoutput` (the plugin its own replication uses)
+    when a reader asks.
+    """)
+    return
+
+
+@app.cell
+def _(incremental_loading, mo, pd, source):
+    day, recorded = incremental_loading.apply_day(day_seed=0)
+    _log = pd.DataFrame([{"table": c.table, "change": c.op} for c in recorded])
+    mo.vstack([
+        mo.md(f"**{day.summary()}**\n\nWhat the write-ahead log recorded, per table and kind:"),
+        _log.value_counts().rename("rows").reset_index(),
+    ])  # fmt: skip
+    return (recorded,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## Five ways to catch up
+
+    | way | reads from PostgreSQL | writes |
+    |---|---|---|
+    | **full reload** | every row | the whole table, in one commit |
+    | **watermark append** | rows past the newest `last_update` in the lakehouse ¹ | appended |
+    | **watermark upsert** | the same rows | merged on the primary key (PyIceberg's `upsert`) |
+    | **changed months** | the months whose *fingerprint* differs ² | those months, in one commit |
+    | **change data capture** | nothing: the slot's row images | one delete, one append ³ |
+
+    ¹ `payment` has no `last_update`: its watermark is `payment_date`.
+    ² a fingerprint is a month's row count, sums and text lengths, computed by PostgreSQL and by
+    DuckDB over the lakehouse; `customer` has no month, so it is replaced whole when it differs.
+    ³ a delete of every key the day changed, an append of the rows alive after it (a deleted
+    row's image is its key only).
+
+    The cell below runs all five on each table, timing each, counting the snapshots it adds and
+    the data files the table has after it, and comparing every row with PostgreSQL in DuckDB
+    (`EXCEPT ALL`, both ways).
+    """)
+    return
+
+
+@app.cell
+def _(incremental_loading, mo, pd, recorded, source):
+    results = incremental_loading.compare(source, recorded)
+    # the slot's changes are in `recorded`: drop it now, so it holds back no write-ahead log
+    incremental_loading.finish()
+    for _row in results:
+        print(f"loaded: {_row['strategy']} | {_row['table']} | read {_row['rows read']} | "
+              f"{_row['differences']}")  # fmt: skip
+    mo.ui.table(pd.DataFrame(results), selection=None, page_size=15)
+    return (results,)
+
+
+@app.cell
+def _(mo, results):
+    _by = {(r["strategy"], r["table"]): r for r in results}
+    _full = sum(_by["full reload", t]["rows read"] for t in ("rental", "payment", "customer"))
+    _cdc = sum(
+        _by["change data capture", t]["rows read"] for t in ("rental", "payment", "customer")
+    )
+    mo.md(f"""
+    ## What the table says
+
+    - **Full reload** is right every time and read {_full:,} rows to apply a few hundred
+      changes. At SF 1 that takes a fraction of a second; the cost grows with the table, the
+      changes do not.
+    - **Watermark append** duplicates every updated row (the returned rentals and the new
+      emails appear twice: once as they were, once as they are) and keeps the refunded payments:
+      *{_by["watermark append", "rental"]["differences"]}* for `rental`.
+    - **Watermark upsert** fixes the updates, not the deletes: a deleted row has no
+      `last_update` left to find. `payment`: *{_by["watermark upsert", "payment"]["differences"]}*.
+      And `payment` has no `last_update` at all: its watermark is `payment_date`, which only
+      works while payments arrive in date order.
+    - **Changed months** is right, and reads only the months a change hit, including an older
+      month where a refund deleted a payment. It needs nothing from PostgreSQL beyond a `group
+      by`, keeps no state, and replaces whole partitions (one commit per table, old files out).
+    - **Change data capture** is right and read {_cdc:,} change records in all, no table. It
+      needs `wal_level=logical`, a slot per reader, and a reader that keeps reading: a slot
+      nobody reads keeps write-ahead log until the disk is full (`cdc.slots(conn)` lists them
+      with the bytes each holds back).
+
+    **For the pagila pipeline** the playground uses *changed months*: the sensor
+    `pagila_changes` (off until you turn it on in the Dagster UI, Automation tab) compares the
+    fingerprints every few minutes and requests a run of exactly the month partitions that
+    differ, and of the small tables that changed. Change data capture is the step after it, when
+    a day's changes must land within seconds or the tables grow too big to fingerprint.
+    """)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## What a change looks like
+
+    Each change the slot gave is a table, a kind and a row image as text, exactly as PostgreSQL
+    prints the values. A delete carries only the primary key (the table's *replica identity*):
+    enough to delete, nothing more.
+    """)
+    return
+
+
+@app.cell
+def _(pd, recorded):
+    pd.DataFrame([
+        {"table": c.table, "change": c.op, **c.row}
+        for c in recorded if c.table == "payment"
+    ]).sort_values("change").groupby("change").head(2)  # fmt: skip
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## Exercises
+
+    Each check compares your answer with the changes the write-ahead log recorded (not with the
+    tables your query reads). The DuckDB connection `con` has PostgreSQL attached as `pg`
+    (`pg.public.customer`, ...) and yesterday's load as `yesterday_rental`,
+    `yesterday_payment` and `yesterday_customer`.
+
+    **1. Which customers changed since yesterday?** Write the watermark query: the ids of the
+    customers whose row changed after yesterday's load.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 1: one column, customer_id
+    changed_query = mo.ui.text_area(placeholder="select customer_id from pg.public.customer ...",
+                                    rows=4, label="your query", full_width=True)  # fmt: skip
+    changed_query
+    return (changed_query,)
+
+
+@app.cell
+def _(changed_query, con, incremental_loading, recorded):
+    incremental_loading.CHANGED_CUSTOMERS.show(changed_query.value, con=con, recorded=recorded)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2. Which months of `payment` must be replaced?** Pick every month a partition replace
+    has to read again so that `payment` equals PostgreSQL after the day.
+    """)
+    return
+
+
+@app.cell
+def _(con, mo):
+    _months = [m for (m,) in con.sql(
+        "select distinct strftime(payment_date, '%Y-%m') from yesterday_payment order by 1"
+    ).fetchall()]  # fmt: skip
+    # Exercise 2: the months to replace
+    months_picked = mo.ui.multiselect(_months, label="months of payment to replace")
+    months_picked
+    return (months_picked,)
+
+
+@app.cell
+def _(incremental_loading, months_picked, recorded):
+    incremental_loading.MONTHS.show(months_picked.value or None, recorded=recorded)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **3. Find the refunds a watermark cannot see.** Write a query returning the ids of the
+    payments yesterday's load holds and PostgreSQL no longer has.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 3: one column, payment_id
+    refunds_query = mo.ui.text_area(placeholder="select payment_id from yesterday_payment ...",
+                                    rows=4, label="your query", full_width=True)  # fmt: skip
+    refunds_query
+    return (refunds_query,)
+
+
+@app.cell
+def _(con, incremental_loading, recorded, refunds_query):
+    incremental_loading.REFUNDED.show(refunds_query.value, con=con, recorded=recorded)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **Recap:** a watermark finds what the application marks (inserts and updates), never a
+    delete; an upsert makes updates safe; replacing the months that changed is right without any
+    state; change data capture reads only the changes, and asks you to look after a slot.
+
+    Next: [lesson 06, when things break](06_when_things_break.py). All lessons:
+    [the index](README.md).
+    """)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
