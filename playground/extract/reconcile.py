@@ -68,7 +68,8 @@ def _aggregates(schema: pa.Schema, dialect: str) -> list[str]:
             epoch = f"extract(epoch from {c})" if dialect == "postgres" else f"epoch({c})"
             parts.append(f"coalesce(sum(floor({epoch})::bigint), 0)")
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            parts.append(f"coalesce(sum(length({c})), 0)")
+            text = f"{c}::text" if dialect == "postgres" else f"{c}::varchar"  # enums too
+            parts.append(f"coalesce(sum(length({text})), 0)")
         else:
             parts.append(f"count({c})")
     return parts
@@ -131,7 +132,7 @@ class Differences:
 def differences(source: Source, table: str, identifier: str) -> Differences:
     """Compare every row of the lakehouse table with PostgreSQL's, both ways (`EXCEPT ALL`)."""
     view = source.view(identifier)
-    names = source.cat.load_table(identifier).schema().column_names
+    names = [f.name for f in source.cat.load_table(identifier).schema().fields]
     columns = ", ".join(quote(n) for n in names)
     pg = f"select {columns} from pg.public.{quote(table)}"  # noqa: S608 - quoted names only
     lake = f"select {columns} from {quote(view)}"  # noqa: S608 - quoted names only
