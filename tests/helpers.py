@@ -82,21 +82,8 @@ EXTRACT_PROGRESS = r"^\s+[\d,]+ rows\s"
 
 
 def kill_when(command: list[str], marker: str, extra_wait: float = 0.3) -> None:
-    """Run `command`, kill -9 it once a line of its output matches the regex `marker` (and
-    `extra_wait` seconds more); fail if it ends before."""
-    import re
-    import signal
-    import subprocess
-    import time
+    """Run `command` from the project root, kill -9 it once a line of its output matches the
+    regex `marker` (and `extra_wait` seconds more); fail if it ends before."""
+    from playground.services.processes import kill_at_line
 
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        for line in process.stdout:
-            if re.search(marker, line):
-                break
-        else:
-            raise AssertionError(f"{command[3:6]} ended before printing {marker!r}")
-        time.sleep(extra_wait)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    kill_at_line(command, marker, extra_wait, cwd=ROOT)

@@ -32,8 +32,8 @@ def check_writable(path: Path) -> None:
             raise
         raise WarehouseLocked(
             f"the warehouse {path} is open in another process, so dbt cannot write it "
-            f"({text.strip().splitlines()[0]}). Close that notebook or tool (or stop the process "
-            "named above), or open the warehouse with read_only=True there, and run again."
+            f"({text.strip().splitlines()[0]}). Close that notebook or tool, or stop the process "
+            "named above (a read-only connection blocks a writer too), and run again."
         ) from None
 
 

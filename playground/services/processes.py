@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,3 +126,25 @@ def stop(pid: int, grace: float = 20) -> None:
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
+
+
+def kill_at_line(
+    command: list[str], marker: str, extra_wait: float = 0.3, cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> list[str]:  # fmt: skip
+    """Run `command`, kill -9 it once a line of its output matches the regex `marker` (and
+    `extra_wait` seconds more); the lines it printed. Raises RuntimeError if it ends before."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    try:
+        for line in process.stdout:
+            seen.append(line.rstrip("\n"))
+            if re.search(marker, line):
+                break
+        else:
+            raise RuntimeError(f"{' '.join(command[:6])} ended before printing {marker!r}")
+        time.sleep(extra_wait)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return seen

@@ -2,7 +2,15 @@
 
 import pytest
 
-from playground.lessons import incremental_loading, tour, trino_crud
+from playground.lessons import (
+    chunked_loading,
+    duckdb_lakehouse,
+    incremental_loading,
+    io_managers,
+    tour,
+    trino_crud,
+    when_things_break,
+)
 from playground.orchestration.promote import lessons_dir
 from tests.browser.conftest import CHARTS, marimo_app, screenshot, wait_until_settled
 from tests.helpers import settings_env
@@ -16,6 +24,7 @@ LESSONS = {
     "02_duckdb_lakehouse": (1, "Recap"),
     "04_io_managers": (1, "Recap"),
     "05_incremental_loading": (0, "What the table says"),
+    "06_when_things_break": (0, "Rolled back: the current snapshot"),
 }
 
 
@@ -27,6 +36,20 @@ def _check(page, log, charts: int, marker: str) -> str:
     server_log = log.read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     return text
+
+
+def _number(page, label: str, answer: int, title: str) -> None:
+    """Type `answer` into the number box labelled `label`; its check must say ✅."""
+    box = page.get_by_label(label)
+    box.fill(str(answer))
+    box.press("Enter")
+    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
+
+
+def _choose(page, label: str, answer: str, title: str) -> None:
+    """Pick `answer` in the dropdown labelled `label`; its check must say ✅."""
+    page.get_by_label(label).select_option(answer)
+    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
 
 
 def _answer(page, placeholder: str, answer: str, title: str) -> None:
@@ -45,7 +68,7 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
         if lesson == "01_chunked_loading":  # it measures when asked
             page.get_by_role("button", name="Measure at this size").click(timeout=120_000)
         if not LESSONS[lesson][0]:  # no chart to wait for: its marker is a late cell's output
-            page.get_by_role("heading", name=LESSONS[lesson][1]).wait_for(timeout=120_000)
+            page.get_by_text(LESSONS[lesson][1]).first.wait_for(timeout=120_000)
         _check(page, log, *LESSONS[lesson])
         screenshot(page, f"lesson-{lesson}")
         if lesson == "00_tour":
@@ -55,6 +78,17 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
             page.set_viewport_size({"width": 1280, "height": 760})
             page.get_by_text(f"✅ {tour.SEPAL_MEANS.title}").scroll_into_view_if_needed()
             screenshot(page, "exercise-checked", whole=False)
+        if lesson == "01_chunked_loading":
+            _choose(page, "method", chunked_loading.GROWS.worked, chunked_loading.GROWS.title)
+        if lesson == "02_duckdb_lakehouse":
+            exercise = duckdb_lakehouse.STAFF
+            _answer(page, "select staff_id, ... from payment ...", exercise.worked, exercise.title)
+        if lesson == "04_io_managers":  # the answer is in the table's history the lesson wrote
+            exercise = io_managers.REPLACED
+            _number(page, "rows replaced", exercise.solve(), exercise.title)
+        if lesson == "06_when_things_break":  # the winner is in the table the lesson raced on
+            exercise = when_things_break.WINNER
+            _choose(page, "the writer that won", exercise.solve(), exercise.title)
         if lesson == "05_incremental_loading":
             exercise = incremental_loading.CHANGED_CUSTOMERS
             _answer(page, "select customer_id from pg.public.customer ...", exercise.worked,

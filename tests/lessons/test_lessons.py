@@ -16,6 +16,7 @@ from playground.lessons import (
     io_managers,
     tour,
     trino_crud,
+    when_things_break,
 )
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
@@ -122,6 +123,24 @@ def _check_incremental_loading(stdout: str) -> None:
 
 
 TABLES_05 = tuple(incremental_loading.TABLES)
+
+
+def _check_when_things_break(stdout: str) -> None:
+    """Each failure happened for real and was recovered from."""
+    before, after, staged, left = re.search(
+        r"^killed extract: snapshot (\S+) -> (\S+); staged (\d+), removed \d+, left (\d+)$",
+        stdout, re.M).groups()  # fmt: skip
+    assert before == after and int(staged) >= 1 and left == "0"
+    race = re.findall(r"^race: writer (\w): (committed|lost, nothing committed).*\(exit (\d)\)$",
+                      stdout, re.M)  # fmt: skip
+    assert sorted((outcome, code) for _w, outcome, code in race) == [
+        ("committed", "0"), ("lost, nothing committed", "1")]  # fmt: skip
+    assert "bad month: {'2022-05': (Decimal(" in stdout
+    assert "held warehouse: refused=True" in stdout
+    assert "stale pid: exit 0, removed: True" in stdout
+    assert re.search(r"^rolled back: current snapshot \d+, equals PostgreSQL: True$", stdout, re.M)
+
+
 # What each lesson must have produced, beyond exiting cleanly.
 OUTCOMES = {
     "00_tour": _check_tour,
@@ -129,6 +148,7 @@ OUTCOMES = {
     "02_duckdb_lakehouse": _check_duckdb_lakehouse,
     "04_io_managers": _check_io_managers,
     "05_incremental_loading": _check_incremental_loading,
+    "06_when_things_break": _check_when_things_break,
 }
 
 
@@ -140,6 +160,7 @@ EXERCISES = {
     "03_trino_crud": trino_crud.EXERCISES,
     "04_io_managers": io_managers.EXERCISES,
     "05_incremental_loading": incremental_loading.EXERCISES,
+    "06_when_things_break": when_things_break.EXERCISES,
 }
 NEEDS_TRINO = {
     "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino"
@@ -160,8 +181,10 @@ def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
 
 @pytest.mark.parametrize("answers", ["worked", "wrong"])
 @pytest.mark.parametrize(
-    "lesson", ["00_tour", "02_duckdb_lakehouse", "04_io_managers", "05_incremental_loading"]
-)
+    "lesson",
+    ["00_tour", "02_duckdb_lakehouse", "04_io_managers", "05_incremental_loading",
+     "06_when_things_break"],
+)  # fmt: skip
 def test_the_checks_take_worked_answers_and_refuse_wrong_ones(lesson, answers, fresh_data_dir):
     result = run([sys.executable, str(lessons_dir() / f"{lesson}.py")],
                  env={exercises.ANSWERS_VARIABLE: answers}, timeout=600)  # fmt: skip

@@ -1,0 +1,269 @@
+# /// script
+# requires-python = ">=3.11"
+# ///
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+
+@app.cell
+def _():
+    import marimo as mo
+
+    from playground.datasets.pagila import seed
+    from playground.lessons import when_things_break as breaking
+    from playground.services import postgres
+
+    return breaking, mo, postgres, seed
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    # When things break
+
+    A lakehouse makes promises: a write is committed whole or not at all, two writers cannot
+    both win, yesterday's data is still there after a bad load. This lesson breaks things on
+    purpose to watch those promises hold, and shows how to recover each time. Every failure is
+    real: a process killed with `SIGKILL`, two processes racing, a file held open, a server's
+    lock file pointing at the wrong process.
+
+    All of it happens in the namespace `lesson06` and in the folder `lesson06/` of your data
+    directory: your own tables, warehouse and PostgreSQL server are left alone.
+    """)
+    return
+
+
+@app.cell
+def _(postgres, seed):
+    # the embedded PostgreSQL (started if `make run` has not) and the pagila database
+    server = postgres.start(progress=lambda _line: None)
+    seed.seed(database="pagila", if_missing=True, progress=lambda _line: None)
+    server.detail
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## 1. An extract killed mid-write
+
+    `playground extract` writes Parquet files under the table's folder first and commits them in
+    one Iceberg transaction at the end. The next cell starts one over ten million generated
+    rows and kills it with `SIGKILL` (no chance to clean up) as soon as it reports its first
+    megabytes. Then it asks the catalog, and `playground clean`.
+    """)
+    return
+
+
+@app.cell
+def _(breaking, mo):
+    killed = breaking.kill_extract()
+    print(f"killed extract: snapshot {killed['snapshot before']} -> {killed['snapshot after']}; "
+          f"staged {killed['staged files']}, removed {killed['removed']}, "
+          f"left {killed['left']}")  # fmt: skip
+    mo.vstack([
+        mo.md("What the extract printed before it died:"),
+        mo.plain_text("\n".join(killed["printed"])),
+        mo.md(f"""
+    - The table's current snapshot before: `{killed["snapshot before"]}`, after:
+      `{killed["snapshot after"]}`. **Unchanged**: readers never saw a row of the killed run.
+    - `playground clean` found **{killed["staged files"]} staged file(s)**
+      ({killed["staged MB"]} MB) that no snapshot references and whose writer is gone, and removed
+      {killed["removed"]}; {killed["left"]} left. It never touches a file a snapshot references,
+      nor the files of a writer still running.
+    """),
+    ])  # fmt: skip
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## 2. Two writers, one table
+
+    Two processes load `lesson06.race` at the same snapshot, wait for the same signal, and
+    replace its rows at once: writer A with 5 rows, writer B with 7. The catalog accepts a commit
+    only if the table still is at the snapshot the writer started from, so the first commit wins
+    and the second is refused whole. (PyIceberg retries a refused commit by default when it can;
+    this table has `commit.retry.num-retries = 0` so you see the refusal.)
+    """)
+    return
+
+
+@app.cell
+def _(breaking, mo):
+    race = breaking.two_writers()
+    for _writer, _said in race["said"].items():
+        print(f"race: {_said} (exit {race['exit codes'][_writer]})")
+    _rows = [f"| {_w} | {_s} | {race['exit codes'][_w]} |" for _w, _s in race["said"].items()]
+    mo.md(
+        "| writer | what it said | exit code |\n|---|---|---|\n" + "\n".join(_rows)
+        + f"\n\nThe table now holds **{race['rows']} rows**, of writer(s) {race['writers']}: "
+        "never a mix."
+    )  # fmt: skip
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## 3. A bad month, rolled back
+
+    The next cell loads pagila's payments into `lesson06.payment`, then loads May 2022 again with
+    a classic bug: amounts in cents. Comparing each month's total with PostgreSQL's finds it.
+    The fix is not another load: the snapshot before the bad one still holds every file it
+    referenced, so the table can be pointed back at it.
+    """)
+    return
+
+
+@app.cell
+def _(breaking, mo):
+    bad = breaking.bad_month()
+    print(f"bad month: {bad['months that differ']}")
+    mo.md(f"""
+    Months whose totals differ from PostgreSQL's (lakehouse, PostgreSQL):
+    `{bad["months that differ"]}`. The good snapshot is `{bad["good snapshot"]}`, the bad one
+    `{bad["bad snapshot"]}`. Which one to go back to is exercise 1 below.
+    """)
+    return (bad,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## 4. A reader holds the warehouse while dbt runs
+
+    DuckDB lets one process write a database file, or several read it, never both at once. A
+    notebook that left a connection to the warehouse open is enough to make a dbt build fail
+    halfway. The dbt asset checks first, so the run fails at once and names the holder. The next
+    cell holds a warehouse file from a child process and asks that same check.
+    """)
+    return
+
+
+@app.cell
+def _(breaking, mo):
+    held = breaking.held_warehouse()
+    print(f"held warehouse: refused={bool(held['dbt would be told'])}")
+    mo.md(f"""
+    The holder is PID {held["holder pid"]}. What the dbt asset's run would fail with:
+
+    > {held["dbt would be told"]}
+
+    Once the holder stopped: **{held["after the holder stopped"]}**, a writer may open it.
+    `playground doctor` reports the same when the playground's own warehouse is held.
+    """)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## 5. A stale `postmaster.pid`
+
+    PostgreSQL's data folder holds `postmaster.pid`, naming the server's process. After a crash
+    or a reboot it may name a process that is gone, or worse, one that now belongs to something
+    else. The playground trusts the file only if that process is a PostgreSQL serving this folder
+    and its socket answers. The next cell starts a throwaway server in `lesson06/stale`, stops
+    it, writes a `postmaster.pid` naming this notebook's own process, and starts it again.
+    """)
+    return
+
+
+@app.cell
+def _(breaking, mo):
+    stale = breaking.stale_pid()
+    print(f"stale pid: exit {stale['start exit code']}, "
+          f"removed: {'removed a stale' in stale['start said']}")  # fmt: skip
+    mo.md(f"""
+    `playground services start` said:
+
+    ```
+    {stale["start said"]}
+    ```
+
+    and `playground services stop`: `{stale["stop said"]}`. Nothing was signalled but the
+    server the playground itself started; `playground doctor` names a stale file the same way.
+    """)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    ## Exercises
+
+    **1. Which snapshot should the table go back to?** Give the id of the snapshot of
+    `lesson06.payment` whose month totals equal PostgreSQL's. `lakehouse.catalog().load_table(
+    "lesson06.payment").snapshots()` lists them; `breaking.snapshot_sums(id)` totals one.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 1: a snapshot id of lesson06.payment
+    good_snapshot = mo.ui.text(placeholder="a snapshot id", label="snapshot to roll back to")
+    good_snapshot
+    return (good_snapshot,)
+
+
+@app.cell
+def _(breaking, good_snapshot):
+    breaking.GOOD_SNAPSHOT.show(good_snapshot.value)
+    return
+
+
+@app.cell
+def _(bad, breaking, mo):
+    # the recovery: the table points at the good snapshot again (no file rewritten)
+    _now = breaking.rollback(bad["good snapshot"])
+    print(f"rolled back: current snapshot {_now}, equals PostgreSQL: "
+          f"{breaking.snapshot_sums(_now) == breaking.postgres_month_sums()}")  # fmt: skip
+    mo.md(f"Rolled back: the current snapshot is `{_now}` again; May totals what PostgreSQL "
+          "has. The bad snapshot stays in the history until snapshots are expired.")  # fmt: skip
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **2. Which writer won the race?** Read `lesson06.race` (for example
+    `lakehouse.read("lesson06.race")`) and pick the writer whose rows it holds.
+    """)
+    return
+
+
+@app.cell
+def _(mo):
+    # Exercise 2: the writer whose commit won
+    winner = mo.ui.dropdown(["A", "B"], label="the writer that won")
+    winner
+    return (winner,)
+
+
+@app.cell
+def _(breaking, winner):
+    breaking.WINNER.show(winner.value)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    **Recap:** a commit is all or nothing, so a killed writer leaves only files nobody
+    references (`playground clean` removes them); the catalog lets one of two racing commits win
+    and refuses the other whole; old snapshots make a bad load a one-line rollback; a DuckDB
+    file has one writer or many readers; a lock file is trusted only when its process checks out.
+
+    All lessons: [the index](README.md).
+    """)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
