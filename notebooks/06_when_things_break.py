@@ -40,7 +40,7 @@ def _(mo):
 def _(postgres, seed):
     # the embedded PostgreSQL (started if `make run` has not) and the pagila database
     server = postgres.start(progress=lambda _line: None)
-    seed.seed(database="pagila", if_missing=True, progress=lambda _line: None)
+    seed.seed(if_missing=True, progress=lambda _line: None)
     server.detail
     return
 
@@ -68,8 +68,9 @@ def _(breaking, mo):
         mo.md("What the extract printed before it died:"),
         mo.plain_text("\n".join(killed["printed"])),
         mo.md(f"""
-    - The table's current snapshot before: `{killed["snapshot before"]}`, after:
-      `{killed["snapshot after"]}`. **Unchanged**: readers never saw a row of the killed run.
+    - The table's current snapshot before: `{killed["snapshot before"] or "no table yet"}`,
+      after: `{killed["snapshot after"] or "no table yet"}`. **Unchanged**: readers never saw a
+      row of the killed run.
     - `playground clean` found **{killed["staged files"]} staged file(s)**
       ({killed["staged MB"]} MB) that no snapshot references and whose writer is gone, and removed
       {killed["removed"]}; {killed["left"]} left. It never touches a file a snapshot references,

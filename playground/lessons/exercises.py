@@ -6,9 +6,10 @@ cannot copy (PostgreSQL's own result, the catalog's metadata, PyIceberg's readin
 and says ✅, or ❌ with a hint at what differs, or "not done yet" while the answer is empty. The
 worked answer waits in an accordion.
 
-The suite runs every lesson as shipped (each check: not done yet), with the worked answers and
-with a wrong one (`LESSON_ANSWERS=worked|wrong`), and feeds each check its wrong
-answer directly: a check that cannot fail fails the suite.
+The suite runs every lesson as shipped with `LESSON_ANSWERS=all`: each check then judges, in
+that one run, the answer as shipped (not done yet), the worked answer (correct) and a wrong one
+(not yet right): a check that cannot fail fails the suite. `LESSON_ANSWERS=worked|wrong` puts
+one of them in place of every answer, for a run by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ANSWERS_VARIABLE = "LESSON_ANSWERS"
+ALL = "all"  # check the answer as given, the worked one and the wrong one, in one run
 TODO, OK, WRONG = "not done yet", "correct", "not yet right"
 _MARK = {TODO: "⏳", OK: "✅", WRONG: "❌"}
 
@@ -47,27 +49,39 @@ class Exercise:
     solve: Callable[..., object] | None = field(default=None)
     mistake: Callable[..., object] | None = field(default=None)
 
-    def answer(self, given: object, **context) -> object:
-        """The learner's answer, or the worked or wrong one when the suite asks for it."""
-        wanted = os.environ.get(ANSWERS_VARIABLE, "")
+    def _chosen(self, wanted: str, given: object, context: dict) -> object:
         if wanted == "worked":
             return self.solve(**context) if self.solve else self.worked
         if wanted == "wrong":
             return self.mistake(**context) if self.mistake else self.wrong
         return given
 
+    def answer(self, given: object, **context) -> object:
+        """The learner's answer, or the worked or wrong one when the suite asks for it."""
+        return self._chosen(os.environ.get(ANSWERS_VARIABLE, ""), given, context)
+
     def verdict(self, given: object, **context) -> Verdict:
-        answer = self.answer(given, **context)
+        return self._judge(self.key, self.answer(given, **context), context)
+
+    def verdicts(self, given: object, **context) -> list[Verdict]:
+        """The answer as given, then the worked one (`<key>@worked`) and the wrong one
+        (`<key>@wrong`), each checked in the same lesson run (`LESSON_ANSWERS=all`)."""
+        return [self._judge(self.key, given, context)] + [
+            self._judge(f"{self.key}@{kind}", self._chosen(kind, given, context), context)
+            for kind in ("worked", "wrong")
+        ]
+
+    def _judge(self, key: str, answer: object, context: dict) -> Verdict:
         if answer is None or (isinstance(answer, str) and not answer.strip()):
-            return Verdict(self.key, TODO, "waiting for your answer above")
+            return Verdict(key, TODO, "waiting for your answer above")
         try:
             hint = self.check(answer, **context)
         except Exception as exc:  # the learner's SQL or code failed: say how, not a traceback
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            return Verdict(self.key, WRONG, f"it failed: {type(exc).__name__}: {first[:300]}")
+            return Verdict(key, WRONG, f"it failed: {type(exc).__name__}: {first[:300]}")
         if hint is None:
-            return Verdict(self.key, OK, "right: it matches what the tables hold")
-        return Verdict(self.key, WRONG, hint)
+            return Verdict(key, OK, "right: it matches what the tables hold")
+        return Verdict(key, WRONG, hint)
 
     def show(self, given: object, **context):
         """The verdict as a callout with the worked answer below it (printed too when the lesson
@@ -75,8 +89,10 @@ class Exercise:
         import marimo as mo  # lazy: only a lesson shows exercises
 
         found = self.verdict(given, **context)
-        if not mo.running_in_notebook():
-            print(found.line, flush=True)
+        if not mo.running_in_notebook():  # a script: the suite reads these lines
+            every = os.environ.get(ANSWERS_VARIABLE) == ALL
+            for said in self.verdicts(given, **context) if every else [found]:
+                print(said.line, flush=True)
         kind = {TODO: "neutral", OK: "success", WRONG: "danger"}[found.status]
         shown = self.worked if isinstance(self.worked, str) else None
         if shown is None and self.worked is not None and not isinstance(self.worked, type):

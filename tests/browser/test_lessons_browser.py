@@ -40,7 +40,7 @@ def _check(page, log, charts: int, marker: str) -> str:
 
 def _number(page, label: str, answer: int, title: str) -> None:
     """Type `answer` into the number box labelled `label`; its check must say ✅."""
-    box = page.get_by_label(label)
+    box = page.get_by_role("textbox", name=label)  # not its +/- buttons, labelled alike
     box.fill(str(answer))
     box.press("Enter")
     page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)

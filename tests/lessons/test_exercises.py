@@ -34,6 +34,15 @@ def test_the_suite_can_fill_in_the_worked_or_the_wrong_answer(answers, status, m
     assert POSITIVE.verdict(None).status == status  # whatever the cell holds
 
 
+def test_one_run_judges_the_shipped_the_worked_and_the_wrong_answer() -> None:
+    lines = [v.line for v in POSITIVE.verdicts(None)]
+    assert lines == [
+        "exercise x.1: ⏳ not done yet: waiting for your answer above",
+        "exercise x.1@worked: ✅ correct: right: it matches what the tables hold",
+        "exercise x.1@wrong: ❌ not yet right: -1 is not above 0",
+    ]
+
+
 @pytest.fixture
 def iris(fresh_data_dir):
     """The cleaned iris table in a fresh lakehouse, and DuckDB's `iris` view over it."""
