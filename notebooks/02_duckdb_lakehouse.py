@@ -340,11 +340,11 @@ def _(mo):
     ## Exercises
 
     Each exercise has a box for your answer and a check under it that runs whenever you change
-    the answer: ✅ when it matches what PostgreSQL and the catalog say, ❌ with a hint otherwise.
+    the answer: ✅ when it matches what the tables and the catalog say, ❌ with a hint otherwise.
 
     **1. A sixth report: the revenue of each staff member by month.** Write it over the views
     above (three columns: staff, month, revenue); the check runs it on the Iceberg path and
-    compares it with PostgreSQL's own sums.
+    compares it with the sums of the same table read by another reader (PyIceberg).
     """)
     return
 

@@ -38,18 +38,25 @@ def _check(page, log, charts: int, marker: str) -> str:
     return text
 
 
+def _says_right(page, title: str) -> None:
+    """The exercise's check says ✅; if it says ❌ instead, fail with its hint."""
+    page.get_by_text(f"✅ {title}").or_(page.get_by_text(f"❌ {title}")).wait_for(timeout=120_000)
+    said = page.get_by_text(f"❌ {title}")
+    assert not said.count(), said.first.inner_text()
+
+
 def _number(page, label: str, answer: int, title: str) -> None:
     """Type `answer` into the number box labelled `label`; its check must say ✅."""
     box = page.get_by_role("textbox", name=label)  # not its +/- buttons, labelled alike
     box.fill(str(answer))
     box.press("Enter")
-    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
+    _says_right(page, title)
 
 
 def _choose(page, label: str, answer: str, title: str) -> None:
     """Pick `answer` in the dropdown labelled `label`; its check must say ✅."""
     page.get_by_label(label).select_option(answer)
-    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
+    _says_right(page, title)
 
 
 def _answer(page, placeholder: str, answer: str, title: str) -> None:
@@ -57,7 +64,7 @@ def _answer(page, placeholder: str, answer: str, title: str) -> None:
     box = page.get_by_placeholder(placeholder)
     box.fill(answer)
     box.press("Tab")  # the box sends its value when it loses focus
-    page.get_by_text(f"✅ {title}").wait_for(timeout=120_000)
+    _says_right(page, title)
 
 
 @pytest.mark.parametrize("lesson", sorted(LESSONS))

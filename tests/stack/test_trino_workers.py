@@ -49,6 +49,9 @@ def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
             cursor.execute("select count(*) from lineitem")
             assert cursor.fetchone() == [60175]
             query_id = cursor.query_id
+        # On two busy cores the worker can miss a heartbeat: the coordinator then schedules
+        # nothing (NO_NODES_AVAILABLE) until it announces itself again
+        trino.ready(settings)
         _, tasks = trino.execute(
             "select distinct node_id from system.runtime.tasks where query_id = ?",
             [query_id], settings=settings,
