@@ -170,7 +170,8 @@ def _(mo):
     or a reboot it may name a process that is gone, or worse, one that now belongs to something
     else. The playground trusts the file only if that process is a PostgreSQL serving this folder
     and its socket answers. The next cell starts a throwaway server in `lesson06/stale`, stops
-    it, writes a `postmaster.pid` naming this notebook's own process, and starts it again.
+    it, writes a `postmaster.pid` naming this notebook's own process, asks `playground doctor`,
+    and starts it again.
     """)
     return
 
@@ -179,16 +180,23 @@ def _(mo):
 def _(breaking, mo):
     stale = breaking.stale_pid()
     print(f"stale pid: exit {stale['start exit code']}, "
-          f"removed: {'removed a stale' in stale['start said']}")  # fmt: skip
+          f"removed: {'removed a stale' in stale['start said']}, "
+          f"doctor named it: {'stale postmaster.pid' in stale['doctor said']}")  # fmt: skip
     mo.md(f"""
-    `playground services start` said:
+    `playground doctor` said:
+
+    ```
+    {stale["doctor said"]}
+    ```
+
+    and `playground services start`:
 
     ```
     {stale["start said"]}
     ```
 
     and `playground services stop`: `{stale["stop said"]}`. Nothing was signalled but the
-    server the playground itself started; `playground doctor` names a stale file the same way.
+    server the playground itself started.
     """)
     return
 

@@ -214,7 +214,8 @@ def held_warehouse() -> dict:
 
 def stale_pid() -> dict:
     """A throwaway server, stopped; its postmaster.pid rewritten to name a live process that is
-    not PostgreSQL (this lesson's own); then `playground services start` in a child."""
+    not PostgreSQL (this lesson's own); what `playground doctor` says of it, then
+    `playground services start`, each in a child."""
     data = folder() / "stale"
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(data)}
     run = {"env": env, "capture_output": True, "text": True, "timeout": 120}
@@ -222,9 +223,12 @@ def stale_pid() -> dict:
     subprocess.run(_cli("services", "stop"), check=True, **run)
     pid_file = data / "pgdata" / "postmaster.pid"
     pid_file.write_text(f"{os.getpid()}\n{data / 'pgdata'}\n0\n5432\n\n127.0.0.1\n0 0\nready\n")
+    doctor = subprocess.run(_cli("doctor"), **run).stdout.splitlines()
+    at = next((i for i, line in enumerate(doctor) if line.split()[1:2] == ["postgres"]), None)
     started = subprocess.run(_cli("services", "start"), **run)
     stopped = subprocess.run(_cli("services", "stop"), **run)
-    return {"start said": started.stdout.strip(),
+    return {"doctor said": "\n".join(doctor[at : at + 2]) if at is not None else "",
+            "start said": started.stdout.strip(),
             "start exit code": started.returncode, "stop said": stopped.stdout.strip()}  # fmt: skip
 
 

@@ -137,7 +137,7 @@ def _check_when_things_break(stdout: str) -> None:
         ("committed", "0"), ("lost, nothing committed", "1")]  # fmt: skip
     assert "bad month: {'2022-05': (Decimal(" in stdout
     assert "held warehouse: refused=True" in stdout
-    assert "stale pid: exit 0, removed: True" in stdout
+    assert "stale pid: exit 0, removed: True, doctor named it: True" in stdout
     assert re.search(r"^rolled back: current snapshot \d+, equals PostgreSQL: True$", stdout, re.M)
 
 
