@@ -113,10 +113,10 @@ def _(mo):
     mo.md(r"""
     ## 3. A bad month, rolled back
 
-    The next cell loads pagila's payments into `lesson06.payment`, then loads May 2022 again with
-    a classic bug: amounts in cents. Comparing each month's total with PostgreSQL's finds it.
-    The fix is not another load: the snapshot before the bad one still holds every file it
-    referenced, so the table can be pointed back at it.
+    The next cell loads pagila's payments into `lesson06.payment`, then a child process loads
+    May 2022 again with a classic bug: amounts in cents. Comparing each month's total with
+    PostgreSQL's finds it. The fix is not another load: the snapshot before the bad one still
+    holds every file it referenced, so the table can be pointed back at it.
     """)
     return
 
@@ -126,6 +126,7 @@ def _(breaking, mo):
     bad = breaking.bad_month()
     print(f"bad month: {bad['months that differ']}")
     mo.md(f"""
+    The buggy load (a child process) said: `{bad["bad load said"]}`.
     Months whose totals differ from PostgreSQL's (lakehouse, PostgreSQL):
     `{bad["months that differ"]}`. The good snapshot is `{bad["good snapshot"]}`, the bad one
     `{bad["bad snapshot"]}`. Which one to go back to is exercise 1 below.

@@ -149,23 +149,28 @@ def snapshot_sums(snapshot_id: int) -> dict[str, Decimal]:
     return _month_sums(lakehouse.read(PAYMENT, snapshot_id=int(snapshot_id)))
 
 
-def bad_month() -> dict:
-    """Load pagila's payments, then May again with every amount in cents (times 100)."""
-    extract.extract(PAYMENT, table="payment", source=postgres.url(get_settings().pagila_db),
-                    partition_by="payment_date:month", progress=lambda _line: None)  # fmt: skip
-    good = lakehouse.catalog().load_table(PAYMENT).current_snapshot().snapshot_id
-    may = lakehouse.read(PAYMENT, where=lakehouse.window_filter(
-        "payment_date", *_bounds(BAD_MONTH)))  # fmt: skip
+def load_in_cents(month: str) -> int:
+    """A child: the buggy load, replacing `month` of the payments with amounts in cents."""
+    may = lakehouse.read(PAYMENT, where=lakehouse.window_filter("payment_date", *_bounds(month)))
     cents = may.set_column(may.schema.get_field_index("amount"), "amount",
                            pa.array([a * 100 for a in may.column("amount").to_pylist()],
                                     may.schema.field("amount").type))  # fmt: skip
-    table = lakehouse.write_window(PAYMENT, cents, "payment_date", *_bounds(BAD_MONTH),
-                                   lakehouse.catalog())  # fmt: skip
+    lakehouse.write_window(PAYMENT, cents, "payment_date", *_bounds(month), lakehouse.catalog())
+    print(f"loaded {cents.num_rows} payments of {month}", flush=True)
+    return 0
+
+
+def bad_month() -> dict:
+    """Load pagila's payments, then (a child process) May again with amounts in cents."""
+    extract.extract(PAYMENT, table="payment", source=postgres.url(get_settings().pagila_db),
+                    partition_by="payment_date:month", progress=lambda _line: None)  # fmt: skip
+    good = lakehouse.catalog().load_table(PAYMENT).current_snapshot().snapshot_id
+    child = subprocess.run([sys.executable, "-m", __name__, "cents", BAD_MONTH],
+                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    bad = lakehouse.catalog().load_table(PAYMENT).current_snapshot().snapshot_id
     oracle = postgres_month_sums()
-    differ = {m: (s, oracle.get(m))
-              for m, s in snapshot_sums(table.current_snapshot().snapshot_id).items()
-              if s != oracle.get(m)}  # fmt: skip
-    return {"good snapshot": good, "bad snapshot": table.current_snapshot().snapshot_id,
+    differ = {m: (s, oracle.get(m)) for m, s in snapshot_sums(bad).items() if s != oracle.get(m)}
+    return {"good snapshot": good, "bad snapshot": bad, "bad load said": child.stdout.strip(),
             "months that differ": differ}  # fmt: skip
 
 
@@ -293,10 +298,12 @@ WINNER = Exercise(
 EXERCISES = (GOOD_SNAPSHOT, WINNER)
 
 
-if __name__ == "__main__":  # the child processes of `two_writers` and `held_warehouse`
+if __name__ == "__main__":  # the child processes of the steps above
     if sys.argv[1] == "write":
         identifier, writer, rows, work = sys.argv[2:6]
         sys.exit(write_at_signal(identifier, writer, int(rows), Path(work) / f"{writer}.ready",
                                  Path(work) / "go"))  # fmt: skip
     if sys.argv[1] == "hold":
         hold(Path(sys.argv[2]))
+    if sys.argv[1] == "cents":
+        sys.exit(load_in_cents(sys.argv[2]))
