@@ -27,7 +27,9 @@ STEPS = (
 
 
 def build(sql) -> list[str]:
-    """The exercise table, made again with one commit per step; the steps' names."""
+    """The exercise table (and its schema), made again with one commit per step; the steps'
+    names."""
+    sql(f"create schema if not exists {trino.qualified('iceberg', SCHEMA)}")
     sql(f"drop table if exists {TABLE}")
     for _name, statement in STEPS:
         sql(statement)
