@@ -62,8 +62,10 @@ class Settings:
     # Scale factor the stack's pagila-seed service generates at the first `docker compose up`
     pagila_scale: float = 1.0
     catalog_db: str = "iceberg_catalog"
-    # Iceberg catalog shared by PyIceberg, DuckDB and Trino
+    # Iceberg catalog shared by PyIceberg, DuckDB and Trino: its name (the catalog_name column
+    # of the catalog's tables) and, on the stack, the REST catalog server in front of them
     catalog_name: str = "playground"
+    catalog_uri: str = "http://localhost:8181"
     # S3-compatible object store (stack)
     s3_endpoint: str = "http://localhost:9000"
     s3_access_key: str = "playground"

@@ -102,6 +102,34 @@ def configure_s3(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     )
 
 
+class NoRestCatalog(RuntimeError):
+    """DuckDB attaches only a REST catalog; embedded mode's catalog is a SQLite one."""
+
+
+def attach_lakehouse(
+    con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = "lake"
+) -> str:
+    """Attach the stack's Iceberg REST catalog as database `alias` (read and write); `alias`.
+
+    `lake.<namespace>.<table>` then reads like any table, and CREATE TABLE, INSERT, UPDATE,
+    DELETE and MERGE INTO commit Iceberg snapshots through the catalog (data files go to the
+    bucket with the connection's S3 secret). Raises NoRestCatalog in embedded mode.
+    """
+    if not settings.is_stack:
+        raise NoRestCatalog(
+            "DuckDB writes Iceberg through a REST catalog, which the stack has and embedded mode "
+            "does not (its catalog is SQLite). Start the stack (`playground stack up`) and set "
+            "PLAYGROUND_MODE=stack; in embedded mode DuckDB reads the lakehouse through views."
+        )
+    if not alias.isidentifier():
+        raise ValueError(f"{alias!r} is not a plain name for an attached database")
+    con.execute(
+        f"ATTACH OR REPLACE {literal(settings.catalog_name)} AS {alias} "
+        f"(TYPE iceberg, ENDPOINT {literal(settings.catalog_uri)}, AUTHORIZATION_TYPE 'none')"
+    )
+    return alias
+
+
 def loaded_extensions(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "select extension_name from duckdb_extensions() where loaded order by 1"

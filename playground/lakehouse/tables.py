@@ -1,9 +1,11 @@
 """The Iceberg catalog shared by PyIceberg, DuckDB and (on the stack) Trino.
 
-Embedded mode: a PyIceberg `SqlCatalog` on SQLite with a local warehouse folder. Stack mode: the
-same catalog tables in the stack's PostgreSQL (Trino's JDBC catalog reads them) with the warehouse
-in the object store. DuckDB cannot attach a SQL catalog, so tables reach DuckDB as views over
-`iceberg_scan(<current metadata file>)`.
+Embedded mode: a PyIceberg `SqlCatalog` on SQLite with a local warehouse folder (no server, no
+Java). DuckDB cannot attach a SQL catalog, so there tables reach DuckDB as views over
+`iceberg_scan(<current metadata file>)`. Stack mode: the stack's Iceberg REST catalog
+(`PLAYGROUND_CATALOG_URI`), which keeps its tables in the stack's PostgreSQL and its files in the
+object store; PyIceberg, Trino and DuckDB (`engines.duck.attach_lakehouse`) all read and write
+through it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.expressions import AlwaysTrue
@@ -28,15 +31,13 @@ from playground.lakehouse.specs import (
     quiet_empty_deletes,
     window_filter,
 )
-from playground.services import postgres
 from playground.services.net import require_reachable
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     if settings.is_stack:
         return {
-            "uri": postgres.url(settings.catalog_db, settings, driver="psycopg"),
-            "warehouse": settings.warehouse,
+            "uri": settings.catalog_uri,
             "s3.endpoint": settings.s3_endpoint,
             "s3.access-key-id": settings.s3_access_key,
             "s3.secret-access-key": settings.s3_secret_key,
@@ -55,15 +56,16 @@ def catalog(settings: Settings | None = None) -> Catalog:
     """The `playground` Iceberg catalog for the current mode.
 
     Raises:
-        ServiceUnavailable: in stack mode, the catalog database or the object store is down.
+        ServiceUnavailable: in stack mode, the REST catalog or the object store is down.
     """
     settings = settings or get_settings()
     if settings.is_stack:
-        s3 = urlsplit(settings.s3_endpoint)
+        s3, rest = urlsplit(settings.s3_endpoint), urlsplit(settings.catalog_uri)
         require_reachable(
-            "Iceberg catalog (PostgreSQL)", settings.pg_host, settings.pg_port, settings
+            "Iceberg REST catalog", rest.hostname or "localhost", rest.port or 80, settings
         )
         require_reachable("object store (S3)", s3.hostname or "localhost", s3.port or 80, settings)
+        return RestCatalog(settings.catalog_name, **catalog_properties(settings))
     return SqlCatalog(settings.catalog_name, **catalog_properties(settings))
 
 

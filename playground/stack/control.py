@@ -7,6 +7,8 @@ settings name (the compose stack's defaults, so `PLAYGROUND_MODE=stack` works un
   stack's init SQL makes), reached over TCP through a small forwarder to its unix socket;
 - **S3**: versitygw serving `<data dir>/stack/s3/data` (`stack.s3_server`), so the warehouse is
   plain files that survive `stack down` and a reboot;
+- **the Iceberg REST catalog** in front of the catalog database (`stack.rest_catalog`): PyIceberg,
+  DuckDB and Trino all read and write the lakehouse through it;
 - **Trino** 476 with the compose stack's own catalog files (`playground.stack.trino_server`).
 
 Every process binds to 127.0.0.1. Each one's PID is recorded in `<data dir>/stack/<name>.json`,
@@ -30,9 +32,9 @@ from playground.config.settings import ServiceUnavailable, Settings, get_setting
 from playground.datasets.pagila import seed
 from playground.services import postgres, processes
 from playground.services.net import port_free, port_open, wait_port
-from playground.stack import s3_server, trino_server
+from playground.stack import rest_catalog, s3_server, trino_server
 
-SERVICES = ("postgres", "s3", "trino")
+SERVICES = ("postgres", "s3", "catalog", "trino")
 INIT_SQL = Path("docker") / "postgres" / "initdb" / "01-playground.sql"
 
 
@@ -58,10 +60,11 @@ def _state(settings: Settings, service: str) -> Path:
 
 def ports(settings: Settings) -> dict[str, tuple[str, int]]:
     """Each service's host and port, from the stack settings; StackError unless on this machine."""
-    s3 = urlsplit(settings.s3_endpoint)
+    s3, rest = urlsplit(settings.s3_endpoint), urlsplit(settings.catalog_uri)
     found = {
         "postgres": (settings.pg_host, settings.pg_port),
         "s3": (s3.hostname or "", s3.port or 80),
+        "catalog": (rest.hostname or "", rest.port or 80),
         "trino": (settings.trino_host, settings.trino_port),
     }
     for service, (host, _) in found.items():
@@ -150,6 +153,7 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
             )
     trino_server.java_home()  # fail before starting anything when Java is missing
     s3_server.binary(progress)
+    rest_catalog.fetch(progress)
     logs = stack.data_dir / "stack"
     logs.mkdir(parents=True, exist_ok=True)
     postgres.start(embedded, progress)
@@ -179,11 +183,20 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
         pid = s3_server.start(stack, logs / "s3", port, logs / "s3.log", progress=progress)
         _record(stack, "s3", pid, port, "versitygw")
         progress(f"S3: http://127.0.0.1:{port}, data in {logs / 's3' / 'data'}")
+    if _running(stack, "catalog") is None:
+        port = wanted["catalog"][1]
+        catalog = rest_catalog.start(stack, logs / "catalog", port,
+                                     ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
+                                     progress=progress)  # fmt: skip
+        _record(stack, "catalog", catalog.pid, port, rest_catalog.MAIN)
+        progress(f"Iceberg REST catalog: http://127.0.0.1:{port} "
+                 f"(ready in {catalog.seconds_to_start:.1f} s)")  # fmt: skip
     if _running(stack, "trino") is None:
         port = wanted["trino"][1]
         progress("starting Trino (about 30-60 s) ...")
         server = trino_server.start(stack, logs / "trino", port,
                                    ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
+                                   rest_catalog.local_uri(stack.catalog_uri),
                                    progress=progress)  # fmt: skip
         _record(stack, "trino", server.pid, port, "io.trino.server.TrinoServer")
         progress(f"Trino: http://127.0.0.1:{port} (ready in {server.seconds_to_start:.0f} s)")
@@ -192,6 +205,7 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
 
 def _variable(service: str) -> str:
     return {"postgres": "PLAYGROUND_PG_PORT", "s3": "PLAYGROUND_S3_ENDPOINT",
+            "catalog": "PLAYGROUND_CATALOG_URI",
             "trino": "PLAYGROUND_TRINO_PORT"}[service]  # fmt: skip
 
 
@@ -226,7 +240,10 @@ def can_start() -> str:
     if s3 is None and shutil.which("go") is None:
         s3_server.binary()  # raises, saying how to get Go
     versitygw = f"versitygw {s3_server.VERSION} " + ("built" if s3 else "to build with Go (once)")
-    return f"Java at {java}, Trino {trino_server.VERSION}, {versitygw}"
+    rest = f"Iceberg REST catalog {rest_catalog.VERSION}" + (
+        "" if rest_catalog.fetched() else " (to download once)"
+    )
+    return f"Java at {java}, Trino {trino_server.VERSION}, {versitygw}, {rest}"
 
 
 def fetch_in_background() -> threading.Thread:
@@ -238,8 +255,10 @@ def fetch_in_background() -> threading.Thread:
         try:
             trino_server.java_home()
             trino_server.fetch(progress=lambda _line: None)
+            rest_catalog.fetch(progress=lambda _line: None)
             s3_server.binary(progress=lambda _line: None)
-        except (trino_server.TrinoUnavailable, s3_server.S3Unavailable):
+        except (trino_server.TrinoUnavailable, s3_server.S3Unavailable,
+                rest_catalog.CatalogUnavailable):  # fmt: skip
             pass
 
     thread = threading.Thread(target=work, daemon=True)
@@ -275,7 +294,7 @@ def main(action: str) -> int:
     try:
         lines = {"up": up, "down": down, "status": status}[action]()
     except (StackError, ServiceUnavailable, trino_server.TrinoUnavailable,
-            s3_server.S3Unavailable) as exc:  # fmt: skip
+            s3_server.S3Unavailable, rest_catalog.CatalogUnavailable) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
         if action == "up" and recorded():
             print("What did start still runs: `playground stack status`, `playground stack down`.",

@@ -154,7 +154,7 @@ ROLES = ("single", "coordinator", "worker")
 
 def render_etc(
     etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str,
-    role: str = "single", coordinator_port: int | None = None,
+    catalog_uri: str, role: str = "single", coordinator_port: int | None = None,
 ) -> None:  # fmt: skip
     """Trino's etc/ from the compose stack's files, with this machine's hosts and ports.
 
@@ -186,7 +186,8 @@ def render_etc(
     for source in sources:
         text = source.read_text("utf-8")
         text = text.replace("//postgres:5432/", f"//{host}:{port}/")
-        text = text.replace("http://minio:9000", s3_endpoint)
+        text = text.replace("http://s3:9000", s3_endpoint)
+        text = text.replace("http://iceberg-rest:8181", catalog_uri)
         (etc / source.relative_to(docker)).write_text(text)
 
 
@@ -223,8 +224,8 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
-          s3_endpoint: str, timeout: float = 120, progress=print, role: str = "single",
-          coordinator_port: int | None = None) -> Server:  # fmt: skip
+          s3_endpoint: str, catalog_uri: str, timeout: float = 120, progress=print,
+          role: str = "single", coordinator_port: int | None = None) -> Server:  # fmt: skip
     """Start a Trino process (`role`: see `render_etc`) and wait until it has started.
 
     A single server is ready when it can run a query (`trino.ready`); a coordinator waits for a
@@ -234,7 +235,7 @@ def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int]
     server = fetch(progress=progress)
     etc, data = workdir / "etc", workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
-    render_etc(etc, data, http_port, pg, s3_endpoint, role, coordinator_port)
+    render_etc(etc, data, http_port, pg, s3_endpoint, catalog_uri, role, coordinator_port)
     stale = data / "var" / "run" / "launcher.pid"  # left by a killed run; the launcher refuses it
     if stale.is_file():
         stale.unlink()

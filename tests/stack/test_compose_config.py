@@ -40,10 +40,8 @@ TRINO_KEYS = {
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },
     "iceberg": {
-        "connector.name", "iceberg.catalog.type", "iceberg.jdbc-catalog.catalog-name",
-        "iceberg.jdbc-catalog.driver-class", "iceberg.jdbc-catalog.connection-url",
-        "iceberg.jdbc-catalog.connection-user", "iceberg.jdbc-catalog.connection-password",
-        "iceberg.jdbc-catalog.default-warehouse-dir", "fs.native-s3.enabled", "s3.endpoint",
+        "connector.name", "iceberg.catalog.type", "iceberg.rest-catalog.uri",
+        "iceberg.rest-catalog.security", "fs.native-s3.enabled", "s3.endpoint",
         "iceberg.add-files-procedure.enabled", "iceberg.expire-snapshots.min-retention",
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },
@@ -89,7 +87,7 @@ def test_images_are_pinned_and_services_healthchecked() -> None:
         for dependency, spec in service.get("depends_on", {}).items()
         if spec["condition"] == "service_completed_successfully"
     }
-    assert one_shot == {"pagila-seed", "minio-init", "superset-init"}
+    assert one_shot == {"pagila-seed", "superset-init"}
     for name, service in COMPOSE["services"].items():
         if "build" in service:  # its base images are pinned in its Dockerfile (test_stack_bi)
             build = service["build"]
@@ -160,12 +158,45 @@ def test_trino_properties_use_documented_keys_and_env() -> None:
             for variable in re.findall(r"\$\{ENV:([A-Z0-9_]+)\}", path.read_text()):
                 assert variable in environment, (path, variable)
     iceberg = _properties(TRINO / "catalog" / "iceberg.properties")
-    assert iceberg["iceberg.jdbc-catalog.catalog-name"] == "${ENV:PLAYGROUND_CATALOG_NAME}"
-    assert environment["PLAYGROUND_CATALOG_NAME"].endswith(f":-{Settings.catalog_name}}}")
+    # the REST catalog service, by its compose name (the local stack renders its own address)
+    assert iceberg["iceberg.catalog.type"] == "rest"
+    assert iceberg["iceberg.rest-catalog.uri"] == "http://iceberg-rest:8181"
+    assert "iceberg-rest" in COMPOSE["services"]["trino"]["depends_on"]
+    assert iceberg["s3.endpoint"] == "http://s3:9000"
     assert iceberg["s3.path-style-access"] == "true"
     assert COMPOSE["services"]["trino"]["ports"] == [
         "127.0.0.1:${PLAYGROUND_TRINO_PORT:-8080}:8080"
     ]
+
+
+def test_rest_catalog_service_runs_what_the_local_stack_runs() -> None:
+    """The compose service builds from the files `playground stack up` runs, and every variable
+    the Jetty configuration reads is set, by both."""
+    from playground.stack import rest_catalog, s3_server
+
+    folder = ROOT / "docker" / "iceberg-rest"
+    service = COMPOSE["services"]["iceberg-rest"]
+    assert service["build"]["context"] == "./docker/iceberg-rest"
+    dockerfile = (folder / "Dockerfile").read_text()
+    assert "COPY jars.txt rest-catalog.xml ./" in dockerfile
+    assert "sha1sum -c" in dockerfile
+    assert f'"{rest_catalog.MAIN}", "/opt/iceberg-rest/rest-catalog.xml"' in dockerfile
+    assert re.search(r"^FROM eclipse-temurin:\d+\.\d+\.\d+_\d+-jre", dockerfile, re.M)
+    read = set(re.findall(r'<Env name="(\w+)"', (folder / "rest-catalog.xml").read_text()))
+    assert read - {"REST_HOST", "REST_PORT"} == set(service["environment"])
+    local = rest_catalog.environment(Settings(mode="stack"), 8181, ("127.0.0.1", 5432), "http://s3")
+    assert set(local) == read
+    assert local["REST_HOST"] == "127.0.0.1"
+    assert service["ports"] == ["127.0.0.1:8181:8181"]
+    assert ENV_EXAMPLE["PLAYGROUND_CATALOG_URI"] == "http://localhost:8181"
+    jars = rest_catalog.jars()
+    assert all(re.fullmatch(r"[0-9a-f]{40}", jar.sha1) for jar in jars)
+    names = {jar.name for jar in jars}
+    assert f"iceberg-core-{rest_catalog.VERSION}-tests.jar" in names
+    assert f"iceberg-aws-{rest_catalog.VERSION}.jar" in names
+    assert len(names) == len(jars)
+    # the object store is the versitygw the local stack builds, at the same version
+    assert COMPOSE["services"]["s3"]["image"] == f"versity/versitygw:{s3_server.VERSION}"
 
 
 @pytest.mark.slow

@@ -33,7 +33,10 @@ def stack(s3_endpoint, settings, tmp_path):
     )  # fmt: skip
     s3.create_dir(bucket)
     properties = lakehouse.catalog_properties(stack_settings)
-    properties["uri"] = f"sqlite:///{tmp_path / 'catalog.db'}"
+    # a SQLite catalog over the S3 files: this tests the object store, not the REST catalog
+    properties.update(
+        uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=stack_settings.warehouse
+    )
     return stack_settings, SqlCatalog(stack_settings.catalog_name, **properties), s3
 
 

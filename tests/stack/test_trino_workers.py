@@ -17,15 +17,16 @@ def test_a_query_runs_on_the_worker(trino_stack, tmp_path) -> None:
     from dataclasses import replace
 
     pg, s3 = (trino_stack.pg_host, trino_stack.pg_port), trino_stack.s3_endpoint
+    rest = trino_stack.catalog_uri
     coordinator_port, worker_port = free_port(), free_port()
     # Both start at once (a worker keeps announcing itself until the coordinator answers):
     # on two cores that is about 15 s less than one after the other.
     with ThreadPoolExecutor(2) as pool:
         starting = [
             pool.submit(trino_server.start, trino_stack, tmp_path / "coordinator", coordinator_port,
-                        pg, s3, role="coordinator", progress=lambda _l: None),
+                        pg, s3, rest, role="coordinator", progress=lambda _l: None),
             pool.submit(trino_server.start, trino_stack, tmp_path / "worker", worker_port, pg, s3,
-                        role="worker", coordinator_port=coordinator_port,
+                        rest, role="worker", coordinator_port=coordinator_port,
                         progress=lambda _l: None),
         ]  # fmt: skip
     servers = []

@@ -1,0 +1,172 @@
+"""The Iceberg REST catalog without Docker: its jars fetched from Maven Central, started as Java.
+
+The server is the Apache Iceberg project's own REST catalog (the servlet behind its
+`iceberg-rest-fixture` image, in iceberg-core's test jar) over Iceberg's JDBC catalog, wired by
+Jetty from `docker/iceberg-rest/rest-catalog.xml`: the same file and the same jars
+(`docker/iceberg-rest/jars.txt`, 85 files, 47 MB) the compose stack's iceberg-rest service runs.
+Its tables are the rows of the stack's `iceberg_catalog` database, so tables written before the
+stack had a REST catalog are still there; its files are in the bucket.
+
+The jars are fetched once into `~/.cache/playground/iceberg-rest-<version>/`, each checked
+against the SHA-1 in jars.txt. The server binds 127.0.0.1 and has no authentication (the Iceberg
+project ships it as a test fixture: no access control, no metrics, one JVM); `processes.stop()`
+ends it by PID. `playground stack up` and the test suite start it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playground.config.settings import Settings, project_root
+from playground.services import processes
+from playground.stack.trino_server import MAVEN, cache_dir, java_home
+
+VERSION = "1.10.1"
+FOLDER = Path("docker") / "iceberg-rest"
+MAIN = "org.eclipse.jetty.xml.XmlConfiguration"
+
+_fetching = threading.Lock()
+
+
+class CatalogUnavailable(RuntimeError):
+    """The REST catalog cannot be fetched or started here; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Jar:
+    path: str  # below the Maven repository's root
+    sha1: str
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+def jars() -> list[Jar]:
+    """The server's classpath as `docker/iceberg-rest/jars.txt` lists it."""
+    lines = (project_root() / FOLDER / "jars.txt").read_text("utf-8").splitlines()
+    return [Jar(*line.split()) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def lib_dir(version: str = VERSION) -> Path:
+    return cache_dir() / f"iceberg-rest-{version}" / "lib"
+
+
+def fetched() -> bool:
+    """Whether every jar is in the cache (without checking their digests again)."""
+    return all((lib_dir() / jar.name).is_file() for jar in jars())
+
+
+def fetch(progress=print) -> Path:
+    """The folder of the server's jars, downloading the missing ones (one download at a time in
+    a process; a file appears under its name only once its SHA-1 matched)."""
+    with _fetching:
+        folder = lib_dir()
+        missing = [jar for jar in jars() if not (folder / jar.name).is_file()]
+        if missing:
+            folder.mkdir(parents=True, exist_ok=True)
+            progress(f"downloading the Iceberg REST catalog {VERSION} ({len(missing)} jars from "
+                     f"{MAVEN}, about 47 MB, once) ...")  # fmt: skip
+        for jar in missing:
+            _download(jar, folder)
+        return folder
+
+
+def _download(jar: Jar, folder: Path) -> None:
+    url = f"{MAVEN}/{jar.path}"
+    part = folder / f".{jar.name}.{os.getpid()}.part"
+    digest = hashlib.sha1()  # noqa: S324 - the checksum Maven Central publishes
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as out:  # noqa: S310 - https
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise CatalogUnavailable(f"cannot download {url}: {exc}. Check the network.") from None
+    if digest.hexdigest() != jar.sha1:
+        part.unlink(missing_ok=True)
+        raise CatalogUnavailable(f"{url} does not match the SHA-1 in {FOLDER / 'jars.txt'}.")
+    part.rename(folder / jar.name)
+
+
+def environment(settings: Settings, port: int, pg: tuple[str, int], s3_endpoint: str) -> dict:
+    """The variables `rest-catalog.xml` reads: where to listen, the catalog database, the bucket."""
+    host, pg_port = pg
+    return {
+        "REST_HOST": "127.0.0.1",
+        "REST_PORT": str(port),
+        "CATALOG_NAME": settings.catalog_name,
+        "CATALOG_JDBC_URL": f"jdbc:postgresql://{host}:{pg_port}/{settings.catalog_db}",
+        "CATALOG_JDBC_USER": settings.pg_user,
+        "CATALOG_JDBC_PASSWORD": settings.pg_password,
+        "CATALOG_WAREHOUSE": settings.warehouse,
+        "CATALOG_S3_ENDPOINT": s3_endpoint,
+        "CATALOG_S3_REGION": settings.s3_region,
+        "CATALOG_S3_ACCESS_KEY": settings.s3_access_key,
+        "CATALOG_S3_SECRET_KEY": settings.s3_secret_key,
+    }
+
+
+def config(uri: str, timeout: float = 2) -> dict:
+    """The server's `GET /v1/config` answer; OSError when it does not answer."""
+    with urllib.request.urlopen(f"{uri.rstrip('/')}/v1/config", timeout=timeout) as response:  # noqa: S310 - loopback http
+        return json.load(response)
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+    log: Path
+    seconds_to_start: float
+
+
+def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_endpoint: str,
+          timeout: float = 60, progress=print) -> Server:  # fmt: skip
+    """Start the server on 127.0.0.1:`port` and wait until it answers `GET /v1/config`."""
+    home = java_home()
+    folder = fetch(progress)
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "server.log"
+    env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home)}
+    started = time.monotonic()
+    process = processes.spawn(
+        [str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC",
+         "-cp", f"{folder}{os.sep}*", MAIN, str(project_root() / FOLDER / "rest-catalog.xml")],
+        log, env,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise CatalogUnavailable(
+                f"the Iceberg REST catalog exited (code {process.returncode}); see {log}"
+            )
+        try:
+            config(uri, timeout=1)
+            break
+        except (OSError, urllib.error.HTTPError, ValueError):
+            time.sleep(0.2)
+    else:
+        processes.stop(process.pid)
+        raise CatalogUnavailable(
+            f"the Iceberg REST catalog did not answer in {timeout:.0f} s; see {log}"
+        )
+    return Server(process.pid, port, log, time.monotonic() - started)
+
+
+def local_uri(uri: str) -> str:
+    """`uri` with localhost spelled 127.0.0.1 (Java may resolve localhost to ::1 first)."""
+    parts = urlsplit(uri)
+    if parts.hostname == "localhost":
+        return uri.replace("//localhost", "//127.0.0.1", 1)
+    return uri
