@@ -67,6 +67,7 @@ def stack_settings(settings: Settings) -> Settings:
         pg_port=free_port(),
         trino_port=free_port(),
         s3_endpoint=f"http://127.0.0.1:{free_port()}",
+        catalog_uri=f"http://127.0.0.1:{free_port()}",
     )
 
 
@@ -99,12 +100,13 @@ def trino_stack() -> Iterator[Settings]:
     When the compose stack answers at the configured Trino address, its settings are used as they
     are. Otherwise `playground stack up`'s code starts the stack's services as processes on free
     127.0.0.1 ports, for the suite's data directory: its embedded PostgreSQL over TCP, versitygw
-    as the object store, and Trino 476 with the compose stack's own catalog files. Without Java
+    as the object store, the Iceberg REST catalog, and Trino 476 with the compose stack's own
+    catalog files. Without Java
     24+, Go (to build versitygw once) or the downloads, the tests that need it skip saying why.
     """
     from playground.config.settings import ServiceUnavailable
     from playground.engines import trino
-    from playground.stack import control, s3_server, trino_server
+    from playground.stack import control, rest_catalog, s3_server, trino_server
     from tests.helpers import free_port
 
     configured = replace(get_settings(), mode="stack")
@@ -119,11 +121,14 @@ def trino_stack() -> Iterator[Settings]:
     try:
         control.can_start()
         trino_server.fetch(progress=print)
-    except (trino_server.TrinoUnavailable, s3_server.S3Unavailable) as exc:
+        rest_catalog.fetch(progress=print)
+    except (trino_server.TrinoUnavailable, s3_server.S3Unavailable,
+            rest_catalog.CatalogUnavailable) as exc:  # fmt: skip
         pytest.skip(str(exc))
     stack = replace(configured, pg_host="127.0.0.1", pg_port=free_port(), pagila_scale=0.05,
                     s3_endpoint=f"http://127.0.0.1:{free_port()}", trino_host="127.0.0.1",
-                    trino_port=free_port())  # fmt: skip
+                    trino_port=free_port(),
+                    catalog_uri=f"http://127.0.0.1:{free_port()}")  # fmt: skip
     try:
         for line in control.up(stack):
             print(line)

@@ -80,9 +80,23 @@ def bucket_probe(settings: Settings) -> str:
     if not exists:
         raise Fix(
             f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r} does not exist",
-            f"{UP}  (its minio-init service creates the bucket)",
+            f"{UP}  (its s3 service makes the bucket's folder; without Docker: playground stack up)",
         )
     return f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r}"
+
+
+def rest_catalog_probe(settings: Settings) -> str:
+    """The REST catalog answers (the "iceberg catalog" line lists what it holds)."""
+    from playground.stack import rest_catalog
+
+    try:
+        rest_catalog.config(settings.catalog_uri, timeout=3)
+    except OSError as exc:
+        raise Fix(
+            f"{settings.catalog_uri} does not answer: {exc}",
+            f"{UP}; if it keeps failing: docker compose logs iceberg-rest",
+        ) from None
+    return f"Iceberg REST catalog at {settings.catalog_uri} answers"
 
 
 def trino_probe(settings: Settings) -> str:
@@ -209,10 +223,13 @@ def checks(settings: Settings) -> list[Check]:
         )
         result.append(Check("stack: postgres", reachable, detail, up))
         result.append(_guard("stack: object store", up, lambda: bucket_probe(settings)))
+        result.append(_guard("stack: catalog", up, lambda: rest_catalog_probe(settings)))
         result.append(_guard("stack: trino", up, lambda: trino_probe(settings)))
     else:
+        rest = urlsplit(settings.catalog_uri)
         for name, host, port in (
             ("stack: object store", s3.hostname or "localhost", s3.port or 9000),
+            ("stack: catalog", rest.hostname or "localhost", rest.port or 8181),
             ("stack: trino", settings.trino_host, settings.trino_port),
         ):
             answers = port_open(host, port)

@@ -8,7 +8,7 @@ import pytest
 
 from playground import lakehouse
 from playground.cli import doctor
-from playground.engines import trino
+from playground.engines import duck, trino
 from playground.services.net import port_free
 from playground.stack import control
 from tests.helpers import free_port, run
@@ -39,7 +39,7 @@ def test_status_without_a_stack_says_not_running(tmp_path) -> None:
     done = run([".venv/bin/playground", "stack", "status"], env=env)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert [line.split()[1] for line in lines] == ["postgres", "s3", "trino"]
+    assert [line.split()[1] for line in lines] == ["postgres", "s3", "catalog", "trino"]
     assert all(line.endswith("not running") for line in lines)
 
 
@@ -52,10 +52,11 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     assert all(c.ok for c in checks.values() if c.required), [
         c.line() for c in checks.values() if c.required and not c.ok
     ]
-    assert checks["mode"].detail == "stack (local processes: postgres, s3, trino)"
+    assert checks["mode"].detail == "stack (local processes: postgres, s3, catalog, trino)"
+    assert checks["stack: catalog"].detail.startswith("Iceberg REST catalog at http://127.0.0.1:")
     assert checks["stack: trino"].detail.startswith("Trino 476 at 127.0.0.1:")
     elsewhere = replace(trino_stack, trino_port=free_port())  # settings of another stack
-    assert control.recorded(elsewhere) == ["postgres", "s3"]
+    assert control.recorded(elsewhere) == ["postgres", "s3", "catalog"]
 
     cat = lakehouse.catalog(trino_stack)
     cat.create_namespace_if_not_exists("stack_local")
@@ -64,16 +65,22 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     table.append(rows)
     query = 'select count(*), sum(id) from iceberg."stack_local"."kept"'
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
+    with duck.connect(settings=trino_stack) as con:  # a table DuckDB wrote through the catalog
+        duck.attach_lakehouse(con, trino_stack)
+        con.execute("create table lake.stack_local.by_duckdb as select range as id from range(5)")
+    by_duckdb = 'select count(*), sum(id) from iceberg."stack_local"."by_duckdb"'
 
     pids = {s: control._running(trino_stack, s)["pid"] for s in control.SERVICES}
     control.down(trino_stack, progress=lambda _l: None)
     assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]
     assert all(port_free(port) for _, port in control.ports(trino_stack).values())
-    assert [line.ok for line in control.status(trino_stack)] == [False, False, False]
+    assert [line.ok for line in control.status(trino_stack)] == [False] * 4
 
     lines = control.up(trino_stack, progress=lambda _l: None)
-    assert [line.ok for line in lines] == [True, True, True]
+    assert [line.ok for line in lines] == [True] * 4
     assert trino.execute(query, settings=trino_stack)[1] == [(3, 6)]
+    assert trino.execute(by_duckdb, settings=trino_stack)[1] == [(5, 10)]
     again = lakehouse.catalog(trino_stack).load_table("stack_local.kept").scan().to_arrow()
     assert again.sort_by("id").to_pylist() == rows.to_pylist()
     lakehouse.catalog(trino_stack).purge_table("stack_local.kept")
+    lakehouse.catalog(trino_stack).purge_table("stack_local.by_duckdb")

@@ -88,4 +88,4 @@ def test_doctor_checks_the_bucket(stack) -> None:
     )
     with pytest.raises(doctor.Fix, match="bucket 'no-such-bucket' does not exist") as err:
         doctor.bucket_probe(_replace(stack_settings, s3_bucket="no-such-bucket"))
-    assert "minio-init" in err.value.hint
+    assert "playground stack up" in err.value.hint
