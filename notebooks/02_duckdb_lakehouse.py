@@ -23,8 +23,9 @@ def _():
     from playground.bench import analytics
     from playground.engines import duck
     from playground.lessons import duckdb_lakehouse as lesson
+    from playground.lessons import duckdb_writes as writes
 
-    return alt, analytics, duck, lakehouse, lesson, mo, pd
+    return alt, analytics, duck, lakehouse, lesson, mo, pd, writes
 
 
 @app.cell(hide_code=True)
@@ -36,7 +37,8 @@ def _(mo):
     pagila's tables in the lakehouse, the Iceberg tables the pagila pipeline writes, and you
     compare three ways of reaching the very same rows: through **Iceberg**, through the **raw
     Parquet files** underneath, and straight from **PostgreSQL**. Then you watch Iceberg skip
-    files, travel back to an earlier snapshot, and see what DuckDB cannot do with this catalog.
+    files, travel back to an earlier snapshot, and, when the stack runs, write the lakehouse
+    with DuckDB through the Iceberg REST catalog that PyIceberg and Trino use too.
 
     It needs the embedded PostgreSQL and the pagila tables, which `make run` starts and builds.
     A table the pipeline has not written yet is extracted when the lesson needs it.
@@ -293,11 +295,12 @@ def _(mo, travel):
     data for these tables; `lakehouse.register_duckdb_view(..., snapshot_id=...)` uses the
     parameter that works.)
 
-    ## What DuckDB cannot do here: write
+    ## Writing with DuckDB: the REST catalog
 
-    DuckDB's Iceberg extension writes only through REST catalogs. This lakehouse's catalog is a
-    SQL catalog (the same tables PyIceberg and Trino use), which DuckDB cannot attach, so the
-    views are read-only:
+    DuckDB's Iceberg extension writes only through an **Iceberg REST catalog**, the HTTP
+    protocol every engine speaks (Polaris, Lakekeeper, Glue, S3 Tables, Unity all serve it).
+    Embedded mode's catalog is a SQL catalog in a SQLite file, which DuckDB cannot attach, so
+    the views above are read-only:
     """)
     return
 
@@ -316,7 +319,114 @@ def _(connections):
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
-    The division of labour is: DuckDB computes, Arrow carries the result, PyIceberg commits it.
+    The stack (`playground stack up`, or `docker compose up --wait`) runs a REST catalog in
+    front of its catalog database: PyIceberg, Trino and DuckDB all commit through it. DuckDB
+    attaches it as a database (`duck.attach_lakehouse` runs `ATTACH ... (TYPE iceberg,
+    ENDPOINT ...)`), and then `CREATE TABLE`, `INSERT`, `UPDATE`, `DELETE` and `MERGE INTO`
+    on `lake.<namespace>.<table>` each commit an Iceberg snapshot. The cells below use the
+    stack whenever its catalog answers, whatever `PLAYGROUND_MODE` says.
+    """)
+    return
+
+
+@app.cell
+def _(mo, writes):
+    # None when the stack is not running: the cells below then show nothing and say so
+    rest_stack, _why = writes.stack_catalog()
+    if rest_stack is None:
+        print(f"rest: skipped, {_why}")
+        _said = mo.callout(
+            mo.md(
+                f"**The stack is not running**, so the REST catalog cells below are empty: "
+                f"{_why}.\n\nStart it with `.venv/bin/playground stack up` (or `docker compose "
+                "up --wait`), then run this cell again."
+            ),
+            kind="warn",
+        )
+    else:
+        _said = mo.md(f"The stack's REST catalog answers at `{rest_stack.catalog_uri}`.")
+    _said
+    return (rest_stack,)
+
+
+@app.cell
+def _(pd, rest_stack, writes):
+    steps = writes.walk(rest_stack) if rest_stack else []
+    pd.DataFrame(
+        [
+            {"engine": s.engine, "step": s.action, "statement": s.statement,
+             "PyIceberg reads": s.pyiceberg, "Trino reads": s.trino}
+            for s in steps
+        ]
+    )  # fmt: skip
+    return (steps,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Five DuckDB statements, one Trino `UPDATE`, one PyIceberg append: after each, PyIceberg and
+    Trino read the same rows (a blank Trino column means Trino is not running). Each write is
+    a snapshot; here is what each engine left in the table, from the snapshots' summaries:
+    """)
+    return
+
+
+@app.cell
+def _(pd, rest_stack, steps, writes):
+    pd.DataFrame(writes.snapshots(rest_stack, steps) if rest_stack else [])
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Read it from the top. DuckDB's `UPDATE` and `DELETE` rewrite nothing: they add **delete
+    files** that mark rows as gone (merge-on-read), and an update adds the new version in a
+    data file beside it. Its `MERGE` commits **two snapshots** in one transaction: an
+    `overwrite` for the matched row, an `append` for the new one. Trino's `UPDATE` does the
+    same as DuckDB's, and PyIceberg's append only adds a data file. Every reader applies the
+    delete files, so all three see the same rows; a compaction (Trino's `optimize`) would
+    fold them away.
+
+    **Two engines at once.** Each commit says which snapshot it started from; the catalog
+    accepts it only if that is still the head of the branch. Below, DuckDB opens a transaction
+    and inserts, PyIceberg appends and commits meanwhile, then DuckDB commits:
+    """)
+    return
+
+
+@app.cell
+def _(rest_stack, writes):
+    collision = writes.collide(rest_stack) if rest_stack else None
+    if collision:
+        print(f"rest: duckdb's commit refused: {'Conflict_409' in collision.refused}")
+        print(f"rest: ids after the conflict {collision.after_conflict}, "
+              f"after the retry {collision.after_retry}")  # fmt: skip
+    collision.refused if collision else "(runs when the stack does)"
+    return (collision,)
+
+
+@app.cell(hide_code=True)
+def _(collision, mo):
+    _after = collision.after_conflict if collision else "(shown when the stack runs)"
+    _retry = collision.after_retry if collision else "(shown when the stack runs)"
+    mo.md(f"""
+    The catalog answered **409 Conflict** and DuckDB rolled its transaction back: after it the
+    table holds ids {_after}, PyIceberg's 7 and not DuckDB's 6, and nothing half-written.
+    DuckDB does not retry: run the transaction again (here, the insert alone) and it lands on
+    the new head: {_retry}. PyIceberg, in the same spot,
+    retries an append by itself (up to 4 times, the table property
+    `commit.retry.num-retries`), because an append cannot conflict with anything.
+    """)
+    return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    In embedded mode the division of labour is: DuckDB computes, Arrow carries the result,
+    PyIceberg commits it.
     That is how the next cell stores the revenue report as an Iceberg table (one commit, which
     Trino and every other engine on this catalog can read):
     """)
@@ -395,7 +505,9 @@ def _(mo):
     DuckDB queries the lakehouse in place: through Iceberg it pays only for metadata, gains
     file pruning and time travel, and reads exactly the current snapshot, while raw Parquet
     needs the file list from someone who knows it, and PostgreSQL pays for moving every row.
-    DuckDB reads this catalog; PyIceberg writes it. The same helpers are in
+    DuckDB reads embedded mode's catalog through views; on the stack it writes through the
+    REST catalog like PyIceberg and Trino, and the catalog refuses a commit made on a stale
+    snapshot. The same helpers are in
     `playground.bench.analytics`; `playground bench duckdb --scale 100` measures the three paths.
 
     Next: [lesson 03, Trino CRUD on Iceberg](03_trino_crud.py), the same tables through a

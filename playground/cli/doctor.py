@@ -80,7 +80,7 @@ def bucket_probe(settings: Settings) -> str:
     if not exists:
         raise Fix(
             f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r} does not exist",
-            f"{UP}  (its s3 service makes the bucket's folder; without Docker: playground stack up)",
+            f"{UP}  (its s3 service makes the bucket; without Docker: playground stack up)",
         )
     return f"{settings.s3_endpoint}: bucket {settings.s3_bucket!r}"
 
