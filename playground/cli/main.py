@@ -167,6 +167,10 @@ def _bench(args: argparse.Namespace) -> int:
         from playground.bench.duckdb import bench_duckdb
 
         bench_duckdb(args.scale, repeat=args.repeat)
+    elif args.bench == "catalog":
+        from playground.bench.catalog import bench_catalog
+
+        bench_catalog(args.rows, args.commits)
     else:
         bench.bench_extract(args.rows, args.methods or list(METHODS), repeat=args.repeat)
     return 0
@@ -301,6 +305,13 @@ def parser() -> argparse.ArgumentParser:
         help="rows for the slow INSERT ... VALUES path",
     )
     bench_trino.set_defaults(func=_bench)
+
+    bench_catalog = bench_commands.add_parser(
+        "catalog", help="the REST catalog: commit latency vs the SQL catalog, DuckDB vs PyIceberg"
+    )
+    bench_catalog.add_argument("--rows", type=_count, default=1_000_000)
+    bench_catalog.add_argument("--commits", type=_count, default=20, help="one-row appends")
+    bench_catalog.set_defaults(func=_bench)
 
     dbt = commands.add_parser(
         "dbt", help="`dbt prepare` writes the manifest; anything else runs dbt on dbt_project/"
