@@ -37,11 +37,9 @@ def listening(pids: set[int]) -> list[tuple[int, str, int]]:
 
 def settings_env(settings) -> dict[str, str]:
     """`settings` as the PLAYGROUND_* variables a child process reads them from."""
-    from dataclasses import fields
+    from playground.config.settings import as_environment
 
-    from playground.config.settings import env_name
-
-    return {env_name(f.name): str(getattr(settings, f.name)) for f in fields(settings)}
+    return as_environment(settings)
 
 
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 300, **kwargs):

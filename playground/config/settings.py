@@ -124,6 +124,12 @@ def env_name(field_name: str) -> str:
     return f"PLAYGROUND_{field_name.upper()}"
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """`settings` as the PLAYGROUND_* variables a child process reads them from (pass them in
+    its environment, never on its command line: they hold passwords)."""
+    return {env_name(f.name): str(getattr(settings, f.name)) for f in fields(settings)}
+
+
 def _raw_values(env_file: Path | None) -> dict[str, str]:
     values: dict[str, str] = {}
     if env_file is None:
