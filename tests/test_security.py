@@ -12,6 +12,7 @@ import stat
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import psycopg
@@ -20,7 +21,7 @@ import pytest
 from playground.config import secrets
 from playground.config.settings import get_settings
 from playground.services import postgres, processes
-from playground.stack import control
+from playground.stack import control, rest_catalog
 from tests.helpers import BIN, LOOPBACK, listening, run
 
 # a shell command run by PostgreSQL, asked for through Trino's postgresql catalog
@@ -136,7 +137,8 @@ def test_stack_servers_listen_on_loopback_only(trino_stack) -> None:
     if not control.recorded(trino_stack):
         pytest.skip("the compose stack answers here: its ports are Docker's to publish")
     found = listening(_stack_pids(trino_stack))
-    assert {port for _, _, port in found} >= {trino_stack.trino_port, trino_stack.pg_port}
+    catalog = urlsplit(trino_stack.catalog_uri).port
+    assert {port for _, _, port in found} >= {trino_stack.trino_port, trino_stack.pg_port, catalog}
     outside = [entry for entry in found if entry[1] not in LOOPBACK]
     assert outside == [], outside
 
@@ -151,6 +153,10 @@ def test_trino_cannot_be_reached_from_another_host(trino_stack) -> None:
                                request_timeout=5)  # fmt: skip
     with pytest.raises(Exception, match="(?i)refused|connect"):
         conn.cursor().execute(ATTACK)
+    # nor the REST catalog, which has no accounts: it listens on loopback only
+    outside = f"http://{address}:{urlsplit(trino_stack.catalog_uri).port}"
+    with pytest.raises(OSError, match="(?i)refused"):
+        rest_catalog.config(outside, timeout=5)
 
 
 def test_the_stack_postgres_wants_its_password_and_is_no_superuser(trino_stack) -> None:
