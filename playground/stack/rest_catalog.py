@@ -15,7 +15,6 @@ ends it by PID. `playground stack up` and the test suite start it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -28,7 +27,8 @@ from urllib.parse import urlsplit
 
 from playground.config.settings import Settings, project_root
 from playground.services import processes
-from playground.stack.trino_server import MAVEN, cache_dir, java_home
+from playground.stack.downloads import MAVEN, cache_dir, download
+from playground.stack.trino_server import Server, java_home
 
 VERSION = "1.10.1"
 FOLDER = Path("docker") / "iceberg-rest"
@@ -84,16 +84,11 @@ def fetch(progress=print) -> Path:
 def _download(jar: Jar, folder: Path) -> None:
     url = f"{MAVEN}/{jar.path}"
     part = folder / f".{jar.name}.{os.getpid()}.part"
-    digest = hashlib.sha1()  # noqa: S324 - the checksum Maven Central publishes
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as out:  # noqa: S310 - https
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
+        digest = download(url, part)
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise CatalogUnavailable(f"cannot download {url}: {exc}. Check the network.") from None
-    if digest.hexdigest() != jar.sha1:
+    if digest != jar.sha1:
         part.unlink(missing_ok=True)
         raise CatalogUnavailable(f"{url} does not match the SHA-1 in {FOLDER / 'jars.txt'}.")
     part.rename(folder / jar.name)
@@ -121,14 +116,6 @@ def config(uri: str, timeout: float = 2) -> dict:
     """The server's `GET /v1/config` answer; OSError when it does not answer."""
     with urllib.request.urlopen(f"{uri.rstrip('/')}/v1/config", timeout=timeout) as response:  # noqa: S310 - loopback http
         return json.load(response)
-
-
-@dataclass
-class Server:
-    pid: int
-    port: int
-    log: Path
-    seconds_to_start: float
 
 
 def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_endpoint: str,

@@ -19,7 +19,7 @@ from pathlib import Path
 from playground.config.settings import Settings
 from playground.services import processes
 from playground.services.net import wait_port
-from playground.stack.trino_server import cache_dir
+from playground.stack.downloads import cache_dir
 
 MODULE = "github.com/versity/versitygw/cmd/versitygw"
 VERSION = "v1.8.0"

@@ -14,7 +14,6 @@ also runs the work (the compose stack has separate workers). It binds to 127.0.0
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -29,13 +28,13 @@ from pathlib import Path
 from playground.config.settings import ServiceUnavailable, Settings, project_root
 from playground.engines import trino
 from playground.services import processes
+from playground.stack.downloads import MAVEN, cache_dir, download
 
 VERSION = "476"
 MINIMUM_JAVA = 24
 # The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); and the
 # spooling manager that writes result segments to the bucket.
 PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem")
-MAVEN = "https://repo1.maven.org/maven2"
 SPOOLING = "spooling-manager.properties"
 
 
@@ -44,11 +43,6 @@ _fetching = threading.Lock()
 
 class TrinoUnavailable(RuntimeError):
     """Trino cannot be fetched or started here; the message says what is missing."""
-
-
-def cache_dir() -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "playground"
 
 
 def server_dir(version: str = VERSION) -> Path:
@@ -112,15 +106,11 @@ def _fetch(version: str, progress) -> Path:
         with urllib.request.urlopen(url + ".sha1", timeout=60) as response:  # noqa: S310 - https
             expected = response.read().decode().split()[0].strip()
         progress(f"downloading Trino {version} from {MAVEN} (821 MB, once) ...")
-        digest = hashlib.sha1()  # noqa: S324 - the checksum Maven Central publishes
-        with urllib.request.urlopen(url, timeout=60) as response, archive.open("wb") as out:  # noqa: S310
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
+        digest = download(url, archive)
     except OSError as exc:
         archive.unlink(missing_ok=True)
         raise TrinoUnavailable(f"cannot download {url}: {exc}. Check the network.") from None
-    if digest.hexdigest() != expected:
+    if digest != expected:
         archive.unlink(missing_ok=True)
         raise TrinoUnavailable(f"{url} does not match its published SHA-1; download it again.")
     progress(f"unpacking (keeping the plugins {', '.join(PLUGINS)}) ...")
