@@ -45,7 +45,7 @@ def test_invalid_identifiers_are_refused(bad: str, fresh_data_dir) -> None:
 
 def test_stack_catalog_properties(stack_settings) -> None:
     props = lakehouse.catalog_properties(stack_settings)
-    assert props["uri"] == "http://localhost:8181"  # the REST catalog; it knows the warehouse
+    assert props["uri"] == stack_settings.catalog_uri  # the REST catalog; it knows the warehouse
     assert "warehouse" not in props
     assert props["s3.secret-access-key"] == stack_settings.s3_secret_key
     assert props["s3.region"] == "us-east-1"

@@ -173,12 +173,9 @@ EXERCISES = {
     "06_when_things_break": when_things_break.EXERCISES,
 }
 NEEDS_TRINO = {
-    "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino"
+    "02_duckdb_lakehouse": "test_the_duckdb_lesson_writes_through_the_stacks_catalog runs it",
+    "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino",
 }
-
-
-# Lessons with a part that runs when the stack answers (else it says why and waits)
-USES_THE_STACK = ("02_duckdb_lakehouse",)
 
 
 def stack_endpoints(stack) -> dict[str, str]:
@@ -201,13 +198,21 @@ CHECKED_IN_THE_RUN = ("00_tour", "02_duckdb_lakehouse", "04_io_managers",
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_runs_as_script(lesson, fresh_data_dir, request) -> None:
+def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
     if lesson.stem in NEEDS_TRINO:
         pytest.skip(f"{lesson.stem} needs Trino: {NEEDS_TRINO[lesson.stem]}")
+    _run_lesson(lesson, {})
+
+
+def test_the_duckdb_lesson_writes_through_the_stacks_catalog(trino_stack, fresh_data_dir) -> None:
+    """Lesson 02 in embedded mode with its own data directory, its last part against the suite's
+    stack (a session fixture: it is started before, and outlives, this test's data directory)."""
+    _run_lesson(lessons_dir() / "02_duckdb_lakehouse.py", stack_endpoints(trino_stack))
+
+
+def _run_lesson(lesson, env: dict[str, str]) -> None:
     # a learner far from UTC (+14), whose embedded server the lesson initialises in that zone
-    env = {"TZ": "Pacific/Kiritimati"}
-    if lesson.stem in USES_THE_STACK:  # its last part writes through the stack's REST catalog
-        env.update(stack_endpoints(request.getfixturevalue("trino_stack")))
+    env = {"TZ": "Pacific/Kiritimati", **env}
     if lesson.stem in CHECKED_IN_THE_RUN:
         env[exercises.ANSWERS_VARIABLE] = exercises.ALL
     result = run([sys.executable, str(lesson)], env=env, timeout=600)

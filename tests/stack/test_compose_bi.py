@@ -261,7 +261,12 @@ def test_metabase_setup_reports_an_unreachable_metabase_and_missing_settings(mon
 
 def test_dockerfiles_pass_hadolint(tmp_path) -> None:
     dockerfiles = sorted(DOCKER.glob("*/Dockerfile"))
-    assert [p.parent.name for p in dockerfiles] == ["metabase", "pagila-seed", "superset"]
+    assert [p.parent.name for p in dockerfiles] == [
+        "iceberg-rest",
+        "metabase",
+        "pagila-seed",
+        "superset",
+    ]
     result = subprocess.run([str(BIN / "hadolint"), *map(str, dockerfiles)],
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -100,11 +100,13 @@ def test_stack_down_names_the_service(fresh_data_dir, monkeypatch) -> None:
 
     monkeypatch.setenv("PLAYGROUND_MODE", "stack")
     monkeypatch.setenv("PLAYGROUND_PG_PORT", str(free_port()))
+    port = free_port()
+    monkeypatch.setenv("PLAYGROUND_CATALOG_URI", f"http://localhost:{port}")
     with dg.instance_for_test() as instance:
         result = _materialize(instance)
     assert not result.success
     message = result.failure_data_for_node("iris__iris_dataset").error.cause.message
-    assert "Iceberg catalog (PostgreSQL) at localhost:" in message
+    assert f"Iceberg REST catalog at localhost:{port} is unreachable" in message
     assert "docker compose up --wait" in message
     monkeypatch.setenv("PLAYGROUND_MODE", "embedded")
     assert lakehouse.catalog().list_namespaces() == []
