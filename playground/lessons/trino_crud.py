@@ -7,7 +7,10 @@ from playground import lakehouse
 from playground.engines import trino
 from playground.lessons.exercises import Exercise
 
-SCHEMA, NAME = "lesson_trino", "history"
+# Not "history": through a REST catalog, Iceberg's client reads a missing table named like a
+# metadata table (history, snapshots, files, ...) as that metadata table of a table named like
+# the schema, and Trino's `drop table if exists` then fails instead of doing nothing.
+SCHEMA, NAME = "lesson_trino", "ledger"
 IDENTIFIER = f"{SCHEMA}.{NAME}"
 TABLE = trino.qualified("iceberg", SCHEMA, NAME)
 SNAPSHOTS = trino.qualified("iceberg", SCHEMA, f"{NAME}$snapshots")

@@ -11,6 +11,8 @@ import pytest
 from playground import lakehouse
 from playground.engines import trino
 from playground.orchestration.io import trino as trino_io
+from playground.services import processes
+from playground.stack import rest_catalog
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -133,10 +135,20 @@ def test_in_embedded_mode_it_refuses_before_writing(monkeypatch, settings) -> No
     assert not lakehouse.catalog(settings).table_exists("trino_io_guard.films")
 
 
-def test_a_trino_reading_another_catalog_fails_the_run(trino_stack, monkeypatch) -> None:
-    elsewhere = replace(trino_stack, catalog_name="not_the_one_trino_reads")
-    monkeypatch.setattr(trino_io, "get_settings", lambda: elsewhere)
-    resources = {"trino_io_manager": trino_io.TrinoIcebergIOManager()}
-    result = dg.materialize([_one_table_asset()], resources=resources, raise_on_error=False)
+def test_a_trino_reading_another_catalog_fails_the_run(trino_stack, monkeypatch, tmp_path) -> None:
+    # a second REST catalog server over the same database and bucket, serving another catalog
+    # name: what the IO manager writes through it, the stack's Trino cannot see
+    other = replace(trino_stack, catalog_name="not_the_one_trino_reads")
+    port = free_port()
+    server = rest_catalog.start(other, tmp_path / "other", port,
+                                (trino_stack.pg_host, trino_stack.pg_port),
+                                trino_stack.s3_endpoint, progress=lambda _l: None)  # fmt: skip
+    try:
+        elsewhere = replace(other, catalog_uri=f"http://127.0.0.1:{port}")
+        monkeypatch.setattr(trino_io, "get_settings", lambda: elsewhere)
+        resources = {"trino_io_manager": trino_io.TrinoIcebergIOManager()}
+        result = dg.materialize([_one_table_asset()], resources=resources, raise_on_error=False)
+    finally:
+        processes.stop(server.pid)
     assert not result.success
     assert "reads another catalog than the lakehouse writes" in _failure(result)
