@@ -387,7 +387,8 @@ def _(mo):
     `overwrite` for the matched row, an `append` for the new one. Trino's `UPDATE` does the
     same as DuckDB's, and PyIceberg's append only adds a data file. Every reader applies the
     delete files, so all three see the same rows; a compaction (Trino's `optimize`) would
-    fold them away.
+    fold them away. (Older DuckDB releases refused a `DELETE` on a partitioned table and a
+    `MERGE` with both an update and an insert; the DuckDB here, 1.5.5, does both.)
 
     **Two engines at once.** Each commit says which snapshot it started from; the catalog
     accepts it only if that is still the head of the branch. Below, DuckDB opens a transaction

@@ -198,3 +198,34 @@ def test_server_killed_mid_commit_leaves_a_complete_snapshot(trino_stack, tmp_pa
     assert sorted(cat.load_table("rest_engines.killed").scan().to_arrow().column("id")
                   .to_pylist()) == [*ids, 9]  # fmt: skip
     cat.purge_table("rest_engines.killed")
+
+
+def test_duckdb_changes_a_partitioned_table_with_a_two_action_merge(trino_stack) -> None:
+    """What older DuckDB releases refused (DELETE on a partitioned table, MERGE with an UPDATE and
+    an INSERT) works with the pinned one, and PyIceberg reads the result."""
+    cat = lakehouse.catalog(trino_stack)
+    cat.create_namespace_if_not_exists("rest_engines")
+    if cat.table_exists("rest_engines.by_month"):
+        cat.purge_table("rest_engines.by_month")
+    trino.execute("create table iceberg.rest_engines.by_month (id bigint, paid_at timestamp(6) "
+                  "with time zone) with (partitioning = ARRAY['month(paid_at)'])",
+                  settings=trino_stack)  # fmt: skip
+    trino.execute("insert into iceberg.rest_engines.by_month values "
+                  "(1, TIMESTAMP '2026-01-05 00:00:00 UTC'), "
+                  "(2, TIMESTAMP '2026-02-05 00:00:00 UTC')",
+                  settings=trino_stack)  # fmt: skip
+    with duck.connect(settings=trino_stack) as con:
+        duck.attach_lakehouse(con, trino_stack)
+        con.execute("delete from lake.rest_engines.by_month where id = 1")
+        con.execute(
+            "merge into lake.rest_engines.by_month t using (values "
+            "(2, TIMESTAMPTZ '2026-02-06 00:00:00+00'), (3, TIMESTAMPTZ '2026-03-01 00:00:00+00')) "
+            "s(id, paid_at) on t.id = s.id when matched then update set paid_at = s.paid_at "
+            "when not matched then insert values (s.id, s.paid_at)"
+        )
+    rows = cat.load_table("rest_engines.by_month").scan().to_arrow().sort_by("id").to_pylist()
+    assert rows == [
+        {"id": 2, "paid_at": datetime(2026, 2, 6, tzinfo=UTC)},
+        {"id": 3, "paid_at": datetime(2026, 3, 1, tzinfo=UTC)},
+    ]
+    cat.purge_table("rest_engines.by_month")
