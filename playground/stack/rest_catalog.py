@@ -125,6 +125,7 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
     folder = fetch(progress)
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "server.log"
+    log.write_bytes(b"")  # this start's log only (each 404 a client expects logs a stack trace)
     env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home)}
     started = time.monotonic()
     process = processes.spawn(
