@@ -16,6 +16,7 @@ import pyarrow as pa
 from playground import lakehouse
 from playground.config.settings import ServiceUnavailable, Settings, get_settings
 from playground.engines import duck, trino
+from playground.lakehouse import objectstore
 from playground.stack import rest_catalog
 
 NAMESPACE = "lesson02_rest"
@@ -51,6 +52,15 @@ def stack_catalog(settings: Settings | None = None) -> tuple[Settings | None, st
         return (
             None,
             f"the stack's Iceberg REST catalog at {stack.catalog_uri} does not answer ({exc})",
+        )
+    try:  # a catalog that answers may be another install's (another user's stack on this port)
+        if not objectstore.bucket_exists(stack):
+            raise OSError(f"no bucket {stack.s3_bucket!r}")
+    except OSError as exc:
+        return None, (
+            f"a REST catalog answers at {stack.catalog_uri}, but the object store at "
+            f"{stack.s3_endpoint} refuses this install's keys ({str(exc).splitlines()[0]}): it "
+            "is not this install's stack"
         )
     return stack, ""
 

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -229,3 +230,15 @@ def test_duckdb_changes_a_partitioned_table_with_a_two_action_merge(trino_stack)
         {"id": 3, "paid_at": datetime(2026, 3, 1, tzinfo=UTC)},
     ]
     cat.purge_table("rest_engines.by_month")
+
+
+def test_lesson_02_leaves_another_installs_stack_alone(trino_stack) -> None:
+    """A REST catalog answering on the port, behind an object store that refuses this install's
+    keys (another user's stack): the lesson's stack part does not run, and says why."""
+    from playground.lessons import duckdb_writes
+
+    assert duckdb_writes.stack_catalog(trino_stack)[0] is not None
+    someone_else = replace(trino_stack, s3_secret_key="not-this-install")
+    stack, why = duckdb_writes.stack_catalog(someone_else)
+    assert stack is None
+    assert "refuses this install's keys" in why and "not this install's stack" in why
