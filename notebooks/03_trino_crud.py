@@ -35,8 +35,9 @@ def _(mo):
     the data files instead of rewriting them. In this lesson you change one table step by step,
     look at the metadata tables Trino exposes (`$snapshots`, `$history`, `$files`,
     `$partitions`), travel back in time, evolve the schema and the partitioning, and compact the
-    table. After each change PyIceberg and DuckDB read the same table through the same catalog:
-    one catalog, three engines.
+    table. After each change PyIceberg and DuckDB read the same table through the same catalog,
+    the stack's Iceberg REST catalog: one catalog, three engines (lesson 02 has DuckDB write
+    through it too).
     """)
     return
 
@@ -179,7 +180,11 @@ def _(mo, pd, sql, trino):
     mo.vstack([
         mo.md("## The metadata tables\n\n`$snapshots`: one row per commit, with what it did."),
         snapshots_frame[["committed_at", "snapshot_id", "parent_id", "operation"]],
-        mo.md("`$history`, `$files` (content 0 = data, 1 = position deletes) and `$partitions`:"),
+        mo.md("`$history`, `$files` (content 0 = data, 1 = position deletes) and `$partitions`. "
+              "(Their names are taken: through a REST catalog, Iceberg's client reads a missing "
+              "table called `history` or `files` as that metadata table of a table named like "
+              "its schema, so even `drop table if exists ... history` fails. Name tables "
+              "otherwise.)"),
         meta("payments$history"),
         meta("payments$files")[["content", "file_path", "record_count", "file_size_in_bytes"]],
         meta("payments$partitions")[["partition", "record_count", "file_count"]],
