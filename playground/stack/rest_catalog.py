@@ -76,8 +76,10 @@ def fetch(progress=print) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
             progress(f"downloading the Iceberg REST catalog {VERSION} ({len(missing)} jars from "
                      f"{MAVEN}, about 47 MB, once) ...")  # fmt: skip
-        for jar in missing:
+        for done, jar in enumerate(missing, 1):
             _download(jar, folder)
+            if done % 20 == 0 and done < len(missing):
+                progress(f"  {done} of {len(missing)} jars")
         return folder
 
 
@@ -128,9 +130,11 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
     log.write_bytes(b"")  # this start's log only (each 404 a client expects logs a stack trace)
     env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home)}
     started = time.monotonic()
+    classpath = os.pathsep.join(str(folder / jar.name) for jar in jars())  # no stale jars
+    configuration = project_root() / FOLDER / "rest-catalog.xml"
     process = processes.spawn(
-        [str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC",
-         "-cp", f"{folder}{os.sep}*", MAIN, str(project_root() / FOLDER / "rest-catalog.xml")],
+        [str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, MAIN,
+         str(configuration)],
         log, env,
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
