@@ -398,13 +398,18 @@ def _(mo):
 
 
 @app.cell
-def _(rest_stack, writes):
+def _(mo, rest_stack, writes):
     collision = writes.collide(rest_stack) if rest_stack else None
     if collision:
         print(f"rest: duckdb's commit refused: {'Conflict_409' in collision.refused}")
         print(f"rest: ids after the conflict {collision.after_conflict}, "
               f"after the retry {collision.after_retry}")  # fmt: skip
-    collision.refused if collision else "(runs when the stack does)"
+    # DuckDB's error as it says it, one line per line (wrapped, not cut off)
+    _text = collision.refused if collision else ""
+    _lines = [f"`{_line.strip()}`" for _line in _text.splitlines() if _line.strip()]
+    mo.callout(mo.md("  \n".join(_lines)), kind="danger") if collision else mo.md(
+        "(runs when the stack does)"
+    )
     return (collision,)
 
 
