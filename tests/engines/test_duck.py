@@ -58,3 +58,17 @@ def test_reads_postgres_through_scanner(settings) -> None:
         dsn = postgres.libpq_dsn("postgres", settings).replace("'", "''")
         con.execute(f"ATTACH '{dsn}' AS pg (TYPE postgres, READ_ONLY)")
         assert con.execute("select count(*) > 0 from pg.pg_catalog.pg_class").fetchone() == (True,)
+
+
+def test_embedded_mode_has_no_rest_catalog_to_attach(settings) -> None:
+    with duck.connect(settings=settings, extensions=("avro", "iceberg")) as con:
+        with pytest.raises(duck.NoRestCatalog, match="playground stack up"):
+            duck.attach_lakehouse(con, settings)
+        assert con.execute("select count(*) from duckdb_databases() where database_name = 'lake'")\
+            .fetchone() == (0,)  # fmt: skip
+
+
+def test_an_attach_alias_must_be_a_plain_name(stack_settings) -> None:
+    with duck.connect(settings=stack_settings, extensions=("avro", "iceberg", "httpfs")) as con:
+        with pytest.raises(ValueError, match="not a plain name"):
+            duck.attach_lakehouse(con, stack_settings, alias="lake; drop")
