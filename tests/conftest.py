@@ -101,8 +101,8 @@ def trino_stack() -> Iterator[Settings]:
     are. Otherwise `playground stack up`'s code starts the stack's services as processes on free
     127.0.0.1 ports, for the suite's data directory: its embedded PostgreSQL over TCP, versitygw
     as the object store, the Iceberg REST catalog, and Trino 476 with the compose stack's own
-    catalog files. Without Java
-    24+, Go (to build versitygw once) or the downloads, the tests that need it skip saying why.
+    catalog files. Without Java 24+, Go (to build versitygw once) or the downloads, the tests
+    that need it skip saying why.
     """
     from playground.config.settings import ServiceUnavailable
     from playground.engines import trino

@@ -75,8 +75,8 @@ class Step:
     snapshots: tuple[int, ...] = ()  # the snapshots the step committed (a MERGE may make two)
 
 
-def _rows(stack: Settings) -> tuple[list[tuple], list[tuple] | None]:
-    data = lakehouse.catalog(stack).load_table(TABLE).scan().to_arrow().sort_by("id")
+def _rows(stack: Settings, cat) -> tuple[list[tuple], list[tuple] | None]:
+    data = cat.load_table(TABLE).scan().to_arrow().sort_by("id")
     by_pyiceberg = [tuple(r.values()) for r in data.to_pylist()]
     try:
         by_trino = trino.execute(f"select id, owner, balance from {IN_TRINO} order by id",  # noqa: S608
@@ -96,6 +96,7 @@ def fresh_table(stack: Settings) -> None:
 def walk(stack: Settings, progress=print) -> list[Step]:
     """Run STEPS on a new table; after each, what PyIceberg and Trino read."""
     fresh_table(stack)
+    cat = lakehouse.catalog(stack)
     done: list[Step] = []
     seen: set[int] = set()
     with duck.connect(settings=stack) as con:
@@ -113,9 +114,9 @@ def walk(stack: Settings, progress=print) -> list[Step]:
                 row = {"id": [5], "owner": ["eve"], "balance": [Decimal("50.00")]}
                 schema = pa.schema([("id", pa.int64()), ("owner", pa.string()),
                                     ("balance", pa.decimal128(10, 2))])  # fmt: skip
-                lakehouse.catalog(stack).load_table(TABLE).append(pa.table(row, schema=schema))
-            by_pyiceberg, by_trino = _rows(stack)
-            made = [s.snapshot_id for s in lakehouse.catalog(stack).load_table(TABLE).snapshots()
+                cat.load_table(TABLE).append(pa.table(row, schema=schema))
+            by_pyiceberg, by_trino = _rows(stack, cat)
+            made = [s.snapshot_id for s in cat.load_table(TABLE).snapshots()
                     if s.snapshot_id not in seen]  # fmt: skip
             seen.update(made)
             done.append(Step(engine, action, statement, by_pyiceberg, by_trino, tuple(made)))
@@ -155,7 +156,6 @@ def collide(stack: Settings) -> Collision:
     """DuckDB opens a transaction and inserts; PyIceberg commits an append meanwhile; DuckDB's
     commit is refused (its snapshot's parent is no longer the branch head), then retried."""
     cat = lakehouse.catalog(stack)
-    ids = lambda: sorted(cat.load_table(TABLE).scan().to_arrow().column("id").to_pylist())  # noqa: E731
     schema = cat.load_table(TABLE).schema().as_arrow()
     row = pa.table({"id": [7], "owner": ["gus"], "balance": [Decimal("7.00")]}, schema=schema)
     insert = f"insert into {IN_DUCKDB} values (6, 'fay', 6.00)"  # noqa: S608 - constants
@@ -169,6 +169,10 @@ def collide(stack: Settings) -> Collision:
             refused = ""
         except Exception as exc:  # noqa: BLE001 - DuckDB's TransactionException, shown as is
             refused = str(exc)
-        after_conflict = ids()
+        after_conflict = _ids(cat)
         con.execute(insert)  # the retry: a new transaction on the new head
-    return Collision(refused, after_conflict, ids())
+    return Collision(refused, after_conflict, _ids(cat))
+
+
+def _ids(cat) -> list[int]:
+    return sorted(cat.load_table(TABLE).scan().to_arrow().column("id").to_pylist())

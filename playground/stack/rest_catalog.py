@@ -19,7 +19,6 @@ import json
 import os
 import threading
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,17 +60,22 @@ def lib_dir(version: str = VERSION) -> Path:
     return cache_dir() / f"iceberg-rest-{version}" / "lib"
 
 
+def _missing(folder: Path, listed: list[Jar]) -> list[Jar]:
+    return [jar for jar in listed if not (folder / jar.name).is_file()]
+
+
 def fetched() -> bool:
     """Whether every jar is in the cache (without checking their digests again)."""
-    return all((lib_dir() / jar.name).is_file() for jar in jars())
+    return not _missing(lib_dir(), jars())
 
 
-def fetch(progress=print) -> Path:
-    """The folder of the server's jars, downloading the missing ones (one download at a time in
-    a process; a file appears under its name only once its SHA-1 matched)."""
+def fetch(progress=print) -> list[Path]:
+    """The server's classpath: exactly the jars jars.txt lists (no stale one from an older list),
+    downloading the missing ones (one download at a time in a process; a file appears under its
+    name only once its SHA-1 matched)."""
     with _fetching:
-        folder = lib_dir()
-        missing = [jar for jar in jars() if not (folder / jar.name).is_file()]
+        folder, listed = lib_dir(), jars()
+        missing = _missing(folder, listed)
         if missing:
             folder.mkdir(parents=True, exist_ok=True)
             progress(f"downloading the Iceberg REST catalog {VERSION} ({len(missing)} jars from "
@@ -80,7 +84,7 @@ def fetch(progress=print) -> Path:
             _download(jar, folder)
             if done % 20 == 0 and done < len(missing):
                 progress(f"  {done} of {len(missing)} jars")
-        return folder
+        return [folder / jar.name for jar in listed]
 
 
 def _download(jar: Jar, folder: Path) -> None:
@@ -124,13 +128,12 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
           timeout: float = 60, progress=print) -> Server:  # fmt: skip
     """Start the server on 127.0.0.1:`port` and wait until it answers `GET /v1/config`."""
     home = java_home()
-    folder = fetch(progress)
+    classpath = os.pathsep.join(str(path) for path in fetch(progress))
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "server.log"
     log.write_bytes(b"")  # this start's log only (each 404 a client expects logs a stack trace)
     env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home)}
     started = time.monotonic()
-    classpath = os.pathsep.join(str(folder / jar.name) for jar in jars())  # no stale jars
     configuration = project_root() / FOLDER / "rest-catalog.xml"
     process = processes.spawn(
         [str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, MAIN,
@@ -146,7 +149,7 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
         try:
             config(uri, timeout=1)
             break
-        except (OSError, urllib.error.HTTPError, ValueError):
+        except (OSError, ValueError):  # not listening yet (HTTPError is an OSError too)
             time.sleep(0.2)
     else:
         processes.stop(process.pid)
