@@ -198,10 +198,13 @@ def checks(settings: Settings) -> list[Check]:
     def leftovers_probe() -> str:
         from playground.lakehouse import clean
 
-        found = clean.find(settings)
+        found = clean.find(settings)  # only what is proven unused: no catalog, no snapshot
         if found.files or found.databases:
             raise Fix(f"left by killed runs: {found.summary()}", "playground clean")
-        return "none left by killed extracts or seeds"
+        if found.hint:  # clean cannot tell yet, and says why
+            raise Fix(f"cannot tell what killed runs left: {found.kept[0]}", found.hint)
+        kept = f"; {len(found.kept)} staged folder(s) kept (see playground clean --dry-run)"
+        return "none left by killed extracts or seeds" + (kept if found.kept else "")
 
     result.append(_guard("leftovers", "playground clean", leftovers_probe))
     if not stack:

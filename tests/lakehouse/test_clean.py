@@ -1,7 +1,10 @@
 """`playground clean` and doctor's leftovers line, after real kill -9s of extract and seed."""
 
 import os
+import re
+import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -10,7 +13,8 @@ from playground import extract, lakehouse
 from playground.datasets.pagila import seed
 from playground.lakehouse import clean
 from playground.services import postgres
-from tests.helpers import EXTRACT_PROGRESS, kill_when, run
+from playground.services.processes import kill_at_line
+from tests.helpers import EXTRACT_PROGRESS, ROOT, kill_when, run
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +72,156 @@ def test_clean_removes_what_killed_runs_left_and_nothing_in_use(fresh_postgres) 
     assert lakehouse.read("raw.kept").num_rows == 500
     assert lakehouse.read("raw.kept", snapshot_id=first).num_rows == 1000  # history intact
     assert clean.find().files == [] and clean.find().databases == []
+
+
+# --- what clean keeps: every catalog of the data directory, every snapshot, running writers ---
+
+GENERATED = "select g as id, md5(g::text) as note from generate_series(1, {n}) g"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "playground.cli", *args]
+
+
+def _env(catalog_name: str | None = None) -> dict[str, str]:
+    return {"PLAYGROUND_CATALOG_NAME": catalog_name} if catalog_name else {}
+
+
+def _extract(to: str, rows: int, catalog_name: str | None = None) -> None:
+    """A finished `playground extract` in its own process (so its writer is gone afterwards)."""
+    query = GENERATED.format(n=rows)
+    done = run(_cli("extract", "--source", postgres.url("postgres"), "--query", query, "--to", to),
+               env=_env(catalog_name))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _kill_extract(to: str, catalog_name: str | None = None) -> None:
+    """An extract killed with SIGKILL while it stages files."""
+    query = GENERATED.format(n=20_000_000)
+    command = _cli("extract", "--source", postgres.url("postgres"), "--query", query, "--to", to,
+                   "--method", "pandas-chunks", "--batch-rows", "20000")  # fmt: skip
+    kill_at_line(command, EXTRACT_PROGRESS, 0.3, cwd=ROOT, env={**os.environ, **_env(catalog_name)})
+
+
+def _files(data: Path) -> set[Path]:
+    return {p for p in (data / "warehouse").rglob("*") if p.is_file()}
+
+
+def _rows(data: Path, identifier: str, catalog_name: str, snapshot_id: int | None = None):
+    """(rows, sum of ids) read by PyIceberg and by DuckDB from the table's metadata file."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from playground.engines import duck
+
+    cat = SqlCatalog(catalog_name, uri=f"sqlite:///{data / 'catalog.db'}",
+                     warehouse=(data / "warehouse").as_uri())  # fmt: skip
+    table = cat.load_table(identifier)
+    arrow = table.scan(snapshot_id=snapshot_id).to_arrow()
+    by_pyiceberg = (arrow.num_rows, sum(arrow.column("id").to_pylist()))
+    snapshot = table.current_snapshot().snapshot_id if snapshot_id is None else snapshot_id
+    with duck.connect() as con:
+        by_duckdb = con.execute(
+            "select count(*), sum(id) from iceberg_scan(?, snapshot_from_id => ?)",
+            [table.metadata_location, snapshot],
+        ).fetchone()
+    assert by_pyiceberg == tuple(by_duckdb)
+    return by_pyiceberg
+
+
+def _expected(n: int) -> tuple[int, int]:
+    return n, n * (n + 1) // 2  # generate_series(1, n)
+
+
+def _leftovers_line(doctor_stdout: str) -> str:
+    lines = doctor_stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if " leftovers " in line)
+    return "\n".join(lines[at : at + 2])
+
+
+def test_another_catalog_name_never_deletes_committed_files(fresh_postgres) -> None:
+    """The reproduction: committed files looked like a killed run's to another catalog name."""
+    _extract("raw.kept", 5_000)  # catalog `playground`; its writer has exited
+    before = _files(fresh_postgres)
+    assert any("/data/extract-" in str(p) for p in before)
+
+    doctor = run(_cli("doctor"), env=_env("other"))
+    line = _leftovers_line(doctor.stdout)
+    assert "playground clean" not in line and line.startswith("ok"), line
+    cleaned = run(_cli("clean"), env=_env("other"))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed: none" in cleaned.stdout
+    assert _files(fresh_postgres) == before
+    assert _rows(fresh_postgres, "raw.kept", "playground") == _expected(5_000)
+
+
+def test_two_catalog_names_share_a_warehouse_and_a_killed_run_is_cleaned(fresh_postgres) -> None:
+    """Two catalogs write to the same table folder; one has an older snapshot; an extract is
+    killed there. A clean under a third name removes exactly the killed run's files."""
+    _extract("raw.shared", 3_000)
+    _extract("raw.shared", 2_000, "second")
+    first = lakehouse.snapshots("raw.shared", cat=_sql_catalog(fresh_postgres, "second"))
+    _extract("raw.shared", 1_000, "second")  # replaces: the 2,000 rows live in an old snapshot
+    committed = _files(fresh_postgres)
+    _kill_extract("raw.shared")
+    killed = _files(fresh_postgres) - committed
+    assert killed and all("/raw/shared/data/extract-" in str(p) for p in killed)
+    folders = {p.parent for p in killed}
+
+    cleaned = run(_cli("clean"), env=_env("third"))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"removed: {len(killed)} staged file(s)" in cleaned.stdout
+    assert _files(fresh_postgres) == committed
+    assert not any(folder.exists() for folder in folders)
+    assert _rows(fresh_postgres, "raw.shared", "playground") == _expected(3_000)
+    assert _rows(fresh_postgres, "raw.shared", "second") == _expected(1_000)
+    old = first[-1]["snapshot_id"]
+    assert _rows(fresh_postgres, "raw.shared", "second", old) == _expected(2_000)
+
+
+def _sql_catalog(data: Path, name: str):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    return SqlCatalog(name, uri=f"sqlite:///{data / 'catalog.db'}",
+                      warehouse=(data / "warehouse").as_uri())  # fmt: skip
+
+
+def test_a_running_writer_keeps_its_files_while_clean_runs(fresh_postgres) -> None:
+    """A real extract stages files while `playground clean` runs: nothing of it goes, and the
+    extract then commits every row."""
+    rows = 2_000_000
+    command = _cli("extract", "--source", postgres.url("postgres"), "--query",
+                   GENERATED.format(n=rows), "--to", "raw.live", "--method", "pandas-chunks",
+                   "--batch-rows", "20000")  # fmt: skip
+    writer = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in writer.stdout:
+            if re.search(EXTRACT_PROGRESS, line):
+                break
+        staged = _files(fresh_postgres)
+        assert staged and all(f"-p{writer.pid}-" in str(p) for p in staged)
+        cleaned = run(_cli("clean"))
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert "removed: none" in cleaned.stdout
+        assert f"its writer (pid {writer.pid}) is running" in cleaned.stdout
+        assert all(p.exists() for p in staged)
+        assert writer.wait(timeout=600) == 0
+    finally:
+        writer.kill()
+        writer.wait()
+    assert _rows(fresh_postgres, "raw.live", "playground") == _expected(rows)
+
+
+def test_two_cleans_at_once_both_finish(fresh_postgres) -> None:
+    """Two `playground clean` processes over the same leftovers: neither fails on a file the
+    other removed first."""
+    for _round in range(3):
+        _kill_extract("raw.twice")
+        staged = [p for p in _files(fresh_postgres) if "/raw/twice/" in str(p)]
+        assert staged
+        pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cleans = [subprocess.Popen(_cli("clean"), cwd=ROOT, **pipes) for _ in range(2)]
+        results = [(c.wait(timeout=300), *c.communicate()) for c in cleans]
+        for code, out, err in results:
+            assert code == 0 and "Traceback" not in err, err
+            assert out.startswith("removed: ")
+        assert not [p for p in _files(fresh_postgres) if "/raw/twice/" in str(p)]
