@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+# What `private_umask` takes away from every new file and folder: all access by group and others.
+PRIVATE_UMASK = 0o077
+# Written in the data directory once every file in it has been made private (`make_private`).
+MARKER = ".private"
 
 
 def write_private(target: Path, text: str) -> None:
@@ -25,3 +31,39 @@ def private_dir_mode() -> int:
     """The data directory's mode: owner only; as root others may pass through (not list), so the
     server's `pgserver` user reaches its own folder inside."""
     return 0o711 if os.geteuid() == 0 else 0o700
+
+
+def private_umask() -> None:
+    """From now on this process and its children create files and folders for their owner only
+    (DuckDB, SQLite, PyIceberg, Dagster and dbt write with the process's umask), whatever
+    umask the learner's shell has: group and other bits are taken away, none is added."""
+    if hasattr(os, "umask"):  # not on Windows
+        os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
+def make_private(data_dir: Path, skip: tuple[str, ...] = ("pgdata",)) -> None:
+    """Take group and other access away from every file and folder under `data_dir` that this
+    user owns, once (written before `private_umask` existed); then leave a marker.
+
+    `skip`: folders managed by their own server (PostgreSQL keeps `pgdata` 0700 itself; as root
+    it belongs to the `pgserver` user). Symbolic links are not followed.
+    """
+    marker = data_dir / MARKER
+    if not hasattr(os, "geteuid") or marker.exists():
+        return
+    uid = os.geteuid()
+    for root, folders, files in os.walk(data_dir):
+        if Path(root) == data_dir:
+            folders[:] = [name for name in folders if name not in skip]
+        for name in (*folders, *files):
+            _drop_others(Path(root) / name, uid)
+    write_private(marker, "every file here is private to its owner\n")
+
+
+def _drop_others(path: Path, uid: int) -> None:
+    try:
+        info = path.lstat()
+        if info.st_uid == uid and not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
+            path.chmod(stat.S_IMODE(info.st_mode) & ~0o077)
+    except FileNotFoundError:
+        pass  # removed meanwhile (a writer's temporary file)

@@ -11,7 +11,10 @@ them (it refuses to start without them).
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -19,6 +22,7 @@ from dotenv import dotenv_values
 from playground.config.files import write_private
 
 FILE_NAME = "secrets.env"
+LOCK_NAME = ".secrets.lock"
 
 
 def _token() -> str:
@@ -32,6 +36,8 @@ def _aes_key() -> str:
 # setting (Settings field) -> how to make a value
 GENERATED = {
     "pg_password": _token,
+    "pg_reader_password": _token,
+    "catalog_token": _token,
     "s3_secret_key": _token,
     "trino_spooling_key": _aes_key,
     "superset_secret_key": lambda: secrets.token_urlsafe(48),
@@ -48,17 +54,45 @@ def path(data_dir: Path) -> Path:
     return data_dir / FILE_NAME
 
 
-def load(data_dir: Path) -> dict[str, str]:
-    """This data directory's secrets by Settings field, generating (once) any that is missing."""
-    file = path(data_dir)
+def _stored(file: Path) -> dict[str, str]:
     stored = {k: v for k, v in dotenv_values(file).items() if v} if file.is_file() else {}
-    values = {field: stored.get(variable(field), "") for field in GENERATED}
-    missing = [field for field, value in values.items() if not value]
-    if missing:
-        values.update({field: GENERATED[field]() for field in missing})
-        lines = [f"{variable(field)}={value}" for field, value in values.items()]
-        write_private(file, "# generated once for this data directory; keep it private\n"
-               + "\n".join(lines) + "\n")  # fmt: skip
+    return {field: stored.get(variable(field), "") for field in GENERATED}
+
+
+@contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's secrets lock (an advisory lock on a 0600 file beside them)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks of this kind
+        yield
+        return
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed, even by a kill -9
+        yield
+    finally:
+        os.close(fd)
+
+
+def load(data_dir: Path) -> dict[str, str]:
+    """This data directory's secrets by Settings field, generating (once) any that is missing.
+
+    Generation happens under a lock, reading the file again inside it: processes started at
+    the same moment on a new data directory all get the secrets the first one wrote.
+    """
+    file = path(data_dir)
+    values = _stored(file)
+    if all(values.values()):
+        return values
+    with _locked(data_dir):
+        values = _stored(file)  # another process may have written them meanwhile
+        missing = [field for field, value in values.items() if not value]
+        if missing:
+            values.update({field: GENERATED[field]() for field in missing})
+            lines = [f"{variable(field)}={value}" for field, value in values.items()]
+            write_private(file, "# generated once for this data directory; keep it private\n"
+                   + "\n".join(lines) + "\n")  # fmt: skip
     return values
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from playground.config import secrets as install_secrets
-from playground.config.files import private_dir_mode
+from playground.config.files import make_private, private_dir_mode, private_umask
 
 MODES = ("embedded", "stack")
 # Names the file read instead of `<project>/.env` (the test suite points it at nothing).
@@ -58,6 +58,8 @@ class Settings:
     pg_password: str = (
         ""  # generated per data directory (playground.config.secrets), like the keys below
     )
+    # The read-only role Trino's postgresql catalog logs in as (SELECT on pagila, owns nothing)
+    pg_reader_password: str = ""
     pagila_db: str = "pagila"
     # Scale factor the stack's pagila-seed service generates at the first `docker compose up`
     pagila_scale: float = 1.0
@@ -66,6 +68,8 @@ class Settings:
     # of the catalog's tables) and, on the stack, the REST catalog server in front of them
     catalog_name: str = "playground"
     catalog_uri: str = "http://localhost:8181"
+    # The bearer token every client sends to the stack's REST catalog (generated)
+    catalog_token: str = ""
     # S3-compatible object store (stack)
     s3_endpoint: str = "http://localhost:9000"
     s3_access_key: str = "playground"
@@ -109,10 +113,15 @@ class Settings:
 
     @property
     def warehouse(self) -> str:
-        """Where Iceberg data and metadata files live: a local folder, or the stack's bucket."""
+        """Where Iceberg data and metadata files live: a local folder, or the stack's bucket.
+
+        The local folder is a plain path, not a `file://` URI: PyIceberg and pyarrow take a
+        URI's percent-encoding literally (a space becomes a folder named `%20`) and cut it at
+        `#`, so a URI would put the tables beside the data directory instead of inside it.
+        """
         if self.is_stack:
             return f"s3://{self.s3_bucket}/"
-        return (self.data_dir / "warehouse").as_uri()
+        return str(self.data_dir / "warehouse")
 
     @property
     def duckdb_path(self) -> Path:
@@ -151,9 +160,11 @@ def _private(path: Path) -> None:
 
 
 def _check_writable(path: Path, variable: str) -> Path:
+    private_umask()  # everything written from here on is its owner's only
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         _private(path)
+        make_private(path)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:

@@ -11,7 +11,7 @@ through it.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -38,6 +38,7 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     if settings.is_stack:
         return {
             "uri": settings.catalog_uri,
+            "token": settings.catalog_token,  # the stack's catalog asks for it (a bearer token)
             "s3.endpoint": settings.s3_endpoint,
             "s3.access-key-id": settings.s3_access_key,
             "s3.secret-access-key": settings.s3_secret_key,
@@ -47,7 +48,8 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         }
     settings.data_dir.joinpath("warehouse").mkdir(parents=True, exist_ok=True)
     return {
-        "uri": f"sqlite:///{settings.data_dir / 'catalog.db'}",
+        # percent-encoded: SQLAlchemy decodes the path, which may hold `#`, `%`, `?` or spaces
+        "uri": "sqlite:///" + quote(str(settings.data_dir / "catalog.db")),
         "warehouse": settings.warehouse,
     }
 

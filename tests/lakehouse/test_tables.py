@@ -58,3 +58,20 @@ def test_iceberg_schema_numbers_the_fields_in_order() -> None:
     converted = lakehouse.iceberg_schema(schema)
     assert [(f.field_id, f.name) for f in converted.fields] == [(1, "id"), (2, "at")]
     assert str(converted.find_field("at").field_type) == "timestamptz"
+
+
+@pytest.mark.parametrize("name", ["My Data #1 é", "a=b %41 100%", "q?x [1]"])
+def test_tables_stay_inside_a_data_directory_with_any_name(name, tmp_path, monkeypatch) -> None:
+    parent = tmp_path / "parent"
+    data = parent / name
+    data.mkdir(parents=True)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    lakehouse.write_table("test_ns.t", pa.table({"a": [1, 2]}))
+    lakehouse.write_table("test_ns.t", pa.table({"a": [3, 4, 5]}))
+    assert [p.name for p in parent.iterdir()] == [name]  # no encoded sibling folder
+    written = list((data / "warehouse" / "test_ns" / "t").rglob("*.parquet"))
+    assert len(written) == 2, written
+    with duck.connect() as con:
+        lakehouse.register_duckdb_view(con, "test_ns.t")
+        assert con.execute("select sum(a) from t").fetchone() == (12,)
+    assert (data / "catalog.db").is_file()
