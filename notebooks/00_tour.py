@@ -125,8 +125,7 @@ def _(con, mo):
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
-    Notice that one *virginica* is gone: the raw data has 150 flowers, and cleaning dropped an exact
-    duplicate. Petal size alone separates *setosa* from the other two, as the chart shows.
+    Petal size alone separates *setosa* from the other two, as the chart shows.
     """)
     return
 

@@ -417,9 +417,12 @@ def _(mo, rest_stack, writes):
 def _(collision, mo):
     _after = collision.after_conflict if collision else "(shown when the stack runs)"
     _retry = collision.after_retry if collision else "(shown when the stack runs)"
+    # DuckDB's row is the one its retry added: in the table after the retry, not before
+    _duck = sorted(set(collision.after_retry) - set(collision.after_conflict)) if collision else []
     mo.md(f"""
-    The catalog answered **409 Conflict** and DuckDB rolled its transaction back: after it the
-    table holds ids {_after}, PyIceberg's 7 and not DuckDB's 6, and nothing half-written.
+    The catalog refused DuckDB's commit (its error, above, names the HTTP status) and DuckDB
+    rolled its transaction back: after it the table holds ids {_after}, with PyIceberg's row
+    and without DuckDB's {_duck}, and nothing half-written.
     DuckDB does not retry: run the transaction again (here, the insert alone) and it lands on
     the new head: {_retry}. PyIceberg, in the same spot,
     retries an append by itself (up to 4 times, the table property

@@ -300,7 +300,10 @@ def _(mo, pd, sql, trino_crud):
         pd.DataFrame(_rows, columns=_names),
         mo.md("""
     Each exercise has a box for your query (one that returns a snapshot id) and a check under it,
-    which reads every snapshot with PyIceberg and says ✅, or ❌ with a hint.
+    which reads every snapshot with PyIceberg and says ✅, or ❌ with a hint. The box only
+    reads: Trino here writes to the same catalog as the pagila pipeline, so the check parses
+    your query first (with sqlglot, as Trino SQL) and runs it only if it is one `SELECT` (or
+    `WITH ... SELECT`) without table functions; anything else is refused, unrun, with the reason.
 
     **1. Which commit removed the most rows?**
     """),

@@ -19,7 +19,6 @@ def _():
 
     import altair as alt
     import dagster as dg
-    import duckdb
     import marimo as mo
     import pandas as pd
     import pyarrow as pa
@@ -28,7 +27,7 @@ def _():
     from playground import lakehouse
     from playground.bench import analytics
     from playground.config.settings import ServiceUnavailable, get_settings
-    from playground.engines import trino
+    from playground.engines import duck, trino
     from playground.lessons import io_managers as lesson
     from playground.orchestration.defs.pagila.assets import monthly
     from playground.orchestration.io.iceberg import ArrowIcebergIOManager
@@ -44,7 +43,7 @@ def _():
         alt,
         analytics,
         dg,
-        duckdb,
+        duck,
         get_settings,
         lakehouse,
         lesson,
@@ -148,23 +147,28 @@ def _(mo):
     partitions), read from the lakehouse; `daily_revenue` sums them by day. Its parameter
     `payments` is the upstream asset: Dagster asks the IO manager to load it. `partition_expr`
     names the column a partition covers, for the IO managers that delete a slice before writing.
-    `make_assets(prefix)` builds both under a key prefix of your choice.
+    `make_assets(prefix)` builds both under a key prefix of your choice; `utc=True` gives them
+    the column converted to UTC instead (`timezone('UTC', payment_date)`), which the DuckDB IO
+    manager needs below.
     """)
     return
 
 
 @app.cell
 def _(dg, lakehouse, monthly, pagila, pd):
-    def make_assets(prefix: str) -> list:
+    def make_assets(prefix: str, utc: bool = False) -> list:
+        def _expr(column: str) -> str:
+            return f"timezone('UTC', {column})" if utc else column
+
         @dg.asset(key_prefix=prefix, partitions_def=monthly,
-                  metadata={"partition_expr": "payment_date"})  # fmt: skip
+                  metadata={"partition_expr": _expr("payment_date")})  # fmt: skip
         def payments(context: dg.AssetExecutionContext) -> pd.DataFrame:
             window = context.partition_time_window
             where = lakehouse.window_filter("payment_date", window.start, window.end)
             return lakehouse.read(f"{pagila.namespace}.payment", where=where).to_pandas()
 
         @dg.asset(key_prefix=prefix, partitions_def=monthly,
-                  metadata={"partition_expr": "day"})  # fmt: skip
+                  metadata={"partition_expr": _expr("day")})  # fmt: skip
         def daily_revenue(payments: pd.DataFrame) -> pd.DataFrame:
             days = payments["payment_date"].dt.floor("D")
             return (
@@ -256,7 +260,7 @@ def _(dg, make_assets, managers, pd, quiet, time):
         ):
             _started = time.perf_counter()
             _result = dg.materialize(
-                make_assets(f"lessons_io_{_name}"), partition_key=_month,
+                make_assets(f"lessons_io_{_name}", utc=_name == "duckdb"), partition_key=_month,
                 resources={"io_manager": _manager}, run_config=quiet,
             )  # fmt: skip
             _seconds = time.perf_counter() - _started
@@ -308,8 +312,9 @@ def _(mo):
 
 
 @app.cell
-def _(duckdb, duckdb_file):
-    with duckdb.connect(str(duckdb_file), read_only=True) as _con:
+def _(duck, duckdb_file):
+    # in UTC, like Iceberg's months (duck.connect sets it; a bare duckdb.connect is local time)
+    with duck.connect(duckdb_file, read_only=True) as _con:
         duckdb_months = _con.sql(
             "select strftime(payment_date, '%Y-%m') as month, count(*) as payments "
             "from lessons_io_duckdb.payments group by 1 order by 1"
@@ -323,8 +328,14 @@ def _(mo):
     mo.md(r"""
     **DuckDB** (dagster-duckdb's `DuckDBPandasIOManager`, the one the warehouse uses): the table
     `lessons_io_duckdb.payments` in a DuckDB file. Before writing a partition it runs `DELETE
-    ... WHERE payment_date >= start AND payment_date < end`, then inserts: May again replaced
-    May's rows only. One process at a time may hold the file for writing.
+    ... WHERE <partition_expr> >= 'start' AND <partition_expr> < 'end'`, then inserts. The
+    bounds are written without a zone, and DuckDB reads them in its connection's time zone:
+    the machine's. Given `payment_date` as it is, at UTC+14 (measured with
+    `TZ=Pacific/Kiritimati`, December 2026) replacing May
+    deletes April 30 from 10:00 UTC on and keeps the last hours of May twice. Given
+    `timezone('UTC', payment_date)`, a timestamp in UTC, the bounds are UTC wherever you are,
+    and May again replaced May's rows only. One process at a time may hold the file for
+    writing.
     """)
     return
 
@@ -353,11 +364,15 @@ def _(mo):
 
 @app.cell
 def _(duckdb_months, iceberg_months, mo):
-    _iceberg = iceberg_months["payment_date"].dt.strftime("%Y-%m").value_counts().sort_index()
-    _same = _iceberg.tolist() == duckdb_months["payments"].tolist()
+    _utc = iceberg_months["payment_date"].dt.tz_convert("UTC").dt.strftime("%Y-%m")
+    _iceberg = _utc.value_counts().sort_index()
+    _same = dict(_iceberg) == dict(
+        zip(duckdb_months["month"], duckdb_months["payments"], strict=True)
+    )
+    print(f"same in DuckDB: {_same}")
     mo.md(
-        f"April and May hold {', '.join(f'{_n:,}' for _n in _iceberg.tolist())} payments in "
-        f"Iceberg, and the same in DuckDB: **{_same}**. Replacing May left one copy of it."
+        f"Counted by UTC month, {' and '.join(_iceberg.index)} hold as many payments in DuckDB "
+        f"as in Iceberg: **{_same}**. Replacing May left one copy of it."
     )
     return
 
@@ -465,7 +480,8 @@ def _(mo):
     in DuckDB, one commit in Iceberg, one file in Parquet. The playground's own are in
     `playground/orchestration/io/`, and the pagila pipeline uses them.
 
-    Back to the [lesson index](README.md).
+    Next: [lesson 05, incremental loading](?file=05_incremental_loading.py), a day of changes
+    loaded five ways. All lessons: [the lesson list](./).
     """)
     return
 

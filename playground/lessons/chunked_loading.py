@@ -49,6 +49,5 @@ PER_ROW = Exercise(
     "01.2", "How much memory does pandas-concat hold per row?", check_bytes_per_row, None, None,
     "The rise in peak memory between the two sizes, divided by the rows added: the price of "
     "holding a row as Python objects in a DataFrame (and once more during the concat).",
-    solve=_bytes_per_row, mistake=lambda growth: _bytes_per_row(growth) * 10,
 )  # fmt: skip
 EXERCISES = (GROWS, PER_ROW)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
 
 from playground import lakehouse
-from playground.lessons.exercises import Exercise
+from playground.lessons.exercises import Exercise, run_answer
 
 STAFF_REVENUE = """select staff_id,
        strftime(date_trunc('month', payment_date), '%Y-%m') as month,
@@ -17,8 +17,10 @@ STAFF_REVENUE = """select staff_id,
 from payment
 group by all
 order by all"""
-MONTH_REVENUE = """select strftime(date_trunc('month', payment_date), '%Y-%m') as month,
-       sum(amount) as revenue
+# A wrong answer of the right shape: the same pairs, the average payment instead of the sum.
+AVERAGE_REVENUE = """select staff_id,
+       strftime(date_trunc('month', payment_date), '%Y-%m') as month,
+       avg(amount) as revenue
 from payment
 group by all
 order by all"""
@@ -44,11 +46,14 @@ def _staff_months(identifier: str) -> dict[tuple[int, str], Decimal]:
 def check_staff_revenue(query: str, con, source) -> str | None:
     """The query (over the lesson's views) must give each staff member's revenue by UTC month,
     as PyIceberg's reading of the same table sums it."""
-    rows = con.sql(query).fetchall()
+    rows = run_answer(lambda: con.sql(query).fetchall())
     if rows and len(rows[0]) != 3:
         return f"three columns expected (staff, month, revenue); your query returns {len(rows[0])}"
     oracle = _staff_months(f"{source.namespace}.payment")
-    got = {(int(staff), _month(month)): Decimal(str(revenue)) for staff, month, revenue in rows}
+    try:
+        got = {(int(staff), _month(month)): Decimal(str(revenue)) for staff, month, revenue in rows}
+    except (TypeError, ValueError, ArithmeticError):
+        return "each row should be (staff_id, month, revenue): a number, a month, a number"
     if len(got) != len(oracle):
         return f"{len(oracle)} (staff, month) pairs expected, your query returns {len(got)} rows"
     for key, revenue in sorted(oracle.items()):
@@ -77,9 +82,10 @@ def check_files_read(answer: float, source) -> str | None:
 
 STAFF = Exercise(
     "02.1", "Revenue of each staff member by month", check_staff_revenue, STAFF_REVENUE,
-    MONTH_REVENUE,
+    AVERAGE_REVENUE,
     "Run it on every path with `connections[path].sql(...)`: the three agree, and they agree "
-    "with PostgreSQL's own sum by UTC month, which the check computes.",
+    "with the check, which reads the same table through PyIceberg and sums it by UTC month in "
+    "Python.",
 )  # fmt: skip
 FILES = Exercise(
     "02.2", "Files a February query reads through Iceberg", check_files_read, 1, 7,

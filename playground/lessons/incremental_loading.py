@@ -16,7 +16,7 @@ from playground.datasets.pagila import changes, seed
 from playground.extract import cdc, incremental
 from playground.extract.reconcile import Source, differences
 from playground.lakehouse import register_duckdb_view
-from playground.lessons.exercises import Exercise
+from playground.lessons.exercises import AnswerFailed, Exercise, run_answer
 from playground.services import postgres
 
 DATABASE = "pagila_lesson05"
@@ -122,10 +122,14 @@ def _keys(recorded: list[cdc.Change], table: str, ops: tuple[str, ...]) -> set[i
 
 
 def _ids(query: str, con) -> set[int]:
-    rows = con.sql(query).fetchall()
+    """The ids the learner's query returns (their mistakes raise `AnswerFailed`)."""
+    rows = run_answer(lambda: con.sql(query).fetchall())
     if rows and len(rows[0]) != 1:
-        raise ValueError(f"one column of ids expected; the query returns {len(rows[0])}")
-    return {int(r[0]) for r in rows}
+        raise AnswerFailed(f"one column of ids expected; the query returns {len(rows[0])}")
+    try:
+        return {int(r[0]) for r in rows}
+    except (TypeError, ValueError) as exc:
+        raise AnswerFailed(f"the ids must be whole numbers: {exc}") from exc
 
 
 def check_changed_customers(query: str, con, recorded) -> str | None:
@@ -178,19 +182,13 @@ where last_update > (select max(last_update) from yesterday_customer)"""
 REFUNDS = """select payment_id from yesterday_payment
 except
 select payment_id from pg.public.payment"""
-
-
-def _worked_months(recorded, **_context) -> list[str]:
-    return sorted(_months_of(recorded, ("insert", "update", "delete")))
-
-
-def _wrong_months(recorded, **_context) -> list[str]:
-    return sorted(_months_of(recorded, ("insert",)))
-
+# Wrong answers of the right shape: as many ids, of another column (a plausible slip).
+CHANGED_ADDRESSES = CHANGED.replace("select customer_id", "select address_id")
+REFUNDED_RENTALS = REFUNDS.replace("payment_id", "rental_id")
 
 CHANGED_CUSTOMERS = Exercise(
     "05.1", "Which customers changed since yesterday?", check_changed_customers, CHANGED,
-    "select customer_id from pg.public.customer",
+    CHANGED_ADDRESSES,
     "A watermark: yesterday's newest `last_update`, and every row past it. It finds updates and "
     "inserts because the application sets `last_update`; a row deleted leaves nothing to find.",
 )  # fmt: skip
@@ -198,11 +196,10 @@ MONTHS = Exercise(
     "05.2", "Which months of payment must be replaced?", check_months, None, None,
     "Every month a change touched: the new payments' month, and the months of the refunded "
     "(deleted) payments, which may be older. Replacing only the newest month misses refunds.",
-    solve=_worked_months, mistake=_wrong_months,
 )  # fmt: skip
 REFUNDED = Exercise(
     "05.3", "Find the refunds a watermark cannot see", check_refunds, REFUNDS,
-    "select payment_id from pg.public.payment",
+    REFUNDED_RENTALS,
     "An anti-join of yesterday's keys with today's: it finds deletes, but reads every key on "
     "both sides. Change data capture hands the same ids over without reading the table.",
 )  # fmt: skip

@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from playground import lakehouse
 from playground.datasets.iris import dataset
-from playground.lessons.exercises import Exercise
+from playground.lessons.exercises import Exercise, run_answer
 
 SEPALS = """SELECT species,
        round(avg(sepal_length_cm), 2) AS avg_sepal_length_cm,
@@ -14,7 +14,13 @@ SEPALS = """SELECT species,
 FROM iris
 GROUP BY species
 ORDER BY species"""
-PETALS = SEPALS.replace("sepal", "petal")
+# A wrong answer of the right shape: the same columns and rows, length and width swapped.
+SWAPPED = """SELECT species,
+       round(avg(sepal_width_cm), 2) AS avg_sepal_length_cm,
+       round(avg(sepal_length_cm), 2) AS avg_sepal_width_cm
+FROM iris
+GROUP BY species
+ORDER BY species"""
 
 
 def _oracle_means() -> dict[str, dict[str, float]]:
@@ -30,7 +36,7 @@ def _oracle_means() -> dict[str, dict[str, float]]:
 
 def check_sepals(query: str, con) -> str | None:
     """The learner's query must give each species' mean sepal length and width (to 0.01)."""
-    got = con.sql(query).arrow()
+    got = run_answer(lambda: con.sql(query).arrow())
     if isinstance(got, pa.RecordBatchReader):
         got = got.read_all()
     oracle = _oracle_means()
@@ -75,12 +81,13 @@ def check_dropped(answer: dict, **_context) -> str | None:
 
 
 SEPAL_MEANS = Exercise(
-    "00.1", "Compare sepals instead of petals", check_sepals, SEPALS, PETALS,
+    "00.1", "Compare sepals instead of petals", check_sepals, SEPALS, SWAPPED,
     "The petal query with `sepal` in place of `petal`. Sepals overlap far more than petals: "
     "no single sepal measure separates the three species.",
 )  # fmt: skip
 DROPPED = Exercise(
-    "00.2", "Which flowers did cleaning drop?", check_dropped, {"Iris-virginica": 1}, {},
+    "00.2", "Which flowers did cleaning drop?", check_dropped, {"Iris-virginica": 1},
+    {"Iris-versicolor": 1},
     "`dataset.species_counts(dataset.read_csv())` against the same counts of "
     "`lakehouse.read('iris.iris_cleaned')`: one virginica, an exact duplicate.",
 )  # fmt: skip

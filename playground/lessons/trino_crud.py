@@ -3,9 +3,14 @@ checked against PyIceberg's own reading of every snapshot (never Trino's answer 
 
 from __future__ import annotations
 
+import logging
+
+import sqlglot
+from sqlglot import exp
+
 from playground import lakehouse
 from playground.engines import trino
-from playground.lessons.exercises import Exercise
+from playground.lessons.exercises import AnswerFailed, Exercise, run_answer
 
 # Not "history": through a REST catalog, Iceberg's client reads a missing table named like a
 # metadata table (history, snapshots, files, ...) as that metadata table of a table named like
@@ -52,11 +57,45 @@ def _states(settings=None) -> list[dict]:
     return found
 
 
+# Statements a read-only answer cannot hold, wherever they appear in it.
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter,
+           exp.Command, exp.TruncateTable)  # fmt: skip
+
+
+def refused(query: str) -> str | None:
+    """Why `query` may not run as an answer, or None: an answer is one SELECT (or WITH ...
+    SELECT), parsed by sqlglot as Trino SQL, reading no table function. The answer boxes run
+    on the catalog the pipeline writes to, so nothing else reaches Trino."""
+    quiet = logging.getLogger("sqlglot")
+    level, quiet.level = quiet.level, logging.ERROR  # its "falling back to Command" warning
+    try:
+        statements = [s for s in sqlglot.parse(query, read="trino") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        return f"it does not parse as Trino SQL: {str(exc).splitlines()[0]}"
+    finally:
+        quiet.level = level
+    if len(statements) != 1:
+        return f"one statement expected, your answer holds {len(statements)}"
+    (tree,) = statements
+    if not isinstance(tree, exp.Select | exp.SetOperation) or any(
+        isinstance(node, _WRITES) for node in tree.walk()
+    ):
+        return "only a SELECT (or WITH ... SELECT) runs here: the answer box reads, never writes"
+    if any(not isinstance(t.this, exp.Identifier) for t in tree.find_all(exp.Table)):
+        return "table functions are not run here: read the tables and their $snapshots"
+    return None
+
+
 def _snapshot_of(query: str, sql) -> int:
-    names, rows = sql(query)
+    if why := refused(query):
+        raise AnswerFailed(f"not run: {why}")
+    names, rows = run_answer(sql, query)
     if not rows or rows[0][0] is None:
-        raise ValueError("the query returned no snapshot id")
-    return int(rows[0][0])
+        raise AnswerFailed("the query returned no snapshot id")
+    try:
+        return int(rows[0][0])
+    except (TypeError, ValueError) as exc:
+        raise AnswerFailed(f"a snapshot id is a whole number, not {rows[0][0]!r}") from exc
 
 
 def check_most_removed(query: str, sql, settings=None) -> str | None:

@@ -32,7 +32,10 @@ _MO_SQL = re.compile(
     r"\s*,\s*engine\s*=\s*(?P<engine>[A-Za-z_]\w*)\s*,?\s*\)\s*$",
     re.DOTALL,
 )
+# short_errors off: jupysql then raises a failed query instead of rendering it through IPython's
+# `_render_traceback_`, which stops the notebook yet lets `pytest --nbmake` report it passed.
 SQL_SETUP = """%load_ext sql
+%config SqlMagic.short_errors = False
 %config SqlMagic.autopandas = True
 %config SqlMagic.displaycon = False
 %config SqlMagic.feedback = 0"""

@@ -17,15 +17,57 @@ def _positive(answer: int) -> str | None:
 POSITIVE = Exercise("x.1", "a positive number", _positive, 3, -1)
 
 
+def _broken(answer: int) -> str | None:
+    return {}["no such key"]  # a check with a bug of its own
+
+
+def _runs_the_answer(answer: str) -> str | None:
+    exercises.run_answer(int, answer)  # what the learner typed, run by the check
+    return None
+
+
 def test_a_verdict_for_each_kind_of_answer(monkeypatch) -> None:
     monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
     assert POSITIVE.verdict(None).status == POSITIVE.verdict("  ").status == exercises.TODO
     assert POSITIVE.verdict(2).status == exercises.OK
     wrong = POSITIVE.verdict(-5)
     assert (wrong.status, wrong.message) == (exercises.WRONG, "-5 is not above 0")
-    failed = POSITIVE.verdict("text")  # the check itself raises: said in one line
-    assert failed.status == exercises.WRONG and failed.message.startswith("it failed: TypeError")
     assert wrong.line == "exercise x.1: ❌ not yet right: -5 is not above 0"
+
+
+def test_a_check_that_raises_says_so_and_is_never_a_wrong_answer(monkeypatch) -> None:
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
+    broken = Exercise("x.2", "a broken check", _broken, 3, -1)
+    said = broken.verdict(3)
+    assert said.status == exercises.BROKEN
+    assert said.line == "exercise x.2: ⚠ the check itself failed: KeyError: 'no such key'"
+    # in the suite's run, its worked answer is not "correct": the lesson's test fails on it
+    assert [v.status for v in broken.verdicts(None)] == [exercises.TODO, exercises.BROKEN,
+                                                         exercises.BROKEN]  # fmt: skip
+    assert POSITIVE.verdict("text").status == exercises.BROKEN  # `"text" > 0`: the check's bug
+
+
+def test_an_answer_that_raises_is_wrong_and_says_how(monkeypatch) -> None:
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
+    parsed = Exercise("x.3", "a number", _runs_the_answer, "3", "three")
+    said = parsed.verdict("three")
+    assert said.status == exercises.WRONG
+    assert said.message == (
+        "your answer failed: ValueError: invalid literal for int() with base 10: 'three'"
+    )
+
+
+def test_the_suite_feeds_literal_answers_for_the_data_it_made(monkeypatch) -> None:
+    """An exercise whose answer depends on the data has no literal of its own: the suite passes
+    one (`LESSON_ANSWERS_GIVEN`); without it, the run judges the answer as shipped only."""
+    counted = Exercise("x.4", "a count", _positive, None, None, solve=lambda: 99)
+    assert [v.key for v in counted.verdicts(None)] == ["x.4"]  # never the computed 99
+    monkeypatch.setenv(exercises.GIVEN_VARIABLE, '{"x.4": {"worked": 7, "wrong": -7}}')
+    assert [(v.key, v.status) for v in counted.verdicts(None)] == [
+        ("x.4", exercises.TODO),
+        ("x.4@worked", exercises.OK),
+        ("x.4@wrong", exercises.WRONG),
+    ]
 
 
 @pytest.mark.parametrize(("answers", "status"), [("worked", "correct"), ("wrong", "not yet right")])
@@ -58,6 +100,11 @@ def test_the_tour_checks_take_the_worked_answers_and_refuse_the_wrong(iris, monk
     for exercise in tour.EXERCISES:
         assert exercise.verdict(exercise.worked, con=iris).status == exercises.OK, exercise.key
         assert exercise.verdict(exercise.wrong, con=iris).status == exercises.WRONG, exercise.key
+    # the wrong answers have the right shape: only the values tell them apart
+    swapped = tour.SEPAL_MEANS.verdict(tour.SWAPPED, con=iris).message
+    assert swapped.startswith("Iris-setosa: your mean sepal length is 3.43, the table's 5.006")
+    said = tour.DROPPED.verdict({"Iris-versicolor": 1}).message
+    assert said.startswith("you said {'Iris-versicolor': 1}")
 
 
 def test_the_tour_hints_say_what_differs(iris) -> None:
@@ -79,10 +126,12 @@ def test_the_csv_io_manager_check_takes_the_worked_class_and_names_the_lost_type
     assert said.startswith("payment_date came back as object: CSV keeps no types")
 
 
-def test_the_chunked_loading_checks_read_the_measurements() -> None:
+def test_the_chunked_loading_checks_read_the_measurements(monkeypatch) -> None:
     """Lesson 01's checks on measurements shaped like its own (its run takes half a minute: the
     suite runs it once, as shipped, and feeds the checks here)."""
     import pandas as pd
+
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
 
     from playground.lessons import chunked_loading
 
@@ -91,11 +140,44 @@ def test_the_chunked_loading_checks_read_the_measurements() -> None:
         "rows": [100_000, 100_000, 400_000, 400_000],
         "peak_rss_mb": [240.0, 210.0, 355.0, 212.0],
     })  # fmt: skip
+    # literal answers: (355 - 240) MB × 2**20 over the 300,000 rows added is 402 bytes a row;
+    # the wrong one divides the whole peak by the rows (355 × 2**20 / 400,000: 931)
+    literal = {"01.1": ("pandas-concat", "pandas-chunks"), "01.2": (402, 931)}
     for exercise in chunked_loading.EXERCISES:
-        worked = exercise.solve(growth=growth) if exercise.solve else exercise.worked
-        wrong = exercise.mistake(growth=growth) if exercise.mistake else exercise.wrong
-        assert exercise.check(worked, growth=growth) is None, exercise.key
-        assert exercise.check(wrong, growth=growth) is not None, exercise.key
-    assert round(chunked_loading._bytes_per_row(growth)) == 402  # 115 MB over 300,000 rows
+        worked, wrong = literal[exercise.key]
+        assert exercise.verdict(worked, growth=growth).status == exercises.OK, exercise.key
+        assert exercise.verdict(wrong, growth=growth).status == exercises.WRONG, exercise.key
     said = chunked_loading.check_grows("pandas-chunks", growth)
     assert said == "pandas-chunks's peak rose by 2 MB between the two sizes; another rose more"
+    said = chunked_loading.check_bytes_per_row(931, growth)
+    assert said == ("931 bytes a row; the measurements say about 402: divide the rise in peak "
+                    "memory (MB × 2**20) by the rows added")  # fmt: skip
+
+
+@pytest.mark.parametrize("answer", [
+    "drop table iceberg.pagila.payment",
+    "select 1; drop table iceberg.pagila.payment",
+    "delete from iceberg.lesson_trino.ledger",
+    "alter table iceberg.pagila.payment execute expire_snapshots(retention_threshold => '0s')",
+    "select * from table(postgresql.system.query(query => 'drop table payment'))",
+])  # fmt: skip
+def test_the_trino_answer_box_runs_only_one_select(answer, monkeypatch) -> None:
+    """Lesson 03's boxes run answers on the pipeline's catalog: anything but one SELECT is
+    refused before Trino sees it (the real table surviving a DROP: test_trino_lesson.py)."""
+    from playground.lessons import trino_crud
+
+    monkeypatch.delenv(exercises.ANSWERS_VARIABLE, raising=False)
+    sent = []  # a stand-in for Trino that records what reaches it (nothing may)
+    for exercise in trino_crud.EXERCISES:
+        said = exercise.verdict(answer, sql=lambda query: sent.append(query), settings=None)
+        assert said.status == exercises.WRONG, said
+        assert said.message.startswith("your answer failed: not run: "), said.message
+    assert sent == []
+
+
+def test_the_trino_answer_box_lets_a_select_through() -> None:
+    from playground.lessons import trino_crud
+
+    for query in (trino_crud.MOST_REMOVED_SQL, trino_crud.BEFORE_MERGE_SQL, trino_crud.LATEST_SQL,
+                  "with s as (select 1 as id) select id from s union select 2"):  # fmt: skip
+        assert trino_crud.refused(query) is None, query
