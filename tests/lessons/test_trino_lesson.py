@@ -53,3 +53,19 @@ def test_the_trino_lesson_hint_names_the_mistake(trino_stack) -> None:
     said = trino_crud.BEFORE_MERGE.verdict(trino_crud.LATEST_SQL, sql=sql, settings=trino_stack)
     assert said.status == exercises.WRONG
     assert "the MERGE's own snapshot" in said.message
+
+
+def test_the_answer_box_refuses_a_drop_and_the_table_survives(trino_stack) -> None:
+    """What a learner once typed into the box: refused unrun, and the table still answers."""
+
+    def sql(statement):
+        return trino.execute(statement, settings=trino_stack)
+
+    trino_crud.build(sql)
+    _, before = sql(f"select count(*), sum(amount) from {trino_crud.TABLE}")  # noqa: S608
+    for exercise in trino_crud.EXERCISES:
+        said = exercise.verdict(f"drop table {trino_crud.TABLE}", sql=sql, settings=trino_stack)
+        assert said.status == exercises.WRONG
+        assert said.message.startswith("your answer failed: not run: only a SELECT")
+    _, after = sql(f"select count(*), sum(amount) from {trino_crud.TABLE}")  # noqa: S608
+    assert after == before and after[0][0] > 0
