@@ -9,7 +9,7 @@ from decimal import Decimal
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
 
 from playground import lakehouse
-from playground.lessons.exercises import Exercise, run_answer
+from playground.lessons.exercises import Exercise, run_answer, whole
 
 STAFF_REVENUE = """select staff_id,
        strftime(date_trunc('month', payment_date), '%Y-%m') as month,
@@ -54,6 +54,8 @@ def check_staff_revenue(query: str, con, source) -> str | None:
         got = {(int(staff), _month(month)): Decimal(str(revenue)) for staff, month, revenue in rows}
     except (TypeError, ValueError, ArithmeticError):
         return "each row should be (staff_id, month, revenue): a number, a month, a number"
+    if not all(revenue.is_finite() for revenue in got.values()):
+        return "a revenue is NaN or infinite: sum the amounts"
     if len(got) != len(oracle):
         return f"{len(oracle)} (staff, month) pairs expected, your query returns {len(got)} rows"
     for key, revenue in sorted(oracle.items()):
@@ -73,6 +75,8 @@ def check_files_read(answer: float, source) -> str | None:
     )
     planned = len(list(table.scan(row_filter=february).plan_files()))
     every = len(list(table.scan().plan_files()))
+    if not whole(answer):
+        return f"{answer!r} is not a number of files: a whole number, such as {every}"
     if int(answer) == planned:
         return None
     if int(answer) == every:

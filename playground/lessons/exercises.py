@@ -23,6 +23,7 @@ failed", which no test accepts. What the learner wrote (a query, a class) runs i
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,15 @@ def run_answer(function: Callable, *args, **kwargs):
         return function(*args, **kwargs)
     except Exception as exc:  # whatever their code raises, said in one line
         raise AnswerFailed(one_line(exc)) from exc
+
+
+def whole(answer: object) -> bool:
+    """A whole number (an int, or a float or text without a fraction), as a count must be."""
+    try:
+        number = float(answer)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(number) and number == int(number)
 
 
 def given(key: str, kind: str) -> object:

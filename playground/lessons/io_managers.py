@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from playground import lakehouse
-from playground.lessons.exercises import Exercise, run_answer
+from playground.lessons.exercises import Exercise, run_answer, whole
 
 KEY = dg.AssetKey(["lessons_io_csv", "payments"])
 MONTH = "2022-05-01"
@@ -101,6 +101,8 @@ def check_replaced_rows(answer: float, settings=None) -> str | None:
     replaced = _replaced(settings)
     if not replaced:
         return f"{ICEBERG_TABLE} has no delete in its history yet: run the comparison above"
+    if not whole(answer):
+        return f"{answer!r} is not a number of rows: a whole number, such as {replaced + 1}"
     if int(answer) == replaced:
         return None
     if int(answer) == _every_row(settings):

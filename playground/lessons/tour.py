@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import pyarrow as pa
 
 from playground import lakehouse
@@ -34,6 +37,13 @@ def _oracle_means() -> dict[str, dict[str, float]]:
     }
 
 
+def _near(value, wanted: float) -> bool:
+    """A finite number within 0.006 of `wanted` (NaN, infinity, text and NULL never are)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return False
+    return math.isfinite(value) and abs(float(value) - wanted) <= 0.006
+
+
 def check_sepals(query: str, con) -> str | None:
     """The learner's query must give each species' mean sepal length and width (to 0.01)."""
     got = run_answer(lambda: con.sql(query).arrow())
@@ -57,9 +67,9 @@ def check_sepals(query: str, con) -> str | None:
         if wanted is None:
             return f"species {row['species']!r} is not in the table"
         for part, column in (("length", length), ("width", width)):
-            if row[column] is None or abs(row[column] - wanted[part]) > 0.006:
+            if not _near(row[column], wanted[part]):
                 return (
-                    f"{row['species']}: your mean sepal {part} is {row[column]}, the table's "
+                    f"{row['species']}: your mean sepal {part} is {row[column]!r}, the table's "
                     f"{wanted[part]:.3f} (is it the average of every flower of that species?)"
                 )
     return None

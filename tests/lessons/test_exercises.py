@@ -1,7 +1,11 @@
 """Exercises that check themselves: the verdicts, and lesson 00's checks fed right and wrong
 answers against the lakehouse (lesson 03's run against Trino in test_trino_lesson.py)."""
 
+import math
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from playground import lakehouse
 from playground.datasets.iris import dataset
@@ -181,3 +185,45 @@ def test_the_trino_answer_box_lets_a_select_through() -> None:
     for query in (trino_crud.MOST_REMOVED_SQL, trino_crud.BEFORE_MERGE_SQL, trino_crud.LATEST_SQL,
                   "with s as (select 1 as id) select id from s union select 2"):  # fmt: skip
         assert trino_crud.refused(query) is None, query
+
+
+SPECIES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
+# what a learner's query may put in a mean's place: NaN, ±infinity, NULL, text (emoji and
+# right-to-left included), and ordinary numbers
+VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.none(),
+    st.text(max_size=8), st.integers(-(2**62), 2**62),
+)  # fmt: skip
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return f"'{value!r}'::double" if isinstance(value, float) else str(value)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lengths=st.lists(VALUES, min_size=3, max_size=3), width=VALUES)
+def test_the_sepal_check_judges_any_value_and_never_breaks(iris, lengths, width) -> None:
+    """Whatever values the learner's query returns, the check says ✅ or ❌, never "the check
+    itself failed"; and what is not a finite number is never ✅."""
+    rows = ", ".join(
+        f"('{s}', {_literal(v)}, {_literal(width)})" for s, v in zip(SPECIES, lengths, strict=True)
+    )
+    query = (
+        f"SELECT * FROM (VALUES {rows}) "  # noqa: S608 - literals made above
+        "AS t(species, avg_sepal_length_cm, avg_sepal_width_cm)"
+    )
+    said = tour.SEPAL_MEANS.verdict(query, con=iris)
+    assert said.status in (exercises.OK, exercises.WRONG), said
+    finite = [
+        v
+        for v in (*lengths, width)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ]
+    if len(finite) < 4:
+        assert said.status == exercises.WRONG, said
