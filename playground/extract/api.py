@@ -21,20 +21,18 @@ The read backends live in `readers`, the Parquet sink in `sink` and the Iceberg 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
 import pyarrow as pa
-from pyarrow import fs as pafs
 
 from playground.config.names import check_identifier
+from playground.config.secrets import scrub
 from playground.config.settings import Settings, get_settings
-from playground.extract import commit, pgtypes, readers
+from playground.extract import commit, pgtypes, stage
 from playground.extract.errors import ExtractError
-from playground.extract.sink import ParquetSink
 from playground.lakehouse import objectstore
 from playground.lakehouse.staging import staging_folder_name
 from playground.services import postgres
@@ -138,7 +136,7 @@ def _read_failed(source_url: str, identity: tuple, exc: BaseException) -> Extrac
         what = "replaced (by `playground seed`?)"
     return ExtractError(
         f"the source database was {what} while it was being read ({type(exc).__name__}: "
-        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'connection lost'}). "
+        f"{scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else 'connection lost'}). "
         "Nothing was committed; run the extract again."
     )
 
@@ -162,28 +160,6 @@ def _check_partitioning(partition_by: str | None, mode: str, columns) -> str | N
     return partition_column
 
 
-class _Background(threading.Thread):
-    """Run a function in a thread (DuckDB releases the GIL) and re-raise its error on join()."""
-
-    def __init__(self, function, *args) -> None:
-        super().__init__(daemon=True)
-        self.function, self.args, self.error, self.result = function, args, None, None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.result = self.function(*self.args)
-        except BaseException as exc:  # handed to the joining thread
-            self.error = exc
-
-    def join(self, timeout: float | None = None):
-        """Wait, then return the function's result or raise its error."""
-        super().join(timeout)
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 def _open_catalog(settings: Settings, cat):
     # lazy: PyIceberg (about a second) is imported by a thread while DuckDB copies (see commit)
     from playground import lakehouse
@@ -191,12 +167,37 @@ def _open_catalog(settings: Settings, cat):
     return cat or lakehouse.catalog(settings)
 
 
-def _folder_bytes(fs, folder: str) -> Callable[[], int]:
-    def size() -> int:
-        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
-        return sum(info.size or 0 for info in fs.get_file_info(selector))
+def _check_names(columns, name: str) -> None:
+    """Refuse a source whose column names repeat, exactly or but for case (DuckDB and Trino
+    do not tell "A" from "a")."""
+    seen: dict[str, str] = {}
+    for column in columns:
+        other = seen.setdefault(column.name.lower(), column.name)
+        if other == column.name and [c.name for c in columns].count(other) > 1:
+            raise ExtractError(
+                f"{name} returns the column {other} more than once; give each column its own "
+                "name (e.g. `select 1 as a, 2 as b`)."
+            )
+        if other != column.name:
+            raise ExtractError(
+                f'{name}: the columns "{other}" and "{column.name}" differ only by case, which '
+                "DuckDB and Trino cannot tell apart; give one of them another name (e.g. "
+                f'`select "{column.name}" as {column.name.lower()}_2`).'
+            )
 
-    return size
+
+def _check_arguments(method: str, mode: str, batch_rows: int, to: str) -> tuple[str, str]:
+    """(namespace, table) of `to`, once every argument is one extract() accepts."""
+    if method not in METHODS:
+        raise ExtractError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if mode not in MODES:
+        raise ExtractError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+    if batch_rows < 1:
+        raise ExtractError("--batch-rows must be at least 1.")
+    try:
+        return check_identifier(to)
+    except ValueError as exc:
+        raise ExtractError(str(exc)) from None
 
 
 def extract(
@@ -226,33 +227,24 @@ def extract(
             data holds: a month the source no longer has is emptied. The read should select only
             these months (the commit replaces them, it does not filter what was read).
         cat: an open catalog to reuse (a pipeline opens it once for every table).
+
+    Raises:
+        ExtractError: a bad argument, an unreachable source, or a value the lakehouse cannot
+            hold (`fidelity`); nothing was committed.
     """
     started = time.monotonic()
     settings = settings or get_settings()
-    if method not in METHODS:
-        raise ExtractError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
-    if mode not in MODES:
-        raise ExtractError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
-    if batch_rows < 1:
-        raise ExtractError("--batch-rows must be at least 1.")
-    try:
-        namespace, name = check_identifier(to)
-    except ValueError as exc:
-        raise ExtractError(str(exc)) from None
+    namespace, name = _check_arguments(method, mode, batch_rows, to)
     read_sql, source_name, plain_table = _source_query(table, query)
     source_url = _check_source(source) if source else postgres.url(settings.pagila_db, settings)
     columns, identity = _describe(source_url, read_sql, source_name, given=bool(source))
-    repeated = sorted({c.name for c in columns if [d.name for d in columns].count(c.name) > 1})
-    if repeated:
-        raise ExtractError(
-            f"{source_name} returns the column(s) {', '.join(repeated)} more than once; give "
-            "each column its own name (e.g. `select 1 as a, 2 as b`)."
-        )
-    schema = pgtypes.arrow_schema(columns)
+    _check_names(columns, source_name)
     partition_column = _check_partitioning(partition_by, mode, columns)
     if months is not None and mode != "overwrite-partitions":
         raise ExtractError("months= applies only to mode overwrite-partitions.")
-
+    read = stage.Read(method, settings, source_url, read_sql, plain_table, source_name, columns,
+                      partition_column, batch_rows)  # fmt: skip
+    progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
     # New files go under PyIceberg's default location for the table; add_files accepts any
     # path, so this needs no catalog lookup before the copy starts. The folder names this process
     # so that `playground clean` can tell a live run's files from a killed run's.
@@ -260,29 +252,19 @@ def extract(
     fs, base = objectstore.filesystem(settings, location)
     folder = f"{base}/data/{staging_folder_name()}"
     scheme = "s3://" if location.startswith("s3://") else ""
-    progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
     try:
         fs.create_dir(folder, recursive=True)
         try:
-            files, rows = _read(method, settings, source_url, read_sql, plain_table, columns,
-                                schema, fs, scheme, folder, partition_column, batch_rows,
-                                progress, started)  # fmt: skip
+            staged = stage.stage(read, fs, scheme, folder, progress, started)
         except BaseException as exc:
             explained = _read_failed(source_url, identity, exc)
             if explained is not None:
                 raise explained from None
             raise
-        cat = _open_catalog(settings, cat)
-        uris = [scheme + f for f in files]
-        try:
-            committed = commit.commit(
-                cat, to, location, schema, uris, mode, partition_column, months
-            )
-        except commit.CommitConflict as exc:
-            raise ExtractError(
-                f"another writer committed to {to} at the same time, twice ({exc}); this run "
-                "committed nothing. Run it again once the other writer is done."
-            ) from None
+        if mode == "overwrite-partitions" and months is None:
+            months = sorted(staged.months)
+        uris = [scheme + f for f in staged.files]
+        committed = _commit(_open_catalog(settings, cat), to, location, read, uris, mode, months)
     except BaseException:
         fs.delete_dir_contents(folder, missing_dir_ok=True)
         try:
@@ -290,6 +272,22 @@ def extract(
         except OSError:
             pass
         raise
+    return _result(committed, to, uris, staged.rows, started, method, pgtypes.arrow_schema(columns),
+                   progress)  # fmt: skip
+
+
+def _commit(cat, to, location, read: stage.Read, uris, mode, months):
+    schema = pgtypes.arrow_schema(read.columns)
+    try:
+        return commit.commit(cat, to, location, schema, uris, mode, read.partition_column, months)
+    except commit.CommitConflict as exc:
+        raise ExtractError(
+            f"another writer committed to {to} at the same time, twice ({exc}); this run "
+            "committed nothing. Run it again once the other writer is done."
+        ) from None
+
+
+def _result(committed, to, uris, rows, started, method, schema, progress) -> Result:
     committed_rows = commit.committed_rows(committed, uris)
     if committed_rows != rows:
         raise ExtractError(
@@ -304,46 +302,3 @@ def extract(
         f"({result.rows_per_second:,.0f} rows/s, peak RSS {peak_rss() / 2**20:.0f} MB)"
     )
     return result
-
-
-def _read(
-    method, settings, source_url, read_sql, plain_table, columns, schema, fs, scheme, folder,
-    partition_column, batch_rows, progress, started,
-) -> tuple[list[str], int]:  # fmt: skip
-    """Stage the source's rows as Parquet files in `folder`; returns (files, rows)."""
-    if method == "duckdb":
-        copy = readers.duckdb_copy
-        copying = _Background(
-            copy, settings, source_url, read_sql, plain_table, columns, scheme + folder,
-            partition_column, progress, _folder_bytes(fs, folder),
-        )  # fmt: skip
-        copied = threading.Event()
-        preload = commit.preload_commit_modules
-        threading.Thread(target=preload, args=(copied,), daemon=True).start()
-        try:
-            written = copying.join()
-        finally:
-            copied.set()
-        files = sorted(f.removeprefix("s3://") for f, _ in written)
-        return files, sum(count for _, count in written)
-    sink = ParquetSink(folder, schema, fs, partition_column)
-    projected = pgtypes.postgres_projection(
-        columns, read_sql, for_pandas=method.startswith("pandas")
-    )
-    last = time.monotonic()
-    try:
-        for batch in readers.batches(method, source_url, projected, batch_rows, schema):
-            sink.write(batch)
-            if time.monotonic() - last > 2:
-                elapsed = time.monotonic() - started
-                rate = sink.rows_read / elapsed
-                progress(f"  {sink.rows_read:>12,} rows  {rate:>10,.0f} rows/s")
-                last = time.monotonic()
-    finally:
-        sink.close()
-    if sink.rows_written != sink.rows_read:
-        raise ExtractError(
-            f"{sink.rows_read:,} rows were read but {sink.rows_written:,} written; nothing "
-            "was committed."
-        )
-    return sink.files, sink.rows_written

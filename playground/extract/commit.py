@@ -15,7 +15,6 @@ import threading
 import pyarrow as pa
 
 from playground.extract.errors import ExtractError
-from playground.extract.sink import month_of
 from playground.lakehouse.specs import (
     iceberg_schema,
     months_filter,
@@ -90,12 +89,10 @@ def _replace_rows(cat, identifier, schema, files, mode, partition_column, months
             _evolve(tx, identifier, schema, gone)
         if mode == "replace":
             tx.delete(AlwaysTrue())
-        elif mode == "overwrite-partitions":
-            if months is None:
-                months = sorted({m for m in map(month_of, files) if m is not None})
-            if months:
-                with quiet_empty_deletes():
-                    tx.delete(months_filter(partition_column, months))
+        elif mode == "overwrite-partitions" and months:
+            kind = schema.field(partition_column).type
+            with quiet_empty_deletes():
+                tx.delete(months_filter(partition_column, months, kind))
         if files:
             tx.add_files(files, check_duplicate_files=False)
     return table  # the commit updated its metadata: no second catalog round trip
@@ -126,7 +123,7 @@ def commit(
 ):
     """One Iceberg transaction; returns the table as committed (its current snapshot is ours).
 
-    `months` (overwrite-partitions): the months to replace; default the months of `files`.
+    `months` (overwrite-partitions): the months to replace (`YYYY-MM` or NULL_MONTH).
 
     Raises:
         CommitConflict: another writer won twice in a row; nothing of this run was committed.

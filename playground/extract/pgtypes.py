@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import psycopg
 import pyarrow as pa
 
+from playground.config.names import quote
+
 _SIMPLE = {
     "int2": pa.int32(),
     "int4": pa.int32(),
@@ -117,29 +119,44 @@ def arrow_schema(columns: list[Column]) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow) for c in columns])
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def postgres_projection(columns: list[Column], query: str, for_pandas: bool = False) -> str:
     """`query` with every column cast to what the Arrow side expects (run by PostgreSQL).
 
-    `for_pandas` also sends bytea as hex and bigint as text: pandas turns an integer column with a
-    NULL into float64 (rounding bigints above 2**53) and its nullable dtypes mangle raw bytes.
+    `for_pandas` also sends bytea as hex, and bigint and floats (and float arrays) as text:
+    pandas turns an integer column with a NULL into float64 (rounding bigints above 2**53), a
+    float NaN into NULL, and its nullable dtypes mangle raw bytes (`pandas_text_schema`).
     """
     parts = []
     for c in columns:
-        name = _quote(c.name)
+        name = quote(c.name)
         if for_pandas and c.arrow == pa.binary():
             parts.append(f"encode({name}, 'hex') as {name}")
-        elif for_pandas and c.arrow == pa.int64():
-            parts.append(f"{name}::text as {name}")
+        elif for_pandas and _as_text_for_pandas(c.arrow):
+            cast = "::text[]" if pa.types.is_list(c.arrow) else "::text"
+            parts.append(f"{name}{cast} as {name}")
         elif c.as_text:
             cast = "::text[]" if pa.types.is_list(c.arrow) else "::text"
             parts.append(f"{name}{cast} as {name}")
         else:
             parts.append(name)
     return f"select {', '.join(parts)} from ({query}) as source"  # noqa: S608 - quoted names
+
+
+def _as_text_for_pandas(kind: pa.DataType) -> bool:
+    if pa.types.is_list(kind):
+        return pa.types.is_floating(kind.value_type)
+    return kind == pa.int64() or pa.types.is_floating(kind)
+
+
+def pandas_text_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` as the pandas methods receive it: what `postgres_projection` sent as text is
+    text (Arrow casts it back: "NaN" and "Infinity" parse, NULL stays NULL)."""
+    fields = []
+    for f in schema:
+        if _as_text_for_pandas(f.type):
+            f = f.with_type(pa.list_(pa.string()) if pa.types.is_list(f.type) else pa.string())
+        fields.append(f)
+    return pa.schema(fields)
 
 
 _DUCK = {
@@ -168,5 +185,5 @@ def duckdb_type(arrow: pa.DataType) -> str:
 def duckdb_projection(columns: list[Column]) -> str:
     """Select list casting DuckDB's view of each column to the mapped type (run by DuckDB)."""
     return ", ".join(
-        f"CAST({_quote(c.name)} AS {duckdb_type(c.arrow)}) AS {_quote(c.name)}" for c in columns
+        f"CAST({quote(c.name)} AS {duckdb_type(c.arrow)}) AS {quote(c.name)}" for c in columns
     )

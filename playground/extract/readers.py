@@ -16,6 +16,8 @@ import duckdb
 import psycopg
 import pyarrow as pa
 
+from playground.config.months import NULL_MONTH
+from playground.config.names import quote
 from playground.config.settings import Settings
 from playground.engines import duck
 from playground.extract import pgtypes
@@ -59,12 +61,11 @@ def _read_options(batch_rows: int) -> dict:
 
 
 def _from_pandas(frame, schema: pa.Schema) -> pa.Table:
-    """Arrow from a pandas chunk; bytea arrives as hex, bigint as text (postgres_projection)."""
+    """Arrow from a pandas chunk; bytea arrives as hex, bigint and floats as text
+    (`pgtypes.postgres_projection`)."""
     for name in (f.name for f in schema if f.type == pa.binary()):
         frame[name] = frame[name].map(lambda v: bytes.fromhex(v) if isinstance(v, str) else None)
-    text_schema = pa.schema(
-        [pa.field(f.name, pa.string()) if f.type == pa.int64() else f for f in schema]
-    )
+    text_schema = pgtypes.pandas_text_schema(schema)
     return pa.Table.from_pandas(frame, schema=text_schema, preserve_index=False).cast(schema)
 
 
@@ -128,12 +129,16 @@ def duckdb_copy(
     progress: Progress,
     written: Callable[[], int],
 ) -> list[tuple[str, int]]:
-    """DuckDB reads PostgreSQL and writes the Parquet files itself; returns (file, rows) pairs."""
+    """DuckDB reads PostgreSQL and writes the Parquet files itself.
+
+    Returns:
+        (file, rows, month) for each file: `YYYY-MM` or NULL_MONTH, None when unpartitioned.
+    """
     con = _shared_duckdb(settings).cursor()
     source = f"source_{uuid.uuid4().hex[:12]}"  # one attachment per extraction
     try:
         dsn = psycopg.conninfo.make_conninfo("", **psycopg.conninfo.conninfo_to_dict(source_url))
-        con.execute(f"ATTACH {duck.literal(dsn)} AS {source} (TYPE postgres, READ_ONLY)")
+        duck.attach_postgres(con, dsn, source, settings)
         if table is not None:
             parts = table.split(".")
             schema, name = parts if len(parts) == 2 else ["public", parts[0]]
@@ -142,10 +147,11 @@ def duckdb_copy(
             sql = pgtypes.postgres_projection(columns, read_sql)
             relation = f"postgres_query('{source}', {duck.literal(sql)})"
         select = pgtypes.duckdb_projection(columns)
+        alias = month_alias(columns)
         if partition_column:
-            month = f"strftime(CAST(\"{partition_column}\" AS TIMESTAMP), '%Y-%m') AS __month"
-            select = f"{select}, {month}"
-            options = "PARTITION_BY (__month)"
+            value = f"CAST({quote(partition_column)} AS TIMESTAMP)"
+            select = f"{select}, strftime({value}, '%Y-%m') AS {alias}"
+            options = f"PARTITION_BY ({alias})"
         else:
             options = "PER_THREAD_OUTPUT"
         # RETURN_STATS lists the files written with their row counts: no listing, no footer reads
@@ -166,7 +172,20 @@ def duckdb_copy(
             con.execute(f"DETACH DATABASE IF EXISTS {source}")
         finally:
             con.close()
-    return [(filename, count) for filename, count, *_ in result]
+    if not partition_column:
+        return [(filename, count, None) for filename, count, *_ in result]
+    return [(filename, count, (keys or {}).get(alias) or NULL_MONTH)
+            for filename, count, _, _, _, keys in result]  # fmt: skip
+
+
+def month_alias(columns: list[pgtypes.Column]) -> str:
+    """A name for the partition key DuckDB writes beside the columns: `__month`, or with more
+    leading underscores until no source column has it (DuckDB ignores case)."""
+    taken = {c.name.lower() for c in columns}
+    alias = "__month"
+    while alias in taken:
+        alias = "_" + alias
+    return alias
 
 
 _shared: dict[tuple, duckdb.DuckDBPyConnection] = {}

@@ -13,9 +13,6 @@ import pyarrow.parquet as pq
 
 from playground.config.months import NULL_MONTH
 
-# Folder names: `month=YYYY-MM` from the Python sink, `__month=YYYY-MM` from DuckDB's PARTITION_BY
-# (which writes NULL as Hive's default partition name).
-_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _ROWS_PER_FILE = 4_000_000
 
 
@@ -27,15 +24,6 @@ def month_key(batch: pa.RecordBatch | pa.Table, column: str) -> pa.Array:
     return pc.strftime(values, "%Y-%m")
 
 
-def month_of(path: str) -> str | None:
-    """The month folder a staged file lies in (`YYYY-MM` or NULL_MONTH), None if unpartitioned."""
-    for part in path.split("/"):
-        name, _, value = part.partition("=")
-        if name in ("month", "__month") and value:
-            return NULL_MONTH if value in (_HIVE_NULL, NULL_MONTH) else value
-    return None
-
-
 class ParquetSink:
     """Writes record batches to Parquet files, one open file per partition, rolling by rows."""
 
@@ -44,6 +32,7 @@ class ParquetSink:
         self.partition_column = partition_column
         self.writers: dict[str, tuple] = {}  # partition folder -> (ParquetWriter, rows)
         self.files: list[str] = []
+        self.months: set[str] = set()  # the partitions written (`YYYY-MM` or NULL_MONTH)
         self.rows_read = 0
         self.rows_written = 0
 
@@ -70,6 +59,7 @@ class ParquetSink:
                 groups[f"month={NULL_MONTH}"] = batch.filter(pc.is_null(keys))
             else:
                 groups[f"month={key}"] = batch.filter(pc.equal(keys, key))
+            self.months.add(key or NULL_MONTH)
         return groups
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:

@@ -45,8 +45,12 @@ def partition_spec(schema, partition_column: str | None):
     return PartitionSpec(PartitionField(source_id, 1000, MonthTransform(), name), spec_id=0)
 
 
-def months_filter(column: str, months: list[str]):
-    """Rows of `column` in any of `months` (`YYYY-MM`, or NULL_MONTH for the null partition)."""
+def months_filter(column: str, months: list[str], kind: pa.DataType | None = None):
+    """Rows of `column` in any of `months` (`YYYY-MM`, or NULL_MONTH for the null partition).
+
+    `kind`: the column's Arrow type when it is not a timestamp with time zone (a date column
+    compares with dates, a timestamp without time zone with UTC wall times).
+    """
     clauses = []
     for month in months:
         if month == NULL_MONTH:
@@ -55,11 +59,19 @@ def months_filter(column: str, months: list[str]):
         first, after = month_bounds(month)
         clauses.append(
             And(
-                GreaterThanOrEqual(column, f"{first}T00:00:00+00:00"),
-                LessThan(column, f"{after}T00:00:00+00:00"),
+                GreaterThanOrEqual(column, _month_bound(first, kind)),
+                LessThan(column, _month_bound(after, kind)),
             )
         )
     return clauses[0] if len(clauses) == 1 else Or(*clauses)
+
+
+def _month_bound(day, kind: pa.DataType | None) -> str:
+    if kind is not None and pa.types.is_date(kind):
+        return day.isoformat()
+    if kind is not None and pa.types.is_timestamp(kind) and kind.tz is None:
+        return f"{day}T00:00:00"
+    return f"{day}T00:00:00+00:00"
 
 
 def window_filter(column: str, start: datetime, end: datetime, with_zone: bool = True):
