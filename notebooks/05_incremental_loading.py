@@ -31,8 +31,8 @@ def _(mo):
     checks each result against PostgreSQL row by row.
 
     It works on a database of its own, `pagila_lesson05` (seeded again each time the lesson
-    starts, about three seconds), so the pipeline's `pagila` stays as it is. Each way keeps its
-    copy of `rental`, `payment` and `customer` in a namespace of its own (`lesson05_full`,
+    starts, about three seconds on 2 cores), so the pipeline's `pagila` stays as it is. Each way
+    keeps its copy of `rental`, `payment` and `customer` in a namespace of its own (`lesson05_full`,
     `lesson05_append`, ...), and `lesson05_yesterday` keeps the first load for the exercises.
     """)
     return
