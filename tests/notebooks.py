@@ -1,9 +1,12 @@
-"""Run a Jupyter notebook the way the suite checks promoted lessons: every code cell must run.
+"""Run a Jupyter notebook and fail it unless every code cell ran.
 
-nbclient (its public `NotebookClient`) executes the notebook in a fresh kernel, in the notebook's
-folder. A cell that fails stops the run with its error. Some errors are rendered without an
-`error` output (IPython's `_render_traceback_`, used by every jupysql error); the run still
-stops there, so a notebook also fails unless every code cell ran.
+The promoted lessons are checked by `pytest --nbmake notebooks/promoted/`
+(tests/lessons/test_promoted_notebooks.py). This runner stays for the one thing nbmake cannot
+see: an error rendered through IPython's `_render_traceback_` without an `error` output (every
+jupysql error while `SqlMagic.short_errors` is on) stops the kernel there, yet nbmake reports
+the notebook passed. nbclient (its public `NotebookClient`) executes the notebook in a fresh
+kernel, in the notebook's folder; a cell that fails stops the run with its error, and a
+notebook also fails unless every code cell ran (tests/lessons/test_notebook_runner.py).
 """
 
 from __future__ import annotations

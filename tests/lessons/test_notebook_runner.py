@@ -38,3 +38,21 @@ def test_a_python_error_fails_naming_it(tmp_path: Path) -> None:
     with pytest.raises(NotebookFailed) as failed:
         execute(_notebook(tmp_path / "raise.ipynb", "raise ValueError('boom')"))
     assert "ValueError" in str(failed.value) and "boom" in str(failed.value)
+
+
+def test_what_nbmake_cannot_see_and_this_runner_does(tmp_path: Path) -> None:
+    """A jupysql error with `short_errors` on (jupysql's default) stops the kernel, yet nbmake
+    1.5.5 reports the notebook passed: why the promoted notebooks turn it off, and why this
+    runner stays (when nbmake fails here, it sees the error itself and the runner can go)."""
+    import sys
+
+    from tests.helpers import run
+
+    setup = "import duckdb\ncon = duckdb.connect()\n%load_ext sql"
+    path = _notebook(tmp_path / "short.ipynb", setup, JUPYSQL_ERROR, "print('later')")
+    nbmake = run([sys.executable, "-m", "pytest", "--nbmake", "-p", "no:randomly",
+                  "-p", "no:cacheprovider", "--noconftest", "--rootdir", str(tmp_path),
+                  str(path)], cwd=tmp_path, timeout=300)  # fmt: skip
+    assert nbmake.returncode == 0 and "1 passed" in nbmake.stdout, nbmake.stdout[-2000:]
+    with pytest.raises(NotebookFailed, match="no_such_table|stopped at cell 1"):
+        execute(path)
