@@ -1,45 +1,51 @@
-"""Change data capture through PostgreSQL's logical replication, applied to Iceberg tables.
+"""Change data capture through PostgreSQL's logical replication, applied to Iceberg exactly once.
 
 PostgreSQL writes every change to its write-ahead log; with `wal_level=logical` (the embedded
-server and the compose stack set it) a *replication slot* keeps the changes since it was created
-until a reader consumes them, and an output plugin decodes them. The bundled server has
-`pgoutput`, the plugin PostgreSQL's own logical replication uses; its messages follow the
-documented "Logical Replication Message Formats" (protocol version 1), which `parse` reads:
-Relation (`R`: a table's columns), Insert (`I`), Update (`U`), Delete (`D`), Truncate (`T`), and
-Begin/Commit around each transaction. Values arrive as text, as PostgreSQL prints them (in the
-session's time zone, which `read` sets to UTC).
+server and the compose stack set it) a *replication slot* keeps the changes committed after it
+was created until its reader says it has them, and `pgoutput` decodes them
+(`playground.extract.pgoutput`). The order of a catch-up is what makes it exact:
 
-A delete carries the row's primary key (its replica identity): that is what a watermark cannot
-see. `apply` folds the changes into each key's last state and commits, per table, one delete of
-every touched key and one append of the surviving rows (one Iceberg transaction).
+1. `start` creates the slot *before* the first load: every change committed after that load
+   began is in the slot, and replaying one the load already holds changes nothing
+   (`cdc_apply`), so nothing committed between the two is lost.
+2. `peek` writes a fence into the log (a flushed logical message) and reads the slot's changes
+   up to it *without consuming them*: every transaction committed before the fence is there.
+3. `apply`, per table, skips the transactions the table already holds (the LSN its last commit
+   recorded in the snapshot summary), and writes the rest in one Iceberg commit that records
+   the fence.
+4. `advance` moves the slot to the fence; only then does PostgreSQL free that log.
 
-A slot keeps write-ahead log until it is read: a slot nobody reads fills the disk. `drop` it when
-you are done (`slots()` lists them).
+A kill between any two steps loses nothing (the slot still holds what no commit recorded) and
+applies nothing twice (a rerun skips what a commit recorded). `catch_up` runs steps 2 to 4.
+
+A slot keeps write-ahead log until it is advanced: `drop` it when done. The playground's slots
+are named `playground_...` and remember the process that created them, so `playground clean`
+drops those a killed run left (`playground.services.slots`), and `playground doctor` lists
+every slot with the log it holds back.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import psycopg
-import pyarrow as pa
 from psycopg import sql
-from pyiceberg.expressions import In
 
 from playground.config.names import check_identifier
+from playground.extract import cdc_apply
+from playground.extract.cdc_apply import CdcError
+from playground.extract.pgoutput import Change, lsn_int, lsn_text, parse
+from playground.services import slots as server_slots
 
-
-class CdcError(RuntimeError):
-    """Logical replication is not available or not set up; the message says what to do."""
+__all__ = ["Batch", "CdcError", "Change", "advance", "apply", "catch_up", "drop", "peek", "start"]
 
 
 @dataclass(frozen=True)
-class Change:
-    table: str  # the table as published (a partitioned table's root, not its partition)
-    op: str  # "insert", "update", "delete", "truncate"
-    row: dict[str, str | None]  # column → text value (a delete: the key columns only)
+class Batch:
+    slot: str
+    fence: int  # every transaction committed before this LSN is in `changes`
+    changes: list[Change]
 
 
 def _checked(name: str) -> str:
@@ -47,11 +53,7 @@ def _checked(name: str) -> str:
     return name
 
 
-def start(conn: psycopg.Connection, slot: str, tables: Iterable[str]) -> None:
-    """Publish `tables` (partitions as their root table) and create the slot (`slot` names both).
-
-    Changes made after this call are kept for `read`. A slot of that name is dropped first.
-    """
+def _require_logical(conn: psycopg.Connection) -> None:
     level = conn.execute("show wal_level").fetchone()[0]
     if level != "logical":
         raise CdcError(
@@ -59,15 +61,48 @@ def start(conn: psycopg.Connection, slot: str, tables: Iterable[str]) -> None:
             "the embedded server (`playground services stop`, then `playground services start`), "
             "which sets it; on your own server set wal_level = logical and restart it."
         )
+
+
+def _require_keys(conn: psycopg.Connection, tables: list[str]) -> None:
+    """Each table's updates and deletes must carry its key (a primary key or a chosen index)."""
+    keyless = [
+        t for t in tables
+        if not conn.execute(
+            "select 1 from pg_index where indrelid = %s::regclass and "
+            "(indisprimary or indisreplident)", (sql.Identifier("public", t).as_string(conn),),
+        ).fetchone()
+    ]  # fmt: skip
+    if keyless:
+        raise CdcError(
+            f"{', '.join(keyless)} has no primary key, so its deletes and updates carry no key: "
+            "add one (alter table ... add primary key (...)), then start again"
+        )
+
+
+def start(conn: psycopg.Connection, slot: str, tables: Iterable[str]) -> int:
+    """Publish `tables` (partitions as their root table) and create the slot (`slot` names both,
+    and starts with `playground_`); the LSN it starts at. Load the tables after this call.
+
+    A slot of that name is dropped first (refused while a reader uses it).
+    """
+    if not slot.startswith(server_slots.PREFIX):
+        raise CdcError(f"slot {slot!r}: the playground's slots are named {server_slots.PREFIX}...")
+    tables = [_checked(t) for t in tables]
+    _require_logical(conn)
+    _require_keys(conn, tables)
     drop(conn, slot)
-    names = sql.SQL(", ").join(sql.Identifier("public", _checked(t)) for t in tables)
+    names = sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
     conn.execute(
         sql.SQL("create publication {} for table {} with (publish_via_partition_root = true)")
         .format(sql.Identifier(_checked(slot)), names)
     )  # fmt: skip
+    server_slots.record_owner(conn, slot)
     conn.commit()  # a slot is created in a transaction that has written nothing
-    conn.execute("select pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+    row = conn.execute(
+        "select lsn from pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,)
+    ).fetchone()
     conn.commit()
+    return lsn_int(row[0])
 
 
 def drop(conn: psycopg.Connection, slot: str) -> None:
@@ -86,122 +121,56 @@ def slots(conn: psycopg.Connection) -> list[tuple[str, int]]:
     ).fetchall()
 
 
-def read(conn: psycopg.Connection, slot: str, consume: bool = True) -> list[Change]:
-    """The changes committed since the slot was created or last read (`consume=False`: peek)."""
+def peek(conn: psycopg.Connection, slot: str) -> Batch:
+    """The changes the slot holds, up to a fence written now; the slot keeps them."""
     conn.execute("set timezone to 'UTC'")
-    function = f"pg_logical_slot_{'get' if consume else 'peek'}_binary_changes"
+    if not conn.execute("select 1 from pg_replication_slots where slot_name = %s",
+                        (slot,)).fetchone():  # fmt: skip
+        raise CdcError(f"no replication slot {slot!r}: start it (`cdc.start`) after a full reload")
+    # a non-transactional message, flushed: every commit before it is in the log on disk
+    fence = conn.execute(
+        "select pg_logical_emit_message(false, 'playground.cdc', '', true)"
+    ).fetchone()[0]
     rows = conn.execute(
-        f"select data from {function}(%s, null, null, 'proto_version', '1', "  # noqa: S608
+        "select data from pg_logical_slot_peek_binary_changes(%s, %s, null, 'proto_version', '1', "
         "'publication_names', %s)",
-        (slot, slot),
+        (slot, fence, slot),
     ).fetchall()
     conn.commit()
-    return list(parse(bytes(row[0]) for row in rows))
+    return Batch(slot, lsn_int(fence), list(parse(bytes(row[0]) for row in rows)))
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
-
-    def take(self, fmt: str):
-        (value,) = struct.unpack_from("!" + fmt, self.data, self.at)
-        self.at += struct.calcsize("!" + fmt)
-        return value
-
-    def string(self) -> str:
-        end = self.data.index(b"\0", self.at)
-        value = self.data[self.at : end].decode()
-        self.at = end + 1
-        return value
-
-    def tuple_data(self, columns: list[str]) -> dict[str, str | None]:
-        row: dict[str, str | None] = {}
-        for name in columns[: self.take("h")]:
-            kind = self.take("c")
-            if kind == b"t":
-                length = self.take("i")
-                row[name] = self.data[self.at : self.at + length].decode()
-                self.at += length
-            elif kind == b"n":
-                row[name] = None
-            else:  # b"u": a large value the update did not change, sent only as "unchanged"
-                raise CdcError(
-                    f"column {name!r}: an unchanged TOASTed value; set REPLICA IDENTITY FULL "
-                    "on the table to receive every value"
-                )
-        return row
-
-
-def parse(messages: Iterable[bytes]) -> Iterator[Change]:
-    """Decode pgoutput (protocol 1) messages into changes, in commit order."""
-    relations: dict[int, tuple[str, list[str]]] = {}
-    for message in messages:
-        reader = _Reader(message)
-        kind = reader.take("c")
-        if kind == b"R":
-            relid = reader.take("I")
-            _namespace, name = reader.string(), reader.string()
-            reader.take("c")  # replica identity setting
-            columns = []
-            for _ in range(reader.take("h")):
-                reader.take("c")  # flags: part of the key
-                columns.append(reader.string())
-                reader.take("I"), reader.take("i")  # type oid and modifier
-            relations[relid] = (name, columns)
-        elif kind in (b"I", b"U", b"D"):
-            name, columns = relations[reader.take("I")]
-            marker = reader.take("c")
-            if kind == b"U" and marker in (b"K", b"O"):  # the old key or row, then the new one
-                reader.tuple_data(columns)
-                marker = reader.take("c")
-            op = {b"I": "insert", b"U": "update", b"D": "delete"}[kind]
-            yield Change(name, op, reader.tuple_data(columns))
-        elif kind == b"T":
-            count, _options = reader.take("I"), reader.take("c")
-            for _ in range(count):
-                yield Change(relations[reader.take("I")][0], "truncate", {})
-        # B (begin), C (commit), O (origin), Y (type), M (message): nothing to apply
-
-
-def last_states(changes: Iterable[Change], table: str, key: str) -> tuple[set[str], list[dict]]:
-    """For one table: (every key the changes touch, the rows alive after them, as text)."""
-    alive: dict[str, dict | None] = {}
-    for change in changes:
-        if change.table != table:
-            continue
-        if change.op == "truncate":
-            raise CdcError(f"{table} was truncated: reload it whole (`full_reload`)")
-        alive[change.row[key]] = None if change.op == "delete" else change.row
-    return set(alive), [row for row in alive.values() if row is not None]
-
-
-def _typed(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Text values as PostgreSQL prints them, in the lakehouse table's types."""
-    arrays = []
-    for field in schema:
-        values = [row.get(field.name) for row in rows]
-        if pa.types.is_boolean(field.type):
-            values = [None if v is None else v == "t" for v in values]
-            arrays.append(pa.array(values, pa.bool_()))
-        else:
-            arrays.append(pa.array(values, pa.string()).cast(field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def apply(cat, changes: list[Change], table: str, identifier: str, key: str) -> tuple[int, int]:
-    """Bring the Iceberg table up to date with one table's changes; (keys deleted, rows written).
-
-    One transaction: a delete of every key the changes touch, and an append of the rows that
-    are alive after them. Keys are compared as the key column's type (an integer key here).
-    """
-    touched, alive = last_states(changes, table, key)
-    if not touched:
-        return 0, 0
+def apply(cat, batch: Batch, table: str, identifier: str, key: str | list[str]) -> tuple[int, int]:
+    """Bring one Iceberg table up to date with the batch in one commit; (keys removed, rows
+    written). Transactions the table already holds (by the LSN it recorded) are skipped."""
+    key = [key] if isinstance(key, str) else list(key)
     iceberg = cat.load_table(identifier)
-    schema = iceberg.schema().as_arrow()
-    keys = pa.array(sorted(touched), pa.string()).cast(schema.field(key).type).to_pylist()
-    with iceberg.transaction() as tx:
-        tx.delete(In(key, keys))
-        if alive:
-            tx.append(_typed(alive, schema))
-    return len(touched) - len(alive), len(alive)
+    net = cdc_apply.fold(
+        batch.changes, table, key, since=cdc_apply.applied_lsn(iceberg, batch.slot)
+    )
+    if not net.changes:
+        return 0, 0
+    return cdc_apply.commit(iceberg, net, key, batch.slot, batch.fence)
+
+
+def advance(conn: psycopg.Connection, batch: Batch) -> None:
+    """Tell the slot the batch is applied: PostgreSQL may free the log before its fence."""
+    conn.execute("select pg_replication_slot_advance(%s, %s)", (batch.slot, lsn_text(batch.fence)))
+    conn.commit()
+
+
+def catch_up(
+    conn: psycopg.Connection, slot: str, cat, tables: dict[str, tuple[str, str | list[str]]],
+    progress: Callable[[str], None] = lambda _line: None,
+) -> dict[str, tuple[int, int]]:  # fmt: skip
+    """Peek, apply to each table (`{table: (identifier, key)}`), then advance; per table (keys
+    removed, rows written)."""
+    batch = peek(conn, slot)
+    progress(f"peeked {len(batch.changes)} changes up to {lsn_text(batch.fence)}")
+    done = {}
+    for table, (identifier, key) in tables.items():
+        done[table] = apply(cat, batch, table, identifier, key)
+        progress(f"committed {table}: {done[table][0]} keys removed, {done[table][1]} rows written")
+    advance(conn, batch)
+    progress(f"advanced {slot} to {lsn_text(batch.fence)}")
+    return done

@@ -20,7 +20,7 @@ from playground.lessons.exercises import AnswerFailed, Exercise, run_answer
 from playground.services import postgres
 
 DATABASE = "pagila_lesson05"
-SLOT = "lesson05_changes"
+SLOT = "playground_lesson05"
 YESTERDAY = "lesson05_yesterday"
 
 
@@ -49,13 +49,13 @@ def prepare(progress=print) -> Source:
     """Seed the lesson's database, load every namespace, and start recording changes."""
     postgres.start(progress=progress)
     seed.seed(database=DATABASE, force=True, progress=lambda _line: None)
+    with postgres.connect(DATABASE) as conn:  # the slot first: a change committed during the
+        cdc.start(conn, SLOT, TABLES)  # loads below is in the slot (the new seed dropped the old)
     source = Source(DATABASE)
     for namespace in (YESTERDAY, *STRATEGIES.values()):
         for table, spec in TABLES.items():
             incremental.full_reload(source, table, f"{namespace}.{table}", spec.partition)
         progress(f"loaded {', '.join(TABLES)} into {namespace}")
-    with postgres.connect(DATABASE) as conn:
-        cdc.start(conn, SLOT, TABLES)
     for table in TABLES:  # the exercises' `yesterday_<table>` views: the first load, unchanged
         register_duckdb_view(
             source.con, f"{YESTERDAY}.{table}", f"yesterday_{table}", cat=source.cat
@@ -67,12 +67,19 @@ def apply_day(day_seed: int = 0) -> tuple[changes.Day, list[cdc.Change]]:
     """One day of changes, and what the write-ahead log recorded of them (peeked, not consumed)."""
     with postgres.connect(DATABASE) as conn:
         day = changes.apply_day(conn, seed=day_seed)
-        return day, cdc.read(conn, SLOT, consume=False)
+        return day, cdc.peek(conn, SLOT).changes
 
 
 def compare(source: Source, recorded: list[cdc.Change]) -> list[dict]:
-    """Every strategy on every table: rows read, seconds, snapshots and files, and the verdict."""
+    """Every strategy on every table: rows read, seconds, snapshots and files, and the verdict.
+
+    Change data capture peeks the slot itself: it still holds `recorded` (and anything since).
+    """
     found = []
+    with postgres.connect(DATABASE) as conn:
+        batch = cdc.peek(conn, SLOT)  # what the slot holds now, kept until `advance`
+    if len(batch.changes) < len(recorded):
+        raise cdc.CdcError(f"the slot {SLOT} lost changes: run the lesson from its first cell")
     for strategy, namespace in STRATEGIES.items():
         for table, spec in TABLES.items():
             identifier = f"{namespace}.{table}"
@@ -80,8 +87,8 @@ def compare(source: Source, recorded: list[cdc.Change]) -> list[dict]:
             before = len(iceberg.snapshots())
             started = time.perf_counter()
             if strategy == "change data capture":
-                cdc.apply(source.cat, recorded, table, identifier, spec.key)
-                read = sum(1 for c in recorded if c.table == table)
+                cdc.apply(source.cat, batch, table, identifier, spec.key)
+                read = sum(1 for c in batch.changes if c.table == table)
             else:
                 read = _read_with(source, strategy, table, identifier)
             seconds = time.perf_counter() - started
@@ -93,6 +100,8 @@ def compare(source: Source, recorded: list[cdc.Change]) -> list[dict]:
                 "data files": sum(1 for _ in iceberg.scan().plan_files()),
                 "equals PostgreSQL": apart.equal, "differences": str(apart),
             })  # fmt: skip
+    with postgres.connect(DATABASE) as conn:
+        cdc.advance(conn, batch)  # every table holds the batch: the slot may free its log
     return found
 
 

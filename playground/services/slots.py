@@ -1,0 +1,105 @@
+"""Replication slots: every one the server has with the log it holds back, and the playground's
+own, with the process that created them.
+
+A logical slot keeps write-ahead log from its `restart_lsn` on until a reader advances it: a
+slot whose reader died keeps it forever and fills the disk. The playground names its slots
+`playground_...` and writes the creating process (pid and start time) as the comment of the
+publication of the same name, so `stale` can tell a slot left by a killed run (inactive, its
+creator gone) from one still in use, and never touches a slot someone else made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psutil
+from psycopg import sql
+
+from playground.config.settings import Settings
+from playground.services import postgres
+
+PREFIX = "playground_"
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    database: str | None  # None for a physical slot
+    active: bool
+    held: int  # bytes of write-ahead log kept for it (from its restart_lsn to now)
+    owner: str | None = None  # "pid:start time" of the process that created it, when recorded
+
+    @property
+    def ours(self) -> bool:
+        return self.name.startswith(PREFIX)
+
+    def line(self) -> str:
+        state = "active" if self.active else "inactive"
+        where = f"database {self.database}" if self.database else "physical"
+        owner = f", created by pid {self.owner.split(':')[0]}" if self.owner else ""
+        gone = " (gone)" if self.owner and not owner_alive(self.owner) else ""
+        return f"{self.name} ({where}, {state}{owner}{gone}): {self.held / 2**20:,.1f} MB of WAL"
+
+
+def this_process() -> str:
+    """The owner record of the calling process."""
+    return f"{psutil.Process().pid}:{psutil.Process().create_time():.2f}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Is the process an owner record names still running (a reused pid is not)?"""
+    pid, started = owner.split(":")
+    try:
+        return f"{psutil.Process(int(pid)).create_time():.2f}" == started
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's process: it exists
+        return True
+
+
+def record_owner(conn, name: str) -> None:
+    """Write the calling process as the creator of slot `name` (on its publication)."""
+    owner = sql.Literal(this_process())
+    conn.execute(sql.SQL("comment on publication {} is {}").format(sql.Identifier(name), owner))
+
+
+def _owners(database: str, settings: Settings | None) -> dict[str, str]:
+    with postgres.connect(database, settings) as conn:
+        rows = conn.execute(
+            "select pubname, obj_description(oid, 'pg_publication') from pg_publication "
+            "where pubname like 'playground\\_%'"
+        ).fetchall()
+    return {name: owner for name, owner in rows if owner}
+
+
+def list_slots(settings: Settings | None = None) -> list[Slot]:
+    """Every replication slot of the server, with the bytes of log each holds back."""
+    with postgres.connect("postgres", settings) as conn:
+        rows = conn.execute(
+            "select slot_name, database, active, coalesce(pg_wal_lsn_diff("
+            "pg_current_wal_lsn(), restart_lsn), 0)::bigint from pg_replication_slots order by 1"
+        ).fetchall()
+    owners: dict[str, str] = {}
+    for database in {r[1] for r in rows if r[1] and r[0].startswith(PREFIX)}:
+        owners |= _owners(database, settings)
+    return [Slot(n, d, a, held, owners.get(n)) for n, d, a, held in rows]
+
+
+def stale(settings: Settings | None = None) -> list[Slot]:
+    """The playground's slots a killed run left: inactive, their creator gone."""
+    return [
+        s for s in list_slots(settings)
+        if s.ours and not s.active and s.owner is not None and not owner_alive(s.owner)
+    ]  # fmt: skip
+
+
+def drop(slot: Slot, settings: Settings | None = None) -> None:
+    """Drop a slot and its publication (the slot only if it is still inactive)."""
+    with postgres.connect(slot.database or "postgres", settings, autocommit=True) as conn:
+        conn.execute(
+            "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+            "where slot_name = %s and not active",
+            (slot.name,),
+        )
+        if slot.database:
+            conn.execute(sql.SQL("drop publication if exists {}").format(sql.Identifier(slot.name)))
