@@ -70,7 +70,7 @@ def refused(query: str) -> str | None:
     level, quiet.level = quiet.level, logging.ERROR  # its "falling back to Command" warning
     try:
         statements = [s for s in sqlglot.parse(query, read="trino") if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:  # ParseError, TokenError (an open quote) ...
         return f"it does not parse as Trino SQL: {str(exc).splitlines()[0]}"
     finally:
         quiet.level = level

@@ -227,3 +227,14 @@ def test_the_sepal_check_judges_any_value_and_never_breaks(iris, lengths, width)
     ]
     if len(finite) < 4:
         assert said.status == exercises.WRONG, said
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text() | st.sampled_from(["'open", '"open', "select 1 /*", "select 1; select 2"]))
+def test_the_trino_answer_box_judges_any_text(text) -> None:
+    """Whatever is typed (open quotes, emoji, right-to-left marks, NUL), the box says why it
+    refuses it or lets one SELECT through: it never raises."""
+    from playground.lessons import trino_crud
+
+    said = trino_crud.refused(text)
+    assert said is None or said.strip()
