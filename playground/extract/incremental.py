@@ -9,7 +9,7 @@ data capture, the fifth way, is `playground.extract.cdc`.
   newest value and append them. Misses deletes; an updated row is appended beside its old copy.
 - `watermark_upsert`: the same rows, merged on the primary key (PyIceberg's upsert): updates
   replace their old copy. Still misses deletes: a deleted row leaves no watermark behind.
-- `replace_changed_months`: months whose fingerprints differ (`reconcile.changed_months`) are
+- `replace_changed_months`: months whose digests differ (`reconcile.changed_months`) are
   read again and replaced, one commit; a table without a partition column is replaced whole.
 """
 
@@ -88,12 +88,12 @@ def months_query(table: str, column: str, months: list[str]) -> str:
 def replace_changed_months(
     source: Source, table: str, identifier: str, partition_column: str | None
 ) -> tuple[int, list[str]]:
-    """Replace the months whose fingerprints differ; (rows read, the months replaced)."""
+    """Replace the months whose digests differ; (rows read, the months replaced)."""
     months = changed_months(source, table, identifier, partition_column)
     if not months:
         return 0, []
-    if months == [WHOLE_TABLE]:
-        return full_reload(source, table, identifier), months
+    if months == [WHOLE_TABLE]:  # no month column, new columns, or rows without a month
+        return full_reload(source, table, identifier, partition_column), months
     result = api.extract(
         identifier, query=months_query(table, partition_column, months),
         source=postgres.url(source.database, source.settings),

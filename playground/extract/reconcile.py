@@ -1,20 +1,22 @@
 """Does a lakehouse table still hold what its PostgreSQL table holds? Two answers, one cheap.
 
-- `changed_months`: a *fingerprint* per month (row count, sums of the numbers and of the
-  timestamps' epoch seconds, total text length, non-null counts) computed by PostgreSQL and by
-  DuckDB over the Iceberg table; the months whose fingerprints differ changed since the load.
-  Inserts, deletes and updates all move a fingerprint (an update that changes a text for another
-  of the same length, and no timestamp, would not: pagila's updates all set `last_update`).
-  The pagila sensor uses it to pick the partitions to replace.
+- `compare` / `changed_months`: a *digest* per month (the row count and the sum, modulo 2**64,
+  of a 64-bit hash of each row's canonical text: `playground.extract.canonical`) computed by
+  PostgreSQL over its table and by DuckDB over the Iceberg table; the months whose digests
+  differ changed since the load. Any changed value changes its row's hash: a swap of two
+  amounts, a +x/-x pair, an email edited to one of the same length, a flipped boolean, a date
+  moved within its month. Columns added, dropped or retyped in PostgreSQL are differences of the
+  whole table. The pagila sensor uses it to pick the partitions to replace.
 - `differences`: the rows themselves, compared in DuckDB both ways (`EXCEPT ALL`): how many
   PostgreSQL rows the lakehouse lacks, and how many lakehouse rows PostgreSQL does not have.
 
-Both read PostgreSQL through DuckDB's postgres extension (`Source`), in UTC.
+Both read PostgreSQL in UTC, with the columns and types `playground.extract.pgtypes` maps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -22,10 +24,13 @@ import pyarrow as pa
 from playground.config.names import quote
 from playground.config.settings import Settings, get_settings
 from playground.engines import duck
+from playground.extract import canonical, pgtypes
 from playground.lakehouse.tables import catalog, register_duckdb_view
 from playground.services import postgres
 
-WHOLE_TABLE = "whole table"  # the one "month" of a table fingerprinted without a date column
+WHOLE_TABLE = "whole table"  # the one "month" of a table digested without a date column
+NO_MONTH = "no month"  # rows whose date is NULL or infinite
+_EPOCH = datetime(1970, 1, 1)
 
 
 class Source:
@@ -38,7 +43,7 @@ class Source:
         self.cat = cat or catalog(self.settings)
         self.con: duckdb.DuckDBPyConnection = duck.connect(settings=self.settings)
         dsn = postgres.libpq_dsn(database, self.settings)
-        self.con.execute(f"ATTACH {duck.literal(dsn)} AS pg (TYPE postgres, READ_ONLY)")
+        duck.attach_postgres(self.con, dsn, "pg", self.settings)
 
     def rows(self, table: str, newer: tuple[str, object] | None = None) -> pa.Table:
         """The PostgreSQL table's rows; `newer=(column, value)`: only those past `value`."""
@@ -57,86 +62,149 @@ class Source:
         self.con.close()
 
 
-def _aggregates(schema: pa.Schema, dialect: str) -> list[str]:
-    """One aggregate per column, the same number in PostgreSQL and DuckDB."""
-    parts = ["count(*)"]
-    for field in schema:
-        c, kind = quote(field.name), field.type
-        if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
-            parts.append(f"coalesce(sum({c}), 0)")
-        elif pa.types.is_timestamp(kind):
-            epoch = f"extract(epoch from {c})" if dialect == "postgres" else f"epoch({c})"
-            parts.append(f"coalesce(sum(floor({epoch})::bigint), 0)")
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            text = f"{c}::text" if dialect == "postgres" else f"{c}::varchar"  # enums too
-            parts.append(f"coalesce(sum(length({text})), 0)")
-        else:
-            parts.append(f"count({c})")
-    return parts
+def _kind(kind: pa.DataType) -> str:
+    """An Arrow type as both sides name it (Iceberg reads back large strings, lists, any tz)."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_kind(kind.value_type)}>"
+    if pa.types.is_large_string(kind):
+        return "string"
+    if pa.types.is_large_binary(kind):
+        return "binary"
+    if pa.types.is_timestamp(kind):
+        return f"timestamp[{kind.unit}, {'tz' if kind.tz else 'naive'}]"
+    return str(kind)
 
 
-def _normal(row: tuple) -> tuple:
-    return tuple(int(v) if v == int(v) else v for v in row)
-
-
-def fingerprints(
-    source: Source, table: str, identifier: str, column: str | None = None
-) -> tuple[dict[str, tuple], dict[str, tuple]]:
-    """(PostgreSQL's, the lakehouse's) fingerprint per month of `column` (or of the whole table).
-
-    The columns fingerprinted are the lakehouse table's (PostgreSQL may have gained others).
-    """
-    schema = source.cat.load_table(identifier).schema().as_arrow()
-    view = source.view(identifier)
-    month_pg = f"to_char({quote(column)} at time zone 'UTC', 'YYYY-MM')" if column else "''"
-    month_duck = f"strftime({quote(column)}, '%Y-%m')" if column else "''"
-    # every name is quoted; the aggregates are fixed SQL around quoted names
-    pg_sql = f"select {month_pg}, {', '.join(_aggregates(schema, 'postgres'))} from public.{quote(table)} group by 1"  # noqa: S608, E501
-    lake_sql = f"select {month_duck}, {', '.join(_aggregates(schema, 'duckdb'))} from {quote(view)} group by 1"  # noqa: S608, E501
+def source_columns(source: Source, table: str) -> list[pgtypes.Column]:
+    """The PostgreSQL table's columns with the types the lakehouse holds them in."""
     with postgres.connect(source.database, source.settings) as conn:
-        theirs = _by_month(conn.execute(pg_sql).fetchall(), column)
-    return theirs, _by_month(source.con.execute(lake_sql).fetchall(), column)
+        return pgtypes.describe(conn, f"select * from public.{quote(table)}", f"public.{table}")  # noqa: S608
 
 
-def _by_month(rows: list[tuple], column: str | None) -> dict:
-    return {(row[0] if column else WHOLE_TABLE): _normal(row[1:]) for row in rows}
+def schema_differences(columns: list[pgtypes.Column], lake: pa.Schema) -> list[str]:
+    """What differs between PostgreSQL's columns and the lakehouse table's, in words."""
+    ours = {f.name: _kind(f.type) for f in lake}
+    theirs = {c.name: _kind(c.arrow) for c in columns}
+    found = [f"{n} added in PostgreSQL" for n in theirs if n not in ours]
+    found += [f"{n} dropped in PostgreSQL" for n in ours if n not in theirs]
+    found += [f"{n} is {theirs[n]}, the lakehouse holds {ours[n]}"
+              for n in theirs if n in ours and theirs[n] != ours[n]]  # fmt: skip
+    return found
+
+
+def _month(column: pgtypes.Column | None, dialect: str) -> str:
+    """SQL for the UTC month of the row as the epoch seconds of its first instant (or NULL)."""
+    if column is None:
+        return "0"
+    name = quote(column.name)
+    value = name
+    if pa.types.is_date(column.arrow):
+        value = f"{name}::timestamp"
+    elif column.arrow == pa.timestamp("us", tz="UTC"):
+        value = f"({name} at time zone 'UTC')"
+    start = f"date_trunc('month', {value})"
+    seconds = f"extract(epoch from {start})" if dialect == canonical.POSTGRES else f"epoch({start})"
+    return f"(case when isfinite({name}) then ({seconds})::bigint end)"
+
+
+def _label(seconds: int | None, partitioned: bool) -> str:
+    if not partitioned:
+        return WHOLE_TABLE
+    if seconds is None:
+        return NO_MONTH
+    try:
+        first = _EPOCH + timedelta(seconds=int(seconds))
+    except OverflowError:  # before year 1 or after 9999: not a month of any partition
+        return f"@{seconds}"
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+def _digest_sql(columns, month_column, relation: str, dialect: str) -> str:
+    month = _month(month_column, dialect)
+    hashed = canonical.row_hash(columns, dialect)
+    # every name is quoted; the rest is fixed SQL around them
+    return f"select {month}, count(*), sum({hashed}) from {relation} group by 1"  # noqa: S608
+
+
+def _digests(rows, partitioned: bool) -> dict[str, tuple[int, int]]:
+    return {_label(m, partitioned): (int(n), int(s or 0) % 2**64) for m, n, s in rows}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One table compared: PostgreSQL's digest per month, the months that differ, and how."""
+
+    postgres: dict[str, tuple[int, int]]  # month → (rows, hash sum mod 2**64)
+    months: list[str]  # the months that differ; [WHOLE_TABLE] when the table differs as a whole
+    schema: list[str] = field(default_factory=list)  # column differences, in words
+
+
+def compare(source: Source, table: str, identifier: str, column: str | None = None) -> Comparison:
+    """PostgreSQL's `table` against the Iceberg table `identifier`, per month of `column`.
+
+    A table without `column` has one month, `WHOLE_TABLE`. Differing columns, a missing
+    lakehouse table, or differing rows whose date is NULL or infinite make the answer
+    `[WHOLE_TABLE]`: only a whole reload repairs those.
+    """
+    columns = source_columns(source, table)
+    by_name = {c.name: c for c in columns}
+    month_column = by_name.get(column) if column else None
+    with postgres.connect(source.database, source.settings) as conn:
+        conn.execute("set extra_float_digits = 1")  # shortest round-trip floats, as DuckDB prints
+        pg_sql = _digest_sql(columns, month_column, f"public.{quote(table)}", canonical.POSTGRES)
+        theirs = _digests(conn.execute(pg_sql).fetchall(), column is not None)
+    if not source.cat.table_exists(identifier):
+        return Comparison(theirs, [WHOLE_TABLE], ["the lakehouse has no such table"])
+    schema = schema_differences(columns, source.cat.load_table(identifier).schema().as_arrow())
+    if schema or (column and month_column is None):
+        return Comparison(theirs, [WHOLE_TABLE], schema or [f"{column} dropped in PostgreSQL"])
+    view = quote(source.view(identifier))
+    lake_sql = _digest_sql(columns, month_column, view, canonical.DUCKDB)
+    ours = _digests(source.con.execute(lake_sql).fetchall(), column is not None)
+    months = sorted(m for m in set(theirs) | set(ours) if theirs.get(m) != ours.get(m))
+    if any(m == NO_MONTH or m.startswith("@") for m in months):
+        months = [WHOLE_TABLE]
+    return Comparison(theirs, months)
 
 
 def changed_months(
     source: Source, table: str, identifier: str, column: str | None = None
 ) -> list[str]:
-    """The months (`YYYY-MM`; `WHOLE_TABLE` without `column`) whose fingerprints differ.
+    """The months (`YYYY-MM`; `WHOLE_TABLE` without `column`) whose digests differ.
 
-    A month only one side has is changed too. Rows whose date is NULL are in no month: a change
-    among them is not listed (pagila's partition columns are NOT NULL).
+    `[WHOLE_TABLE]` also when the columns differ or rows without a month (a NULL date) differ.
     """
-    theirs, ours = fingerprints(source, table, identifier, column)
-    return sorted(m for m in set(theirs) | set(ours) if m and theirs.get(m) != ours.get(m))
+    return compare(source, table, identifier, column).months
 
 
 @dataclass(frozen=True)
 class Differences:
     missing: int  # PostgreSQL rows the lakehouse lacks
     extra: int  # lakehouse rows PostgreSQL does not have (stale versions, deleted rows)
+    schema: tuple[str, ...] = ()  # column differences (rows are compared on the shared columns)
 
     @property
     def equal(self) -> bool:
-        return self.missing == 0 and self.extra == 0
+        return self.missing == 0 and self.extra == 0 and not self.schema
 
     def __str__(self) -> str:
         if self.equal:
             return "equal, row by row"
-        return f"{self.missing:,} rows missing, {self.extra:,} rows PostgreSQL no longer has"
+        said = [f"{self.missing:,} rows missing, {self.extra:,} rows PostgreSQL no longer has"]
+        return "; ".join(said + list(self.schema))
 
 
 def differences(source: Source, table: str, identifier: str) -> Differences:
-    """Compare every row of the lakehouse table with PostgreSQL's, both ways (`EXCEPT ALL`)."""
+    """Compare every row of the lakehouse table with PostgreSQL's, both ways (`EXCEPT ALL`), on
+    the columns both have; columns only one side has are named in `schema`."""
     view = source.view(identifier)
-    names = [f.name for f in source.cat.load_table(identifier).schema().fields]
-    columns = ", ".join(quote(n) for n in names)
-    pg = f"select {columns} from pg.public.{quote(table)}"  # noqa: S608 - quoted names only
-    lake = f"select {columns} from {quote(view)}"  # noqa: S608 - quoted names only
+    columns = source_columns(source, table)
+    lake = source.cat.load_table(identifier).schema().as_arrow()
+    shared = [c.name for c in columns if c.name in lake.names]
+    names = ", ".join(quote(n) for n in shared)
+    pg = f"select {names} from pg.public.{quote(table)}"  # noqa: S608 - quoted names only
+    ours = f"select {names} from {quote(view)}"  # noqa: S608 - quoted names only
     count = "select count(*) from ({} except all {})"
-    missing = source.con.execute(count.format(pg, lake)).fetchone()[0]
-    extra = source.con.execute(count.format(lake, pg)).fetchone()[0]
-    return Differences(missing, extra)
+    missing = source.con.execute(count.format(pg, ours)).fetchone()[0]
+    extra = source.con.execute(count.format(ours, pg)).fetchone()[0]
+    return Differences(missing, extra, tuple(schema_differences(columns, lake)))
