@@ -191,13 +191,16 @@ where last_update > (select max(last_update) from yesterday_customer)"""
 REFUNDS = """select payment_id from yesterday_payment
 except
 select payment_id from pg.public.payment"""
-# Wrong answers of the right shape: as many ids, of another column (a plausible slip).
-CHANGED_ADDRESSES = CHANGED.replace("select customer_id", "select address_id")
-REFUNDED_RENTALS = REFUNDS.replace("payment_id", "rental_id")
+# Wrong answers of the right shape (one column of ids, as many as the day changed: 3 customers
+# and 5 refunds on the lesson's day): the newest rows of yesterday's load, taken for the changes.
+NEWEST_CUSTOMERS = """select customer_id from yesterday_customer
+order by last_update desc, customer_id limit 3"""
+NEWEST_PAYMENTS = """select payment_id from yesterday_payment
+order by payment_date desc, payment_id limit 5"""
 
 CHANGED_CUSTOMERS = Exercise(
     "05.1", "Which customers changed since yesterday?", check_changed_customers, CHANGED,
-    CHANGED_ADDRESSES,
+    NEWEST_CUSTOMERS,
     "A watermark: yesterday's newest `last_update`, and every row past it. It finds updates and "
     "inserts because the application sets `last_update`; a row deleted leaves nothing to find.",
 )  # fmt: skip
@@ -208,7 +211,7 @@ MONTHS = Exercise(
 )  # fmt: skip
 REFUNDED = Exercise(
     "05.3", "Find the refunds a watermark cannot see", check_refunds, REFUNDS,
-    REFUNDED_RENTALS,
+    NEWEST_PAYMENTS,
     "An anti-join of yesterday's keys with today's: it finds deletes, but reads every key on "
     "both sides. Change data capture hands the same ids over without reading the table.",
 )  # fmt: skip
