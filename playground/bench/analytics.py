@@ -152,7 +152,7 @@ def connect(
     con.execute("set TimeZone = 'UTC'")  # months and days are counted in UTC on every path
     if path == "postgres":
         dsn = postgres.libpq_dsn(source.database, settings)
-        con.execute(f"ATTACH {duck.literal(dsn)} AS source (TYPE postgres, READ_ONLY)")
+        duck.attach_postgres(con, dsn, "source", settings)
         for table in TABLES:
             con.execute(f'CREATE VIEW "{table}" AS FROM source.public."{table}"')  # noqa: S608
         return con

@@ -358,6 +358,16 @@ def _count(text: str) -> int:
     return number
 
 
+def _data_dir() -> object:
+    """Where a full disk most likely is, for an error that names no file."""
+    from playground.config.settings import get_settings
+
+    try:
+        return get_settings().data_dir
+    except Exception:  # the settings themselves are what failed
+        return "the data directory"
+
+
 def main(argv: list[str] | None = None) -> int:
     from playground.config.settings import SettingsError
 
@@ -366,8 +376,14 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "needs_postgres", False) and not getattr(args, "source", None):
             _start_embedded()
         return args.func(args)
-    except (SettingsError, RuntimeError, ValueError) as exc:
-        print(f"playground {args.command}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        from playground.config.files import disk_full
+        from playground.config.secrets import scrub
+
+        full = disk_full(exc, _data_dir())
+        if full is None and not isinstance(exc, (SettingsError, RuntimeError, ValueError)):
+            raise
+        print(f"playground {args.command}: {full or scrub(str(exc))}", file=sys.stderr)
         return 2
     finally:
         # The collections at interpreter exit would walk every object a command loaded (PyIceberg,

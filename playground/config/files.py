@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -67,3 +69,31 @@ def _drop_others(path: Path, uid: int) -> None:
             path.chmod(stat.S_IMODE(info.st_mode) & ~0o077)
     except FileNotFoundError:
         pass  # removed meanwhile (a writer's temporary file)
+
+
+# How each writer reports a full disk: the OS's ENOSPC (Python, pyarrow), DuckDB's IO error and
+# SQLite's SQLITE_FULL
+_FULL_MESSAGES = ("No space left on device", "database or disk is full")
+_QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+
+
+def disk_full(exc: BaseException, where: object = "the data directory") -> str | None:
+    """One line saying the disk is full, with the path written to (else `where`), when `exc`
+    (or an error it was raised from) is a write that found no space left; else None."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        text = str(error)
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or any(
+            message in text for message in _FULL_MESSAGES
+        ):
+            path = getattr(error, "filename", None) or _path_in(text) or where
+            return f"disk full at {path}: free space and rerun"
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _path_in(text: str) -> str | None:
+    found = _QUOTED_PATH.search(text)
+    return found.group(1) if found else None

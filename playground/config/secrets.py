@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from dotenv import dotenv_values
 
@@ -44,6 +46,27 @@ GENERATED = {
     "superset_admin_password": _token,
     "metabase_admin_password": _token,
 }
+
+
+# Settings fields that hold a secret: the generated ones and those only a learner sets
+SECRET_FIELDS = (*GENERATED, "trino_password", "snowflake_password")
+HIDDEN = "***"
+# a URL's password (scheme://user:password@host) and a connection string's (password=...)
+_URL_PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^\s:/@]*):[^\s@]*@", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE)
+
+
+def scrub(text: str, settings: object | None = None) -> str:
+    """`text` (an error message, a log line) with every password and key taken out: those in
+    URLs and `password=` connection strings, and each secret value `settings` holds."""
+    text = _URL_PASSWORD.sub(rf"\1:{HIDDEN}@", text)
+    text = _KEYWORD_PASSWORD.sub(rf"\1{HIDDEN}", text)
+    values = {str(getattr(settings, field, "") or "") for field in SECRET_FIELDS}
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= 6:  # a short value would take ordinary words out with it
+            text = text.replace(value, HIDDEN)
+            text = text.replace(quote(value, safe=""), HIDDEN)
+    return text
 
 
 def variable(field: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from playground.config.secrets import scrub
 from playground.config.settings import Settings, get_settings
 
 # Load order matters: iceberg needs avro.
@@ -100,6 +101,23 @@ def configure_s3(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         f"ENDPOINT ?, URL_STYLE 'path', USE_SSL {'true' if use_ssl else 'false'})",
         [settings.s3_access_key, settings.s3_secret_key, settings.s3_region, host],
     )
+
+
+def attach_postgres(
+    con: duckdb.DuckDBPyConnection, dsn: str, alias: str, settings: Settings | None = None
+) -> str:
+    """Attach the PostgreSQL database `dsn` names, read-only, as `alias`; `alias`.
+
+    DuckDB's error when it cannot connect repeats the whole connection string: it is raised
+    again with every password (and each secret of `settings`) taken out.
+    """
+    if not alias.isidentifier():
+        raise ValueError(f"{alias!r} is not a plain name for an attached database")
+    try:
+        con.execute(f"ATTACH {literal(dsn)} AS {alias} (TYPE postgres, READ_ONLY)")
+    except duckdb.Error as exc:
+        raise type(exc)(scrub(str(exc), settings)) from None
+    return alias
 
 
 class NoRestCatalog(RuntimeError):

@@ -7,6 +7,7 @@ nothing stops it implicitly. `stop()` (or `playground services stop`) stops it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +15,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from playground.config.files import write_private
+from playground.config.secrets import scrub
 from playground.config.settings import START_STACK, ServiceUnavailable, Settings, get_settings
 from playground.services import pgserver
 from playground.services.net import probe
@@ -118,21 +121,34 @@ def status(settings: Settings | None = None) -> Status:
     return Status(True, _describe(found))
 
 
+def passfile(settings: Settings) -> Path:
+    """A libpq password file (0600, in the data directory) holding the stack's login, so that
+    URLs, connection strings and command lines name the file instead of carrying the password
+    (DuckDB's connection errors print the whole connection string). One file per login."""
+    user, password = settings.pg_user, settings.pg_password
+    digest = hashlib.sha256(f"{user}\0{password}".encode()).hexdigest()[:16]
+    file = settings.data_dir / "pgpass" / digest
+    if not file.is_file():
+        escaped = [value.replace("\\", "\\\\").replace(":", "\\:") for value in (user, password)]
+        write_private(file, f"*:*:*:{escaped[0]}:{escaped[1]}\n")
+    return file
+
+
 def url(database: str | None = None, settings: Settings | None = None, driver: str = "") -> str:
     """A connection URL (libpq form; `driver="psycopg"` gives the SQLAlchemy form).
 
-    In embedded mode the server must be running (its socket folder and port are known only
-    then): `start()` it first, or this raises `ServiceUnavailable` saying so. Nothing here
-    starts a server.
+    On the stack the password stays in `passfile()`, which the URL names. In embedded mode the
+    server must be running (its socket folder and port are known only then): `start()` it
+    first, or this raises `ServiceUnavailable` saying so. Nothing here starts a server.
     """
     settings = settings or get_settings()
     database = database or "postgres"
     scheme = f"postgresql+{driver}" if driver else "postgresql"
     if settings.is_stack:
         user = quote(settings.pg_user, safe="")
-        password = quote(settings.pg_password, safe="")
         host = f"{settings.pg_host}:{settings.pg_port}"
-        return f"{scheme}://{user}:{password}@{host}/{quote(database, safe='')}"
+        secret = quote(str(passfile(settings)), safe="")
+        return f"{scheme}://{user}@{host}/{quote(database, safe='')}?passfile={secret}"
     server = _running(settings.pgdata)
     if server is None:
         raise ServiceUnavailable(
@@ -161,7 +177,8 @@ def connect(database: str | None = None, settings: Settings | None = None, **kwa
         else:
             hint = "run `playground services start` and `playground doctor`"
         raise ServiceUnavailable(
-            f"PostgreSQL ({settings.mode}) is unreachable: {str(exc).strip()}. Next: {hint}."
+            f"PostgreSQL ({settings.mode}) is unreachable: {scrub(str(exc).strip(), settings)}. "
+            f"Next: {hint}."
         ) from exc
 
 

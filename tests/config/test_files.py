@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from playground.config import files
 
@@ -59,3 +64,87 @@ def test_an_older_data_directory_is_made_private_once(tmp_path: Path) -> None:
     (old / "catalog.db").chmod(0o644)
     files.make_private(old)  # once: the marker stops a second walk
     assert _mode(old / "catalog.db") == 0o644
+
+
+# --- a full disk, for real: a 4 MB tmpfs mounted in a user namespace of our own ----------------
+
+FILL_SQLITE = """
+import os, sys
+from playground.config.files import disk_full
+from playground.config.settings import get_settings
+from playground import lakehouse
+settings = get_settings()
+catalog = lakehouse.catalog(settings)  # catalog.db made while there is room
+fd = os.open(settings.data_dir / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+try:
+    while True:
+        os.write(fd, bytes(65536))
+except OSError:
+    os.close(fd)
+try:
+    for i in range(1000):
+        catalog.create_namespace(f"n{i:04d}_" + "x" * 200)
+except Exception as exc:
+    print(disk_full(exc, settings.data_dir))
+"""
+
+
+def _in_a_small_filesystem(tmp_path: Path, command: list[str]) -> subprocess.CompletedProcess:
+    """Run `command` with PLAYGROUND_DATA_DIR on a 4 MB tmpfs of its own (unshare -rm: no root
+    needed where unprivileged user namespaces are allowed); skip where that cannot be made."""
+    import shlex
+    import shutil
+
+    mount = tmp_path / "small disk"
+    mount.mkdir()
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        pytest.skip("a small file system of our own needs Linux's unshare")
+    probe = subprocess.run(["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                            str(mount)], capture_output=True, text=True, check=False)  # fmt: skip
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}")
+    script = (f"mount -t tmpfs -o size=4m tmpfs {shlex.quote(str(mount))} && "
+              f"exec {shlex.join(command)}")  # fmt: skip
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(mount / "My Data #1 é")}
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+
+
+@pytest.fixture
+def tcp_source(settings) -> Iterator[str]:
+    """A URL with a password for the suite's PostgreSQL over 127.0.0.1 (a user namespace
+    cannot enter the socket folder of a server run by another user)."""
+    import secrets as random
+    import uuid
+
+    from playground.services import postgres
+
+    role, password = f"full_{uuid.uuid4().hex[:8]}", random.token_urlsafe(16)
+    with postgres.connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(f"create role {role} login password '{password}'")  # generated names
+    port = postgres.running(settings).port
+    yield f"postgresql://{role}:{password}@127.0.0.1:{port}/postgres"
+    with postgres.connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(f"drop role {role}")
+
+
+@pytest.mark.parametrize("method", ["duckdb", "pandas-chunks"])
+def test_a_full_disk_is_one_line_naming_the_path(method, tmp_path, tcp_source) -> None:
+    from tests.helpers import BIN
+
+    rows = "select g as id, md5(g::text) || md5((-g)::text) as noise "
+    rows += "from generate_series(1, 400000) g"  # about 12 MB of Parquet: more than the disk
+    command = [str(BIN / "playground"), "extract", "--query", rows, "--source", tcp_source,
+               "--to", "full.t", "--method", method]  # fmt: skip
+    done = _in_a_small_filesystem(tmp_path, command)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
+    assert re.fullmatch(r"playground extract: disk full at /.*small disk.*: free space and rerun",
+                        lines[0]), lines  # fmt: skip
+    assert urlsplit(tcp_source).password not in done.stdout + done.stderr
+
+
+def test_sqlite_finding_the_disk_full_says_so(tmp_path) -> None:
+    done = _in_a_small_filesystem(tmp_path, [sys.executable, "-c", FILL_SQLITE])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.fullmatch(r"disk full at /.*My Data #1 é: free space and rerun\n", done.stdout)

@@ -1,12 +1,16 @@
 """The embedded PostgreSQL: shared across processes, stopped only on request (real servers)."""
 
+import stat
 import subprocess
 import sys
 from dataclasses import replace
+from urllib.parse import unquote
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from playground.engines import duck
 from playground.services import postgres
 from tests.helpers import run
 
@@ -65,9 +69,35 @@ def test_stack_unreachable_names_service_and_fix(stack_settings) -> None:
         postgres.connect(settings=stack_settings)
 
 
-def test_stack_url_quotes_credentials(stack_settings) -> None:
-    odd = replace(stack_settings, pg_password="p@ss/word")
-    assert "p%40ss%2Fword@" in postgres.url("pagila", odd)
+@pytest.fixture
+def odd_login(settings):
+    """Stack-style settings for a role of the suite's server over 127.0.0.1, whose password
+    holds every character a passfile or a URL must escape."""
+    import uuid
+
+    role = f"odd_{uuid.uuid4().hex[:8]}"
+    password = "p@ss/wo:rd\\ #%é" + uuid.uuid4().hex
+    with postgres.connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(sql.SQL("create role {} login password {}").format(
+            sql.Identifier(role), sql.Literal(password)))  # fmt: skip
+    port = postgres.running(settings).port
+    yield replace(settings, mode="stack", pg_host="127.0.0.1", pg_port=port, pg_user=role,
+                  pg_password=password)  # fmt: skip
+    with postgres.connect("postgres", settings, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
+def test_stack_url_names_a_private_passfile_not_the_password(odd_login) -> None:
+    url = postgres.url("postgres", odd_login)
+    assert odd_login.pg_password not in unquote(url) and "passfile=" in url
+    passfile = postgres.passfile(odd_login)
+    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
+    assert passfile.is_relative_to(odd_login.data_dir)
+    with psycopg.connect(url, connect_timeout=5) as conn:  # libpq reads the file
+        assert conn.execute("select current_user").fetchone() == (odd_login.pg_user,)
+    with duck.connect(settings=odd_login) as con:
+        duck.attach_postgres(con, postgres.libpq_dsn("postgres", odd_login), "pg", odd_login)
+        assert con.execute("select count(*) > 0 from pg.pg_catalog.pg_class").fetchone() == (True,)
 
 
 def _stopped_server(data_dir) -> dict[str, str]:
@@ -164,11 +194,11 @@ def test_a_server_stopped_during_a_run_stays_stopped_and_the_run_says_so(fresh_d
 
 
 def test_an_extract_whose_server_stopped_says_stopped(fresh_postgres) -> None:
-    from playground.extract import api as extract_api
+    from playground.extract import source as extract_source
 
     url = postgres.url("postgres")
     with psycopg.connect(url) as conn:
-        identity = extract_api._source_identity(conn)
+        identity = extract_source.identity(conn)
     postgres.stop()
-    explained = extract_api._read_failed(url, identity, OSError("connection lost"))
+    explained = extract_source.read_failed(url, identity, OSError("connection lost"))
     assert "was stopped" in str(explained) and "replaced" not in str(explained)
