@@ -52,15 +52,17 @@ class Leftovers:
 @dataclass
 class _Folder:
     path: str
+    made: float = float("inf")  # the folder's own modification time (its creation while empty)
     files: list[tuple[str, int, float]] = field(default_factory=list)  # (path, bytes, mtime)
+    start: float | None = None  # when its writer started, while that writer runs
 
     @property
     def first(self) -> float:
-        return min(mtime for _, _, mtime in self.files)
+        return min([self.made, *(mtime for _, _, mtime in self.files)])
 
     @property
     def last(self) -> float:
-        return max(mtime for _, _, mtime in self.files)
+        return max([self.made if not self.files else 0.0, *(m for _, _, m in self.files)])
 
 
 def _listing(filesystem, base: str) -> list[pafs.FileInfo]:
@@ -74,78 +76,91 @@ def _listing(filesystem, base: str) -> list[pafs.FileInfo]:
 
 
 def _staging_folder(path: str) -> str | None:
-    """The `extract-...` folder a file lies in, or None."""
-    parts = path.split("/")[:-1]
+    """The `extract-...` folder a path lies in (or is), or None."""
+    parts = path.split("/")
     inside = [i for i, part in enumerate(parts) if part.startswith(STAGING_PREFIX)]
     return "/".join(parts[: inside[-1] + 1]) if inside else None
 
 
 def _staged(filesystem, base: str) -> dict[str, _Folder]:
-    """The files under `extract-...` folders of the warehouse, by folder."""
+    """The `extract-...` folders of the warehouse and the files under them."""
     folders: dict[str, _Folder] = {}
     for info in _listing(filesystem, base):
-        folder = _staging_folder(info.path) if info.type == pafs.FileType.File else None
-        if folder is not None:
-            mtime = info.mtime.timestamp() if info.mtime else float("inf")
-            folders.setdefault(folder, _Folder(folder)).files.append(
-                (info.path, info.size or 0, mtime)
-            )
+        folder = _staging_folder(info.path)
+        if folder is None:
+            continue
+        mtime = info.mtime.timestamp() if info.mtime else float("inf")  # unknown: the youngest
+        entry = folders.setdefault(folder, _Folder(folder))
+        if info.type == pafs.FileType.File:
+            entry.files.append((info.path, info.size or 0, mtime))
+        elif info.path == folder:
+            entry.made = mtime
     return folders
 
 
-def _judge(folder: _Folder, base: str) -> tuple[float | None, str]:
-    """(the start of its writer if it still runs, why it is kept: "" if it may go)."""
+def _judge(folder: _Folder, base: str) -> str:
+    """Why the folder is kept whatever the catalogs say ("" if that depends on them); sets
+    `folder.start` while its writer runs."""
     relative = folder.path.removeprefix(base.rstrip("/") + "/").split("/")
     name = relative[-1]
     if len(relative) != 4 or relative[2] != "data":
-        return None, f"{folder.path}: not where an extract stages files (<namespace>/<table>/data/)"
+        return f"{folder.path}: not where an extract stages files (<namespace>/<table>/data/)"
     writer = writer_of(name)
     if writer is None:
-        return None, f"{folder.path}: its name does not say which process staged it"
+        return f"{folder.path}: its name does not say which process staged it"
     if not writer.here:
-        return None, f"{folder.path}: staged on {writer.host!r}, not {host_tag()!r}: clean there"
-    start = started(writer, folder.first)
-    if start is not None:
-        return start, f"{folder.path}: its writer (pid {writer.pid}) is running"
-    return None, ""
+        return f"{folder.path}: staged on {writer.host!r}, not {host_tag()!r}: clean there"
+    folder.start = started(writer, folder.first)
+    if folder.start is not None:
+        return f"{folder.path}: its writer (pid {writer.pid}) is running"
+    return ""
 
 
-def _unreferenced(settings: Settings, dead: list[_Folder], found: Leftovers) -> None:
+def _kept_for(settings: Settings, dead: list[_Folder], found: Leftovers) -> set[str] | None:
+    """Every file the catalogs reference; None (with the reason in `found`) if unknowable."""
     try:
-        used = references.referenced(settings)
+        return references.referenced(settings)
     except references.Unprovable as exc:
         count = sum(len(folder.files) for folder in dead)
         found.kept.append(f"{count} staged file(s) of killed extracts, because {exc}")
         found.hint = exc.hint
-        return
-    for folder in dead:
-        for path, size, _mtime in folder.files:
-            if not references.forms(path) & used:
-                found.files.append((path, size))
+        return None
 
 
 def orphan_files(settings: Settings, found: Leftovers) -> None:
-    """Add to `found` the staged files of killed extracts that no snapshot references, and the
+    """Add to `found` the staged files of killed extracts that nothing references, and the
     folders kept with their reasons."""
     filesystem, base = objectstore.filesystem(settings, settings.warehouse)
-    running: list[float] = []
+    running: list[_Folder] = []
     dead: list[_Folder] = []
     # Writers are judged gone before the catalogs are read: a gone writer commits nothing more.
     for folder in _staged(filesystem, base).values():
-        start, reason = _judge(folder, base)
-        if start is not None:
-            running.append(start)
+        reason = _judge(folder, base)
         if reason:
             found.kept.append(reason)
-        else:
+        if folder.start is not None:
+            running.append(folder)
+        elif not reason:
             dead.append(folder)
-    oldest = min(running, default=None)
-    if oldest is not None:  # a killed run younger than a running writer waits for that writer
-        young = [folder for folder in dead if folder.last >= oldest]
-        found.kept += [f"{f.path}: younger than a writer still running" for f in young]
-        dead = [folder for folder in dead if folder.last < oldest]
-    if dead:
-        _unreferenced(settings, dead, found)
+    dead = [folder for folder in dead if folder.files]
+    if not dead:
+        return
+    used = _kept_for(settings, dead, found)
+    if used is None:
+        return
+    # A writer still staging (some file of its folder not committed) keeps every killed run's
+    # file younger than its start.
+    staging = [f.start for f in running if not f.files or _unused(f.files, used)]
+    oldest = min(staging, default=float("inf"))
+    for folder in dead:
+        if folder.last >= oldest:
+            found.kept.append(f"{folder.path}: younger than a writer still staging files")
+        else:
+            found.files += [(path, size) for path, size, _ in _unused(folder.files, used)]
+
+
+def _unused(files: list[tuple[str, int, float]], used: set[str]) -> list[tuple[str, int, float]]:
+    return [file for file in files if not references.forms(file[0]) & used]
 
 
 def find(settings: Settings | None = None) -> Leftovers:

@@ -199,29 +199,54 @@ def test_a_running_writer_keeps_its_files_while_clean_runs(fresh_postgres) -> No
                 break
         staged = _files(fresh_postgres)
         assert staged and all(f"-p{writer.pid}-" in str(p) for p in staged)
+        _kill_extract("raw.killed")  # killed after the writer started: waits for it
+        killed = _files(fresh_postgres) - staged
         cleaned = run(_cli("clean"))
         assert cleaned.returncode == 0, cleaned.stderr
         assert "removed: none" in cleaned.stdout
         assert f"its writer (pid {writer.pid}) is running" in cleaned.stdout
-        assert all(p.exists() for p in staged)
+        assert "younger than a writer still staging files" in cleaned.stdout
+        assert all(p.exists() for p in staged | killed)
         assert writer.wait(timeout=600) == 0
     finally:
         writer.kill()
         writer.wait()
     assert _rows(fresh_postgres, "raw.live", "playground") == _expected(rows)
+    committed = _files(fresh_postgres) - killed
+    cleaned = run(_cli("clean"))  # the writer is done: the killed run's files go, nothing else
+    assert f"removed: {len(killed)} staged file(s)" in cleaned.stdout, cleaned.stdout
+    assert _files(fresh_postgres) == committed
+    assert _rows(fresh_postgres, "raw.live", "playground") == _expected(rows)
+
+
+# A writer that stages many small files (as a killed extract of many months leaves), then waits
+MANY_FILES = """
+import sys, time
+from pathlib import Path
+from playground.lakehouse.staging import staging_folder_name
+folder = Path(sys.argv[1]) / staging_folder_name()
+folder.mkdir(parents=True)
+for i in range(int(sys.argv[2])):
+    (folder / f"part-{i}.parquet").write_bytes(b"PAR1 staged, never committed")
+print("staged", flush=True)
+time.sleep(600)
+"""
 
 
 def test_two_cleans_at_once_both_finish(fresh_postgres) -> None:
-    """Two `playground clean` processes over the same leftovers: neither fails on a file the
-    other removed first."""
-    for _round in range(3):
-        _kill_extract("raw.twice")
-        staged = [p for p in _files(fresh_postgres) if "/raw/twice/" in str(p)]
-        assert staged
+    """Two `playground clean` processes over the same leftovers of a killed writer: neither
+    fails on a file or folder the other removed first."""
+    table = fresh_postgres / "warehouse" / "raw" / "twice" / "data"
+    for _round in range(2):
+        kill_at_line([sys.executable, "-c", MANY_FILES, str(table), "20000"], "^staged",
+                     0, cwd=ROOT)  # fmt: skip
+        assert len(_files(fresh_postgres)) == 20000
         pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         cleans = [subprocess.Popen(_cli("clean"), cwd=ROOT, **pipes) for _ in range(2)]
         results = [(c.wait(timeout=300), *c.communicate()) for c in cleans]
         for code, out, err in results:
             assert code == 0 and "Traceback" not in err, err
-            assert out.startswith("removed: ")
-        assert not [p for p in _files(fresh_postgres) if "/raw/twice/" in str(p)]
+            assert out.startswith(("removed: 20000 staged file(s)", "removed: none"))
+        assert any(out.startswith("removed: 20000") for _, out, _ in results)
+        assert _files(fresh_postgres) == set()
+        assert list(table.iterdir()) == []
