@@ -71,11 +71,12 @@ def jdbc_entries(settings: Settings) -> list[Entry]:
     """Every row of the stack's JDBC catalog (`iceberg_tables` in database `catalog_db`).
 
     In embedded mode that database lives in the embedded server once `playground stack up` ran
-    in this data directory; it is read when it exists there.
+    in this data directory; it is read when it exists there. A server that is not running hides
+    whether it does.
     """
     where = f"database {settings.catalog_db!r}"
     if not postgres.status(settings).running:
-        if settings.is_stack or (settings.data_dir / "stack").is_dir():
+        if settings.is_stack or settings.pgdata.is_dir():
             fix = "playground stack up" if settings.is_stack else "playground services start"
             raise Unprovable(
                 f"the stack's catalog ({where}) cannot be read: PostgreSQL is not running", fix
