@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The install's detail; `playground run` moves it into its own log (`playground/cli/run_log.py`).
+INSTALL_LOG := $(VENV)/install.log
 UV_VERSION := 0.13.8
 
 # Tools write under $HOME and phone home unless told not to.
@@ -14,7 +16,7 @@ export MARIMO_SKIP_UPDATE_CHECK := 1
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
-	$(BIN)/playground run
+	@$(BIN)/playground run
 
 ## test: install if needed, then lint and the whole test suite
 test: install lint
@@ -31,10 +33,15 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[test]'
-	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "npm not found: the docker-compose.yml lint (dclint) will be skipped"; fi
+	@echo "installing the pinned dependencies into $(VENV) (a few minutes the first time; the detail goes to $(INSTALL_LOG)) ..."
+	@started=$$(date +%s); { \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) && \
+		$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[test]' && \
+		if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+		else echo "npm not found: the docker-compose.yml lint (dclint) will be skipped"; fi; \
+	} > $(INSTALL_LOG) 2>&1 || { tail -n 20 $(INSTALL_LOG); \
+		echo "the install failed; its whole output is in $(INSTALL_LOG)"; exit 1; }; \
+	echo "installed in $$(( $$(date +%s) - started )) s"
 	@touch $(STAMP)
 
 ## lint: ruff over the code, the tests and the lessons; marimo check over the lessons; the layers

@@ -1,6 +1,8 @@
 """`playground run` end to end, as a learner's first start (a fresh data directory, a zone that is
 not UTC): the seed and the first materialization succeed, both servers answer, the UI's GraphQL
-materializes the promoted lesson, and Ctrl-C stops everything it started."""
+materializes the promoted lesson, and Ctrl-C stops everything it started. The terminal stays
+quiet (one screen before the URLs, no DEBUG line, no warning) and the detail is in the run's log;
+the marimo token is in no command line and no log."""
 
 import os
 import re
@@ -57,6 +59,7 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
         start_new_session=True,  # its own process group, so a failing test can stop all of it
     )
     output: list[str] = []
+    launched = time.monotonic()
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -66,15 +69,27 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
             output.append(line)
             if "Press Ctrl-C to stop." in line:
                 break
+        waited = time.monotonic() - launched
         text = "".join(output)
         assert "Playground is up" in text, text[-3000:]
-        assert "materialized iris assets" in text
+        assert "materialized iris assets in" in text
         assert "seeding pagila (SF 1) into database 'pagila'" in text
-        assert re.search(r"rental\s+16,044 rows", text)
+        assert re.search(r"seeded pagila: 49,631 rows in \d+ s", text), text
         assert re.search(r"materialized pagila: 49,631 rows in \d+ s", text), text[-3000:]
         assert f"http://127.0.0.1:{dagster_port}" in text
-        assert f"http://127.0.0.1:{marimo_port}?access_token=" in text
+        token = re.search(rf"http://127.0.0.1:{marimo_port}\?access_token=(\S+)", text).group(1)
         assert "`.venv/bin/playground bi start`" in text  # named, not started: it is heavy
+        _assert_one_screen(text, fresh_data_dir)
+        took = re.search(r"this start took (?:(\d+) min )?(\d+) s, of which the two UIs took", text)
+        assert took, text
+        # the time it prints is the time the learner waited (less the interpreter's start)
+        assert waited - 15 <= int(took.group(1) or 0) * 60 + int(took.group(2)) <= waited + 1
+        log = (fresh_data_dir / "logs" / "run.log").read_text()
+        assert re.search(r"rental\s+16,044 rows", log)  # the detail: the seed's tables, Dagster's
+        assert " - DEBUG - " in log and "Finished running" in log  # event log and dbt's lines
+        _assert_secret_nowhere(token, process.pid, fresh_data_dir)
+        status, _ = _get(f"http://127.0.0.1:{marimo_port}/?access_token={token}")
+        assert status == 200  # the token the terminal shows is the one marimo checks
 
         status, body = _get(f"http://127.0.0.1:{dagster_port}/server_info")
         assert status == 200 and b"dagster_webserver_version" in body
@@ -109,13 +124,47 @@ def test_run_serves_both_uis_and_stops_cleanly(fresh_data_dir, monkeypatch) -> N
                 process.wait(10)
     assert process.returncode == 0, rest[-3000:]
     assert "playground stopped" in rest
-    for warning in ("SupersessionWarning", "code location name"):  # dagster dev's, silenced
-        assert warning not in text + rest
+    _assert_quiet(rest)  # no leaked-semaphore warning at Ctrl-C either
+    log = (fresh_data_dir / "logs" / "run.log").read_text()
+    for warning in ("SupersessionWarning", "code location name", "BetaWarning", "never awaited"):
+        assert warning not in text + rest + log  # silenced where they arise, not only hidden
     assert "stopped embedded PostgreSQL" in rest
     time.sleep(0.5)
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], [p.cmdline() for p in alive]
     assert not postgres.status().running
+
+
+def _assert_quiet(terminal: str) -> None:
+    """No DEBUG line, no warning, no server's log line on the terminal."""
+    for noise in ("DEBUG", "Warning", "warnings.warn", "leaked", "Traceback", "dagster - INFO"):
+        assert noise not in terminal, terminal
+
+
+def _assert_one_screen(terminal: str, data_dir) -> None:
+    """The start fits one screen before the URLs, and names the log that has the detail."""
+    lines = terminal.splitlines()
+    before = lines[: next(i for i, line in enumerate(lines) if "marimo lessons" in line)]
+    # `make run` adds two lines before these on a fresh clone ("installing ...", "installed in")
+    assert len(before) + 2 <= 24, "\n".join(before)
+    assert f"the detail go to {data_dir / 'logs' / 'run.log'}" in before[0]
+    _assert_quiet(terminal)
+
+
+def _assert_secret_nowhere(token: str, pid: int, data_dir) -> None:
+    """The marimo token is in no process's command line (`ps` shows them to every user) and in
+    no file of the data directory; the log is the owner's only."""
+    assert len(token) >= 16
+    family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    assert any("marimo" in " ".join(p.cmdline()) for p in family)
+    for member in family:
+        assert token not in " ".join(member.cmdline())
+    for path in data_dir.rglob("*"):
+        if path.is_file() and not path.is_symlink() and "pgdata" not in path.parts:
+            assert token.encode() not in path.read_bytes(), path
+    log = data_dir / "logs" / "run.log"
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o077 == 0
 
 
 def test_run_refuses_a_busy_port(fresh_data_dir, monkeypatch) -> None:
