@@ -9,7 +9,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 00: A tour of the playground")
 
 
 @app.cell
@@ -233,8 +233,8 @@ def _(mo):
     **Recap:** settings pick the mode; the catalog knows the tables; DuckDB reads them through
     `iceberg_scan`; a lesson can write tables back for others to use.
 
-    Next: [lesson 01, chunked loading](01_chunked_loading.py), how the pagila tables get from
-    PostgreSQL into the lakehouse. All lessons: [the index](README.md).
+    Next: [lesson 01, chunked loading](?file=01_chunked_loading.py), how the pagila tables get from
+    PostgreSQL into the lakehouse. All lessons: [the lesson list](./).
     """)
     return
 

@@ -8,7 +8,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 01: Chunked loading, done right")
 
 
 @app.cell
@@ -300,8 +300,8 @@ def _(mo):
     **Recap:** concatenating chunks does not bound memory; writing each batch to a sink does. The
     batch size sets the memory; the engine (DuckDB, ADBC, pandas) sets the speed.
 
-    Next: [lesson 02, DuckDB against the lakehouse](02_duckdb_lakehouse.py), querying the tables
-    you just learned to load.
+    Next: [lesson 02, DuckDB against the lakehouse](?file=02_duckdb_lakehouse.py), querying the
+    tables you just learned to load.
     """)
     return
 

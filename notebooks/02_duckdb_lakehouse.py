@@ -10,7 +10,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 02: DuckDB against the lakehouse")
 
 
 @app.cell
@@ -519,7 +519,7 @@ def _(mo):
     snapshot. The same helpers are in
     `playground.bench.analytics`; `playground bench duckdb --scale 100` measures the three paths.
 
-    Next: [lesson 03, Trino CRUD on Iceberg](03_trino_crud.py), the same tables through a
+    Next: [lesson 03, Trino CRUD on Iceberg](?file=03_trino_crud.py), the same tables through a
     distributed engine that can write them.
     """)
     return

@@ -8,7 +8,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 03: Trino CRUD on Iceberg")
 
 
 @app.cell
@@ -357,8 +357,8 @@ def _(before_merge_query, settings, sql, steps, trino_crud):
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
-    Next: [lesson 04, IO managers](04_io_managers.py), how Dagster stores what assets return, and
-    the Trino IO manager this lesson's writes lead to.
+    Next: [lesson 04, IO managers](?file=04_io_managers.py), how Dagster stores what assets return,
+    and the Trino IO manager this lesson's writes lead to.
     """)
     return
 

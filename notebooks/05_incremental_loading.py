@@ -5,7 +5,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 05: Incremental loading")
 
 
 @app.cell
@@ -256,8 +256,8 @@ def _(mo):
     delete; an upsert makes updates safe; replacing the months that changed is right without any
     state; change data capture reads only the changes, and asks you to look after a slot.
 
-    Next: [lesson 06, when things break](06_when_things_break.py). All lessons:
-    [the index](README.md).
+    Next: [lesson 06, when things break](?file=06_when_things_break.py). All lessons:
+    [the lesson list](./).
     """)
     return
 

@@ -5,7 +5,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium")
+app = marimo.App(width="medium", app_title="Lesson 06: When things break")
 
 
 @app.cell

@@ -80,15 +80,19 @@ def screenshot(page, name: str, whole: bool = True) -> None:
 
 @contextmanager
 def serve(command: list[str], health: str, log: Path, env: dict[str, str] | None = None,
-          timeout: float = 60) -> Iterator[str]:  # fmt: skip
+          timeout: float = 60, stdin: str | None = None) -> Iterator[str]:  # fmt: skip
     """Run a server (its command takes `{port}`) on a free loopback port; yield its base URL and
-    stop it by PID at the end."""
+    stop it by PID at the end. `stdin`, when given, is written to the server's stdin (a secret)."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [part.format(port=port) for part in command], stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         )  # fmt: skip
+    if stdin is not None:
+        process.stdin.write(stdin.encode())
+        process.stdin.close()
     base = f"http://127.0.0.1:{port}"
     try:
         if wait_http(base + health, timeout, process) is None:
@@ -110,6 +114,37 @@ def marimo_app(lesson: Path, log: Path, env: dict[str, str] | None = None) -> It
                "--port", "{port}", str(lesson)]  # fmt: skip
     with serve(command, "/health", log, env) as base:
         yield base
+
+
+@contextmanager
+def marimo_editor(log: Path, token: str) -> Iterator[str]:
+    """`marimo edit notebooks/` exactly as `playground run` starts it (its access token read from
+    stdin); yields the base URL."""
+    from playground.cli.run import marimo_edit
+
+    with serve(marimo_edit("{port}"), "/health", log, stdin=token) as base:
+        yield base
+
+
+def says_right(page, title: str, timeout: float = 120_000) -> None:
+    """The exercise's check says ✅ (a verdict shown before may still be on the page while the
+    check runs); without ✅ in time, fail with what it says instead (❌ or ⚠ and why)."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    try:
+        page.get_by_text(f"✅ {title}").wait_for(timeout=timeout)
+    except Timeout:
+        other = page.get_by_text(f"❌ {title}").or_(page.get_by_text(f"⚠ {title}"))
+        said = other.first.locator("xpath=..").inner_text() if other.count() else "nothing"
+        pytest.fail(f"no ✅ for {title!r} after {timeout / 1000:.0f} s; the check says: {said}")
+
+
+def type_answer(page, placeholder: str, answer: str, title: str) -> None:
+    """Type `answer` into the exercise box with `placeholder`; its check must say ✅."""
+    box = page.get_by_placeholder(placeholder)
+    box.fill(answer)
+    box.press("Tab")  # the box sends its value when it loses focus
+    says_right(page, title)
 
 
 # A drawn Vega chart. Locators pierce shadow roots (marimo renders some outputs in them), where

@@ -12,7 +12,14 @@ from playground.lessons import (
     when_things_break,
 )
 from playground.orchestration.promote import lessons_dir
-from tests.browser.conftest import CHARTS, marimo_app, screenshot, wait_until_settled
+from tests.browser.conftest import (
+    CHARTS,
+    marimo_app,
+    says_right,
+    screenshot,
+    type_answer,
+    wait_until_settled,
+)
 from tests.helpers import settings_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebook]
@@ -38,33 +45,18 @@ def _check(page, log, charts: int, marker: str) -> str:
     return text
 
 
-def _says_right(page, title: str) -> None:
-    """The exercise's check says ✅; if it says ❌ instead, fail with its hint."""
-    page.get_by_text(f"✅ {title}").or_(page.get_by_text(f"❌ {title}")).wait_for(timeout=120_000)
-    said = page.get_by_text(f"❌ {title}")
-    assert not said.count(), said.first.inner_text()
-
-
 def _number(page, label: str, answer: int, title: str) -> None:
     """Type `answer` into the number box labelled `label`; its check must say ✅."""
     box = page.get_by_role("textbox", name=label)  # not its +/- buttons, labelled alike
     box.fill(str(answer))
     box.press("Enter")
-    _says_right(page, title)
+    says_right(page, title)
 
 
 def _choose(page, label: str, answer: str, title: str) -> None:
     """Pick `answer` in the dropdown labelled `label`; its check must say ✅."""
     page.get_by_label(label).select_option(answer)
-    _says_right(page, title)
-
-
-def _answer(page, placeholder: str, answer: str, title: str) -> None:
-    """Type `answer` into the exercise box with `placeholder`; its check must say ✅."""
-    box = page.get_by_placeholder(placeholder)
-    box.fill(answer)
-    box.press("Tab")  # the box sends its value when it loses focus
-    _says_right(page, title)
+    says_right(page, title)
 
 
 @pytest.mark.parametrize("lesson", sorted(LESSONS))
@@ -81,7 +73,8 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
         if lesson == "00_tour":
             for exercise in tour.EXERCISES:  # both wait for an answer
                 page.get_by_text(f"⏳ {exercise.title}").wait_for(timeout=60_000)
-            _answer(page, "SELECT species, ... FROM iris ...", tour.SEPALS, tour.SEPAL_MEANS.title)
+            box, title = "SELECT species, ... FROM iris ...", tour.SEPAL_MEANS.title
+            type_answer(page, box, tour.SEPALS, title)
             page.set_viewport_size({"width": 1280, "height": 760})
             page.get_by_text(f"✅ {tour.SEPAL_MEANS.title}").scroll_into_view_if_needed()
             screenshot(page, "exercise-checked", whole=False)
@@ -89,7 +82,8 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
             _choose(page, "method", chunked_loading.GROWS.worked, chunked_loading.GROWS.title)
         if lesson == "02_duckdb_lakehouse":
             exercise = duckdb_lakehouse.STAFF
-            _answer(page, "select staff_id, ... from payment ...", exercise.worked, exercise.title)
+            box = "select staff_id, ... from payment ..."
+            type_answer(page, box, exercise.worked, exercise.title)
         if lesson == "04_io_managers":  # the answer is in the table's history the lesson wrote
             exercise = io_managers.REPLACED
             _number(page, "rows replaced", exercise.solve(), exercise.title)
@@ -98,7 +92,7 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
             _choose(page, "the writer that won", exercise.solve(), exercise.title)
         if lesson == "05_incremental_loading":
             exercise = incremental_loading.CHANGED_CUSTOMERS
-            _answer(page, "select customer_id from pg.public.customer ...", exercise.worked,
+            type_answer(page, "select customer_id from pg.public.customer ...", exercise.worked,
                     exercise.title)  # fmt: skip
 
 
@@ -112,4 +106,4 @@ def test_the_trino_lesson_renders_against_trino(trino_stack, page, tmp_path) -> 
         assert "Connected to Trino 476 (stack mode)." in text
         screenshot(page, "lesson-03_trino_crud")
         answer, title = trino_crud.MOST_REMOVED_SQL, trino_crud.MOST_REMOVED.title
-        _answer(page, "select snapshot_id from ...", answer, title)
+        type_answer(page, "select snapshot_id from ...", answer, title)
