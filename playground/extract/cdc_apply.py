@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
-from pyiceberg.table.snapshots import ancestors_of
 
 from playground.extract.pgoutput import UNCHANGED, Change, lsn_int, lsn_text
 
@@ -124,12 +123,15 @@ def _from_lake(lake: dict, base: tuple, schema: pa.Schema, key: list[str], colum
 
 
 def applied_lsn(iceberg, slot: str) -> int:
-    """The LSN the newest commit of `slot` into the table recorded (0: none yet)."""
+    """The LSN the table's current snapshot recorded, when a commit of `slot` wrote it; else 0.
+
+    After any other write (a reload, say) the slot's changes are all replayed: replaying what
+    the table holds changes nothing, where trusting an older LSN could skip what it lacks.
+    """
     current = iceberg.current_snapshot()
-    for snapshot in ancestors_of(current, iceberg.metadata) if current else ():
-        if snapshot.summary is not None and snapshot.summary[SLOT_PROPERTY] == slot:
-            return lsn_int(snapshot.summary[LSN_PROPERTY])
-    return 0
+    if current is None or current.summary is None or current.summary[SLOT_PROPERTY] != slot:
+        return 0
+    return lsn_int(current.summary[LSN_PROPERTY])
 
 
 def commit(iceberg, net: Net, key: list[str], slot: str, fence: int) -> tuple[int, int]:

@@ -61,28 +61,28 @@ def test_pgoutput_messages_become_changes_with_old_keys_and_unchanged_values() -
     assert pgoutput.lsn_int("16/B374D848") == 0x16_B374_D848
 
 
-def pg_rows(conn) -> list[tuple]:
+def pg_rows(conn, table: str = "item") -> list[tuple]:
     """PostgreSQL's rows, read by psycopg (the oracle), ordered by key."""
-    return conn.execute(f"select {COLUMNS} from item order by id").fetchall()  # noqa: S608
+    return conn.execute(f"select {COLUMNS} from {table} order by id").fetchall()  # noqa: S608
 
 
-def lake_rows(cat) -> list[tuple]:
+def lake_rows(cat, identifier: str = IDENTIFIER) -> list[tuple]:
     """The lakehouse's rows, read by PyIceberg, ordered by key (duplicates kept)."""
-    table = lakehouse.read(IDENTIFIER, cat=cat).to_pylist()
+    table = lakehouse.read(identifier, cat=cat).to_pylist()
     return sorted((tuple(r[c] for c in COLUMNS.split(", ")) for r in table), key=lambda t: t[0])
 
 
-def load(settings, cat=None) -> None:
+def load(settings, cat=None, table: str = "item") -> None:
     """The initial load: the whole table, read through DuckDB as the lessons load it."""
     source = Source(DATABASE, settings, cat=cat)
     try:
-        lakehouse.write_table(IDENTIFIER, source.rows("item"), cat=source.cat)
+        lakehouse.write_table(f"cdc.{table}", source.rows(table), cat=source.cat)
     finally:
         source.close()  # DuckDB's open transaction would hold a lock on the table
 
 
 def held(conn) -> tuple[int, bool]:
-    """(bytes of log between the slot's confirmed position and now, is it active)."""
+    """(bytes of log from the slot's confirmed position to now, is it active)."""
     return conn.execute(
         "select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, active "
         "from pg_replication_slots where slot_name = %s", (SLOT,)
