@@ -20,19 +20,17 @@ The read backends live in `readers`, the Parquet sink in `sink` and the Iceberg 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import psycopg
 import pyarrow as pa
 
 from playground.config.names import check_identifier
-from playground.config.secrets import scrub
 from playground.config.settings import Settings, get_settings
 from playground.extract import commit, pgtypes, stage
 from playground.extract.errors import ExtractError
+from playground.extract.source import check_source, describe, read_failed, source_query
 from playground.lakehouse import objectstore
 from playground.lakehouse.staging import staging_folder_name
 from playground.services import postgres
@@ -46,7 +44,6 @@ METHODS = ("duckdb", "adbc", "pandas-chunks", "pandas-concat")
 DEFAULT_METHOD = "duckdb"
 MODES = ("replace", "append", "overwrite-partitions")
 DEFAULT_BATCH_ROWS = 100_000
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 Progress = Callable[[str], None]
 
 
@@ -63,82 +60,6 @@ class Result:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
-
-
-def _source_query(table: str | None, query: str | None) -> tuple[str, str, str | None]:
-    """(SQL to read, name for messages, table name if a plain table)."""
-    if (table is None) == (query is None):
-        raise ExtractError("give exactly one of a table (--table) or a query (--query)")
-    if table is not None:
-        if not _TABLE_NAME.match(table):
-            raise ExtractError(f"{table!r} is not a table name (schema.table or table).")
-        quoted = ".".join(f'"{part}"' for part in table.split("."))
-        return f"select * from {quoted}", table, table  # noqa: S608 - checked and quoted
-    sql = query.strip()
-    while True:  # trailing semicolons and `-- comments` (one without quotes: not in a string)
-        trimmed = re.sub(r"--[^'\"\n]*$", "", sql).rstrip().rstrip(";").rstrip()
-        if trimmed == sql:
-            return sql, "query", None
-        sql = trimmed
-
-
-def _check_source(source: str) -> str:
-    if not source.startswith(("postgresql://", "postgres://")):
-        raise ExtractError(
-            f"--source {source!r} is not a PostgreSQL URL; use postgresql://USER:PASSWORD@HOST:PORT"
-            "/DATABASE (or leave --source out for the configured pagila database)."
-        )
-    try:
-        psycopg.conninfo.conninfo_to_dict(source)
-    except psycopg.ProgrammingError as exc:
-        raise ExtractError(f"--source is not a valid PostgreSQL URL: {exc}") from None
-    return source
-
-
-def _source_identity(conn: psycopg.Connection) -> tuple:
-    """What changes when the source database is replaced (seed) or its server restarts."""
-    return conn.execute(
-        "select oid, pg_postmaster_start_time() from pg_database where datname = current_database()"
-    ).fetchone()
-
-
-def _describe(source_url: str, read_sql: str, name: str, given: bool):
-    """The source's columns, and its identity (to explain a read that fails midway)."""
-    where = "Check --source" if given else "Run `playground doctor` to check the configured one"
-    try:
-        with psycopg.connect(source_url, connect_timeout=5) as conn:
-            return pgtypes.describe(conn, read_sql, name), _source_identity(conn)
-    except psycopg.OperationalError as exc:
-        raise ExtractError(
-            f"cannot reach the source PostgreSQL: {str(exc).strip().splitlines()[0]}. {where}."
-        ) from None
-    except psycopg.Error as exc:
-        raise ExtractError(f"{name}: {str(exc).strip().splitlines()[0]}") from None
-
-
-def _read_failed(source_url: str, identity: tuple, exc: BaseException) -> ExtractError | None:
-    """An ExtractError explaining `exc` if the source was replaced or restarted during the read."""
-    if not isinstance(exc, Exception) or isinstance(exc, ExtractError):
-        return None
-    dropped = False
-    try:
-        with psycopg.connect(source_url, connect_timeout=5) as conn:
-            now = _source_identity(conn)
-    except psycopg.Error as error:
-        now, dropped = None, "does not exist" in str(error)  # the server answered: no database
-    if now == identity:
-        return None
-    if now is None and not dropped:
-        what = "stopped (it no longer answers; `playground doctor` says how to start it)"
-    elif now is not None and now[0] == identity[0]:
-        what = "restarted"
-    else:
-        what = "replaced (by `playground seed`?)"
-    return ExtractError(
-        f"the source database was {what} while it was being read ({type(exc).__name__}: "
-        f"{scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else 'connection lost'}). "
-        "Nothing was committed; run the extract again."
-    )
 
 
 def _check_partitioning(partition_by: str | None, mode: str, columns) -> str | None:
@@ -235,9 +156,9 @@ def extract(
     started = time.monotonic()
     settings = settings or get_settings()
     namespace, name = _check_arguments(method, mode, batch_rows, to)
-    read_sql, source_name, plain_table = _source_query(table, query)
-    source_url = _check_source(source) if source else postgres.url(settings.pagila_db, settings)
-    columns, identity = _describe(source_url, read_sql, source_name, given=bool(source))
+    read_sql, source_name, plain_table = source_query(table, query)
+    source_url = check_source(source) if source else postgres.url(settings.pagila_db, settings)
+    columns, identity = describe(source_url, read_sql, source_name, given=bool(source))
     _check_names(columns, source_name)
     partition_column = _check_partitioning(partition_by, mode, columns)
     if months is not None and mode != "overwrite-partitions":
@@ -245,11 +166,22 @@ def extract(
     read = stage.Read(method, settings, source_url, read_sql, plain_table, source_name, columns,
                       partition_column, batch_rows)  # fmt: skip
     progress(f"extracting {source_name} into {to} with {method} ({len(columns)} columns)")
-    # New files go under PyIceberg's default location for the table; add_files accepts any
-    # path, so this needs no catalog lookup before the copy starts. The folder names this process
-    # so that `playground clean` can tell a live run's files from a killed run's.
     location = f"{settings.warehouse.rstrip('/')}/{namespace}/{name}"
-    fs, base = objectstore.filesystem(settings, location)
+    committed, uris, rows = _stage_and_commit(read, identity, to, location, mode, months, cat,
+                                              progress, started)  # fmt: skip
+    schema = pgtypes.arrow_schema(columns)
+    return _result(committed, to, uris, rows, started, method, schema, progress)
+
+
+def _stage_and_commit(read: stage.Read, identity, to, location, mode, months, cat, progress,
+                      started):  # fmt: skip
+    """(the committed table, the files added, rows read); the staged files go on failure.
+
+    New files go under PyIceberg's default location for the table; add_files accepts any path,
+    so this needs no catalog lookup before the copy starts. The folder names this process so
+    that `playground clean` can tell a live run's files from a killed run's.
+    """
+    fs, base = objectstore.filesystem(read.settings, location)
     folder = f"{base}/data/{staging_folder_name()}"
     scheme = "s3://" if location.startswith("s3://") else ""
     try:
@@ -257,14 +189,15 @@ def extract(
         try:
             staged = stage.stage(read, fs, scheme, folder, progress, started)
         except BaseException as exc:
-            explained = _read_failed(source_url, identity, exc)
+            explained = read_failed(read.source_url, identity, exc)
             if explained is not None:
                 raise explained from None
             raise
         if mode == "overwrite-partitions" and months is None:
             months = sorted(staged.months)
         uris = [scheme + f for f in staged.files]
-        committed = _commit(_open_catalog(settings, cat), to, location, read, uris, mode, months)
+        cat = _open_catalog(read.settings, cat)
+        return _commit(cat, to, location, read, uris, mode, months), uris, staged.rows
     except BaseException:
         fs.delete_dir_contents(folder, missing_dir_ok=True)
         try:
@@ -272,8 +205,6 @@ def extract(
         except OSError:
             pass
         raise
-    return _result(committed, to, uris, staged.rows, started, method, pgtypes.arrow_schema(columns),
-                   progress)  # fmt: skip
 
 
 def _commit(cat, to, location, read: stage.Read, uris, mode, months):

@@ -8,8 +8,8 @@ import pytest
 
 from playground import extract, lakehouse
 from playground.config import months
-from playground.extract import api as extract_api
 from playground.extract import readers
+from playground.extract import source as extract_source
 from playground.services import postgres
 from tests.helpers import free_port, run
 
@@ -60,9 +60,9 @@ def test_cli_errors_are_one_line_with_the_fix(source, fresh_data_dir) -> None:
 def test_unreachable_configured_source_does_not_mention_a_url() -> None:
     url = f"postgresql://u@127.0.0.1:{free_port()}/x"
     with pytest.raises(extract.ExtractError) as given:
-        extract_api._describe(url, "select 1", "t", given=True)
+        extract_source.describe(url, "select 1", "t", given=True)
     with pytest.raises(extract.ExtractError) as configured:
-        extract_api._describe(url, "select 1", "t", given=False)
+        extract_source.describe(url, "select 1", "t", given=False)
     assert "Check --source" in str(given.value)
     assert "--source" not in str(configured.value) and "playground doctor" in str(configured.value)
 

@@ -168,3 +168,25 @@ def test_overwrite_partitions_with_a_source_column_named_month(
     )
     assert len(got) == 19 and got == expected
     assert [row[3] for row in got][:2] == ["src 2 again", "src 3 again"]
+
+
+def test_materialize_pagila_fails_naming_a_nan_amount(fresh_postgres) -> None:
+    # before: the payment asset loaded the NaN as 0.00 and every check passed
+    import dagster as dg
+
+    from playground.config.settings import get_settings
+    from playground.datasets.pagila import seed
+    from playground.orchestration import pipeline
+
+    settings = get_settings()
+    seed.seed(0.02, progress=lambda _line: None)
+    with postgres.connect(settings.pagila_db, autocommit=True) as conn:
+        first = conn.execute("select min(payment_id) from payment").fetchone()[0]
+        conn.execute("update payment set amount = 'NaN' where payment_id = %s", [first])
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        pytest.raises(pipeline.PipelineError) as failed,
+    ):
+        pipeline.materialize_pagila(settings, instance, selection="key:pagila/payment",
+                                    progress=lambda _line: None)  # fmt: skip
+    assert f".amount holds NaN at payment_id={first}," in str(failed.value), failed.value
