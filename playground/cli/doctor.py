@@ -207,6 +207,8 @@ def checks(settings: Settings) -> list[Check]:
         return "none left by killed extracts or seeds" + (kept if found.kept else "")
 
     result.append(_guard("leftovers", "playground clean", leftovers_probe))
+    slots_hint = "playground clean"
+    result.append(_guard("replication slots", slots_hint, lambda: _slots_probe(pg, settings)))
     if not stack:
         from playground.services import pgserver
 
@@ -269,6 +271,19 @@ def checks(settings: Settings) -> list[Check]:
         detail = f"{base} {'answers' if answers else 'not running'}"
         result.append(Check(name, answers, detail, "make run", False))
     return result
+
+
+def _slots_probe(pg, settings: Settings) -> str:
+    """Every replication slot with the write-ahead log it holds back; a killed run's is a fault."""
+    from playground.services import slots
+
+    if not pg.running:
+        raise RuntimeError("PostgreSQL is not running")
+    found = slots.list_slots(settings)
+    stale = [slot.line() for slot in found if slot.stale]
+    if stale:
+        raise Fix(f"left by killed runs: {'; '.join(stale)}", "playground clean")
+    return "; ".join(slot.line() for slot in found) or "none"
 
 
 def _security_checks(settings: Settings) -> list[Check]:

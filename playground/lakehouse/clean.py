@@ -12,6 +12,9 @@
   file, with the command that fixes it).
 - Databases a killed `playground seed` left (`<name>__loading`, `<name>__old`): dropped only if
   no seed of `<name>` holds its lock.
+- Replication slots named `playground_...` that no reader uses and whose creating process is
+  gone (`playground.services.slots`): dropped with their publication. Another's slot is never
+  touched.
 
 Two cleans may run at once: a file or folder the other removed first is simply gone.
 """
@@ -26,6 +29,7 @@ from playground.config.settings import Settings, get_settings
 from playground.datasets.pagila import seed
 from playground.lakehouse import objectstore, references
 from playground.lakehouse.staging import STAGING_PREFIX, host_tag, started, writer_of
+from playground.services import postgres, slots
 
 
 @dataclass
@@ -207,4 +211,17 @@ def clean(settings: Settings | None = None, dry_run: bool = False, progress=prin
         progress(f"kept: ... and {len(found.kept) - 5} more staged folder(s)")
     if found.hint:
         progress(f"next: {found.hint}")
+    drop_stale_slots(settings, dry_run, progress)
     return found
+
+
+def drop_stale_slots(settings: Settings, dry_run: bool = False, progress=print) -> list[str]:
+    """Drop the playground's replication slots killed runs left (never another's); their names."""
+    if not postgres.status(settings).running:
+        return []
+    stale = slots.stale(settings)
+    for slot in [] if dry_run else stale:
+        slots.drop(slot, settings)
+    for slot in stale:
+        progress(f"{'would drop' if dry_run else 'dropped'} replication slot {slot.line()}")
+    return [slot.name for slot in stale]

@@ -33,6 +33,11 @@ class Slot:
     def ours(self) -> bool:
         return self.name.startswith(PREFIX)
 
+    @property
+    def stale(self) -> bool:
+        """The playground's, inactive, and the process that created it is gone."""
+        return self.ours and not self.active and bool(self.owner) and not owner_alive(self.owner)
+
     def line(self) -> str:
         state = "active" if self.active else "inactive"
         where = f"database {self.database}" if self.database else "physical"
@@ -87,10 +92,7 @@ def list_slots(settings: Settings | None = None) -> list[Slot]:
 
 def stale(settings: Settings | None = None) -> list[Slot]:
     """The playground's slots a killed run left: inactive, their creator gone."""
-    return [
-        s for s in list_slots(settings)
-        if s.ours and not s.active and s.owner is not None and not owner_alive(s.owner)
-    ]  # fmt: skip
+    return [slot for slot in list_slots(settings) if slot.stale]
 
 
 def drop(slot: Slot, settings: Settings | None = None) -> None:
