@@ -244,7 +244,7 @@ def check_good_snapshot(answer: str, **_context) -> str | None:
     """The snapshot must hold, for every month, the total PostgreSQL holds."""
     table = lakehouse.catalog().load_table(PAYMENT)
     ids = {s.snapshot_id for s in table.snapshots()}
-    if not str(answer).strip().isdigit():
+    if not str(answer).strip().isdecimal():  # what int() reads (not "²", which isdigit() accepts)
         return f"a snapshot id is a whole number, such as {min(ids)}; {answer!r} is not one"
     if int(answer) not in ids:
         return f"{answer} is not a snapshot of {PAYMENT}: list them with table.snapshots()"
