@@ -15,12 +15,15 @@ What a day holds (each count is at most what the database can give):
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 DAY = timedelta(days=1)
+RESEED = "seed it again (`playground seed --force`)"
 
 
 class ChangesError(RuntimeError):
@@ -75,7 +78,11 @@ def _new_rentals(conn, rng, day, count) -> int:
     for staff_id, store_id in conn.execute("select staff_id, store_id from staff order by 1"):
         staff.setdefault(store_id, []).append(staff_id)
     chosen = sorted(rng.sample(shelf, min(count, len(shelf))), key=lambda item: item[0])
+    if chosen and not customers:
+        raise ChangesError(f"pagila's customer table is empty: {RESEED}.")
     for inventory_id, store_id, rate in chosen:
+        if not staff.get(store_id):
+            raise ChangesError(f"store {store_id} has no row in pagila's staff table: {RESEED}.")
         when = _moment(rng, day)
         customer, clerk = rng.choice(customers), rng.choice(staff[store_id])
         rental_id = conn.execute(
@@ -132,6 +139,22 @@ def _emails(conn, rng, day, count) -> int:
     return len(chosen)
 
 
+@contextmanager
+def _pagila_expected() -> Iterator[None]:
+    """A database that is not the pagila these changes are written for fails in one line."""
+    try:
+        yield
+    except psycopg.errors.CheckViolation:
+        raise
+    except (psycopg.errors.ProgrammingError, psycopg.errors.IntegrityError,
+            psycopg.errors.DataError) as exc:  # fmt: skip
+        where = ".".join(n for n in (exc.diag.table_name, exc.diag.column_name) if n)
+        raise ChangesError(
+            f"this database is not the pagila `playground changes` expects "
+            f"({exc.diag.message_primary or exc}{f'; {where}' if where else ''}): {RESEED}."
+        ) from None
+
+
 def apply_day(
     conn: psycopg.Connection,
     seed: int = 0,
@@ -144,11 +167,12 @@ def apply_day(
     whatever the caller's open transaction holds)."""
     if seed < 0:
         raise ChangesError(f"--seed {seed}: the random seed must be 0 or more.")
-    day = next_day(conn)
+    with _pagila_expected():
+        day = next_day(conn)
     # one stream of choices per (seed, day): the same database and seed give the same day
     rng = random.Random(f"{seed}:{day:%Y-%m-%d}")
     try:
-        with conn.transaction():
+        with _pagila_expected(), conn.transaction():
             returned = _returns(conn, rng, day, returns)  # before today's rentals go out
             new = _new_rentals(conn, rng, day, rentals)
             refunded = _refunds(conn, rng, day, refunds)

@@ -99,15 +99,47 @@ def resolve_target(
             f"target {target!r} is not 'embedded', 'stack' or a postgresql:// URL "
             "(e.g. postgresql://user:password@localhost:5432/postgres)."
         )
-    return Target(target, database, re.sub(r"//[^@/]*@", "//***@", target))
+    label = _masked(target)
+    fix = (
+        "Write it as postgresql://HOST:5432/postgres with the login before the host "
+        "(name, colon, password, @), any @ : / [ ] % in the password percent-encoded (@ as %40)."
+    )
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(target)
+    except psycopg.ProgrammingError as exc:
+        # libpq quotes the whole URL, password and all: keep only what is wrong with it
+        problem = re.sub(r'\s*in URI: ".*"\s*$', "", str(exc).strip().splitlines()[0])
+        raise SeedError(
+            f"target {label!r} is not a usable PostgreSQL URL: "
+            f"{_hidden(problem.replace(target, label), target)}. {fix}"
+        ) from None
+    if "@" in str(info.get("host", "")):  # part of the password would be taken for the host
+        raise SeedError(f"target {label!r}: the password holds an @ that is not encoded. {fix}")
+    return Target(target, database, label)
+
+
+def _masked(url: str) -> str:
+    """The URL without its user and password (everything up to the last `@`)."""
+    return re.sub(r"//.*@", "//***@", url, count=1)
+
+
+def _hidden(text: str, url: str) -> str:
+    """`text` without any piece of the login `url` carries (libpq may quote a piece of a
+    password it took for a port or a host)."""
+    login = url.split("//", 1)[-1].rpartition("@")[0]
+    pieces = {login, *re.split(r"[:/?#\[\]@]", login)}
+    for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text
 
 
 def _connect(target: Target, database: str, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(target.url(database), connect_timeout=5, **kwargs)
     except psycopg.OperationalError as exc:
+        first = _hidden(str(exc).strip().splitlines()[0], target.server_url)
         raise SeedError(
-            f"cannot reach {target.label}: {str(exc).strip().splitlines()[0]}. Check the target "
+            f"cannot reach {target.label}: {first}. Check the target "
             "(`playground doctor`; for the stack, `docker compose up --wait`)."
         ) from None
 

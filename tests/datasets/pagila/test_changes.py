@@ -49,3 +49,40 @@ def test_a_day_without_a_payment_partition_changes_nothing(copies) -> None:
             changes.apply_day(conn, seed=1)
         conn.rollback()
         assert conn.execute("select count(*), max(last_update) from rental").fetchone() == before
+
+
+ALTERED = {
+    "a column dropped": ("alter table rental drop column return_date", "return_date"),
+    "a table dropped": ("drop table staff cascade", "staff"),
+    "a store without staff": (
+        "update staff set store_id = (select min(store_id) from inventory)",
+        "staff table",
+    ),
+}
+
+
+@pytest.mark.parametrize("alteration", sorted(ALTERED))
+def test_changes_on_an_altered_database_is_one_line_naming_it(alteration: str) -> None:
+    """`playground changes` on a pagila someone altered: one line naming the table or column
+    and the fix, no traceback, nothing changed."""
+    import sys
+
+    from tests.helpers import run
+
+    statement, named = ALTERED[alteration]
+    database = "pagila_altered"
+    seed.seed(0.05, 7, database=database, progress=lambda _line: None)
+    try:
+        with postgres.connect(database, autocommit=True) as conn:
+            conn.execute(statement)
+            before = conn.execute("select count(*), max(rental_id) from rental").fetchone()
+        done = run([sys.executable, "-m", "playground.cli", "changes", "--database", database])
+        assert done.returncode == 2, done.stdout + done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert named in lines[0] and "playground seed" in lines[0], lines[0]
+        with postgres.connect(database) as conn:
+            after = conn.execute("select count(*), max(rental_id) from rental").fetchone()
+        assert after == before
+    finally:
+        postgres.drop_database(database)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from playground.datasets.pagila import seed
@@ -317,3 +319,45 @@ def test_incomplete_dumps_leave_the_target_as_it_was(tmp_path) -> None:
         seed.seed(dump=no_data / "pagila-data.sql", database="pagila_dumpcheck", progress=_quiet)
     assert seed.row_counts(postgres.url("pagila_dumpcheck")) == before
     assert "pagila_dumpcheck__loading" not in _databases()
+
+
+BAD_URLS = (
+    "postgresql://[bad",  # an IPv6 bracket never closed
+    "postgresql://learner:Secret-Pw-1@[bad/x",
+    "postgresql://learner:Sec@ret-Pw-2@localhost/x",  # an @ in the password, not encoded
+    "postgresql://learner:Sec/ret-Pw-3@localhost:1/x",  # a / in the password, not encoded
+)
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_bad_target_url_is_one_line_without_the_password(url: str) -> None:
+    done = run([sys.executable, "-m", "playground.cli", "seed", "--target", url])
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "postgres" in lines[0] and ("postgresql://HOST" in lines[0] or "Check" in lines[0])
+    login = url.split("//", 1)[1].rpartition("@")[0]
+    for piece in {login, *re.split(r"[:/@\[]", login)} - {"", "learner"}:
+        assert piece not in lines[0], (piece, lines[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(password=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=4))
+def test_no_password_reaches_a_target_error(password: str) -> None:
+    """Whatever the password holds, a URL libpq refuses gives a SeedError without it."""
+    url = f"postgresql://learner:{password}@[bad/x"
+    neutral = f"postgresql://learner:{'x' * len(password)}@[bad/x"
+    try:
+        seed.resolve_target(url)
+    except seed.SeedError as exc:
+        message = str(exc)
+    else:
+        return  # libpq took it (a / or ? in the password moves the rest out of the host)
+    try:
+        seed.resolve_target(neutral)
+        neutral_message = ""
+    except seed.SeedError as exc:
+        neutral_message = str(exc)
+    pieces = {password, *re.split(r"[:/?#\[\]@]", password)}
+    leaked = [p for p in pieces if len(p) >= 4 and p in message and p not in neutral_message]
+    assert not leaked, (leaked, message)
