@@ -97,7 +97,8 @@ def offending_query(read_sql: str, found: list[tuple[Column, str, str]], key: li
     which = " ".join(f"when {test} then {i}" for i, (_, test, _) in enumerate(found))
     value = " ".join(f"when {test} then {quote(c.name)}::text" for c, test, _ in found)
     where = " or ".join(f"({test})" for _, test, _ in found)
-    order = f" order by {', '.join(quote(k) for k in key)}" if ordered else ""
+    # `source.` : the key's values, not the text the select list makes of them ('10' < '3')
+    order = f" order by {', '.join('source.' + quote(k) for k in key)}" if ordered else ""
     return (
         f"select {keys}, case {which} end, case {value} end "  # noqa: S608 - quoted names
         f"from ({read_sql}) as source where {where}{order} limit 1"
