@@ -33,5 +33,21 @@ superset set-database-uri --database_name "Warehouse (DuckDB)" \
     --uri "${WAREHOUSE_URI:-duckdb:////warehouse/playground.duckdb?access_mode=read_only}"
 trino_uri="${TRINO_URI-trino://${TRINO_USER}@trino:8080/iceberg}"
 if [ -n "$trino_uri" ]; then
-    superset set-database-uri --database_name "Lakehouse (Trino)" --uri "$trino_uri"
+    # What set-database-uri does, reading the URI from the environment: it may carry Trino's
+    # password (`playground stack up`'s Trino asks for one), which no command line may show.
+    # TRINO_EXTRA, when set, gives the connection its HTTPS settings.
+    TRINO_URI="$trino_uri" python - <<'PY'
+import os
+
+from superset.app import create_app
+
+with create_app().app_context():
+    from superset.extensions import db
+    from superset.utils.database import get_or_create_db
+
+    database = get_or_create_db("Lakehouse (Trino)", os.environ["TRINO_URI"])
+    if os.environ.get("TRINO_EXTRA"):
+        database.extra = os.environ["TRINO_EXTRA"]
+        db.session.commit()
+PY
 fi

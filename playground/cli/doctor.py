@@ -90,7 +90,7 @@ def rest_catalog_probe(settings: Settings) -> str:
     from playground.stack import rest_catalog
 
     try:
-        rest_catalog.config(settings.catalog_uri, timeout=3)
+        rest_catalog.config(settings.catalog_uri, timeout=3, token=settings.catalog_token)
     except OSError as exc:
         raise Fix(
             f"{settings.catalog_uri} does not answer: {exc}",

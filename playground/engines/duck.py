@@ -143,7 +143,8 @@ def attach_lakehouse(
         raise ValueError(f"{alias!r} is not a plain name for an attached database")
     con.execute(
         f"ATTACH OR REPLACE {literal(settings.catalog_name)} AS {alias} "
-        f"(TYPE iceberg, ENDPOINT {literal(settings.catalog_uri)}, AUTHORIZATION_TYPE 'none')"
+        f"(TYPE iceberg, ENDPOINT {literal(settings.catalog_uri)}, "
+        f"TOKEN {literal(settings.catalog_token)})"  # the catalog's bearer token
     )
     return alias
 

@@ -10,12 +10,15 @@ Identifiers are always quoted with `quote()`/`qualified()`; values go in as `?` 
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import requests
 import trino
 from trino.exceptions import TrinoQueryError
 
@@ -38,16 +41,40 @@ def qualified(*parts: str) -> str:
     return ".".join(quote(p) for p in parts)
 
 
-def _base_url(settings: Settings) -> str:
-    return f"{settings.trino_scheme}://{settings.trino_host}:{settings.trino_port}"
+def login_file(settings: Settings) -> Path:
+    """Where `playground stack up` leaves its Trino's login (`stack.trino_tls`)."""
+    return settings.data_dir / "stack" / "trino-tls" / "login.json"
+
+
+def local_login(settings: Settings) -> dict | None:
+    """The local stack's Trino login (user, password, port, certificate) when these settings
+    point at that Trino (on this machine, at the port it serves HTTPS on); else None."""
+    if settings.trino_host not in ("localhost", "127.0.0.1"):
+        return None
+    try:
+        login = json.loads(login_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    return login if isinstance(login, dict) and login.get("port") == settings.trino_port else None
+
+
+def base_url(settings: Settings) -> str:
+    """Trino's address for clients and links: https when the local stack's login applies."""
+    scheme = "https" if local_login(settings) else settings.trino_scheme
+    return f"{scheme}://{settings.trino_host}:{settings.trino_port}"
+
+
+def _tls(settings: Settings) -> ssl.SSLContext | None:
+    login = local_login(settings)
+    return ssl.create_default_context(cafile=login["certificate"]) if login else None
 
 
 def info(settings: Settings | None = None, timeout: float = 3) -> dict:
     """Trino's /v1/info (version, whether it is starting), or ServiceUnavailable with a hint."""
     settings = settings or get_settings()
-    url = f"{_base_url(settings)}/v1/info"
+    url = f"{base_url(settings)}/v1/info"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our endpoint
+        with urllib.request.urlopen(url, timeout=timeout, context=_tls(settings)) as response:  # noqa: S310 - our endpoint
             return json.load(response)
     except OSError as exc:
         raise ServiceUnavailable(
@@ -81,20 +108,35 @@ def ready(settings: Settings | None = None, timeout: float = 60) -> float:
     return time.monotonic() - started
 
 
+def _session(certificate: str) -> requests.Session:
+    """An HTTP session that trusts exactly `certificate`. Not the environment's: requests lets
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's own `verify`, which would then
+    refuse this server (or, pointed elsewhere, trust another)."""
+    session = requests.Session()
+    session.verify, session.trust_env = certificate, False
+    return session
+
+
 def connect(catalog: str = "iceberg", schema: str | None = None, settings: Settings | None = None):
-    """A `trino.dbapi` connection; basic auth over HTTPS when PLAYGROUND_TRINO_PASSWORD is set."""
+    """A `trino.dbapi` connection: to the local stack's Trino with its login over HTTPS, its
+    certificate verified; else basic auth over HTTPS when PLAYGROUND_TRINO_PASSWORD is set."""
     settings = settings or get_settings()
-    auth = None
-    if settings.trino_password:
+    auth, user, scheme, session = None, settings.trino_user, settings.trino_scheme, None
+    login = local_login(settings)
+    if login:
+        auth = trino.auth.BasicAuthentication(login["user"], login["password"])
+        user, scheme, session = login["user"], "https", _session(login["certificate"])
+    elif settings.trino_password:
         auth = trino.auth.BasicAuthentication(settings.trino_user, settings.trino_password)
     return trino.dbapi.connect(
         host=settings.trino_host,
         port=settings.trino_port,
-        user=settings.trino_user,
+        user=user,
         catalog=catalog,
         schema=schema,
-        http_scheme=settings.trino_scheme,
+        http_scheme=scheme,
         auth=auth,
+        http_session=session,
         source="playground",
         # the time rule (playground/config/months.py): the session's zone is UTC, not the machine's,
         # so timestamps come back, and literals are read, as UTC instants

@@ -47,7 +47,7 @@ def stack_catalog(settings: Settings | None = None) -> tuple[Settings | None, st
     """The stack's settings when its REST catalog answers, else None and the reason."""
     stack = replace(settings or get_settings(), mode="stack")
     try:
-        rest_catalog.config(stack.catalog_uri, timeout=2)
+        rest_catalog.config(stack.catalog_uri, timeout=2, token=stack.catalog_token)
     except OSError as exc:
         return (
             None,

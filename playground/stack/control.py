@@ -18,24 +18,26 @@ PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground 
 
 from __future__ import annotations
 
+import os
 import shutil
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from psycopg import sql
+import psutil
 
-from playground.config.settings import ServiceUnavailable, Settings, get_settings, project_root
+from playground.config.settings import ServiceUnavailable, Settings, get_settings
 from playground.datasets.pagila import seed
 from playground.services import postgres, processes
 from playground.services.net import port_free, port_open, wait_port
-from playground.stack import rest_catalog, s3_server, trino_server
+from playground.stack import pg_roles, rest_catalog, s3_server, trino_server
 
 SERVICES = ("postgres", "s3", "catalog", "trino")
-INIT_SQL = Path("docker") / "postgres" / "initdb" / "01-playground.sql"
+# What each service's recorded process runs (a word of its command line)
+PROGRAMS = {"postgres": "playground.stack.tcp_proxy", "s3": "versitygw",
+            "catalog": rest_catalog.PROGRAM, "trino": "io.trino.server.TrinoServer"}  # fmt: skip
 
 
 class StackError(RuntimeError):
@@ -85,55 +87,6 @@ def _record(settings: Settings, service: str, pid: int, port: int, program: str)
     processes.record(_state(settings, service), pid, port, program)
 
 
-def prepare_postgres(embedded: Settings, stack: Settings) -> None:
-    """Make the embedded server serve the stack: its login role and, once, the init SQL the
-    compose postgres service runs (the catalog database and tables), run as that role.
-
-    The role is not a superuser (no `COPY ... PROGRAM`, nothing outside its databases): it may
-    create databases, owns the catalog's, and reads pagila. Its password is set on every `up`, so
-    a changed PLAYGROUND_PG_PASSWORD takes effect.
-    """
-    role = sql.Identifier(stack.pg_user)
-    with postgres.connect("postgres", embedded, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_roles where rolname = %s", (stack.pg_user,))
-        verb = "alter" if exists.fetchone() else "create"
-        conn.execute(
-            sql.SQL(verb + " role {} login nosuperuser createdb password {}").format(
-                role, sql.Literal(stack.pg_password)
-            )
-        )
-        has_catalog = conn.execute(
-            "select 1 from pg_database where datname = %s", (stack.catalog_db,)
-        ).fetchone()
-    if not has_catalog:
-        subprocess.run([str(postgres.psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                        "-d", postgres.url("postgres", stack), "-f",
-                        str(project_root() / INIT_SQL)],
-                       check=True, capture_output=True)  # fmt: skip
-
-
-def share_pagila(embedded: Settings, stack: Settings) -> None:
-    """The stack's role owns the pagila database (so a stack-mode `seed` may replace it) and
-    reads its tables (Trino's postgresql catalog logs in as it)."""
-    role = sql.Identifier(stack.pg_user)
-    with postgres.connect("postgres", embedded, autocommit=True) as conn:
-        conn.execute(sql.SQL("alter database {} owner to {}").format(
-            sql.Identifier(stack.pagila_db), role))  # fmt: skip
-    with postgres.connect(stack.pagila_db, embedded, autocommit=True) as conn:
-        conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
-        conn.execute(sql.SQL("grant select on all tables in schema public to {}").format(role))
-
-
-def server_port(embedded: Settings) -> int:
-    """The loopback port the embedded server listens on (password required there)."""
-    server = postgres.running(embedded)
-    if server is None:
-        raise ServiceUnavailable(
-            "the embedded PostgreSQL is not running: `playground services start`"
-        )
-    return server.port
-
-
 def up(settings: Settings | None = None, progress=print) -> list[Line]:
     """Start what is not running yet; idempotent. Returns `status()` after."""
     stack = stack_settings(settings)
@@ -146,7 +99,7 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
                 f"{service} of the local stack runs on port {record['port']}, not {port} as the "
                 f"settings now say ({_variable(service)}). Run `playground stack down` first."
             )
-        if record is None and not port_free(port):
+        if record is None and not port_free(port) and not _stop_orphan(service, port, progress):
             raise StackError(
                 f"port {port} for {service} is taken by another program. Stop it, or pick a free "
                 f"port in .env ({_variable(service)})."
@@ -159,36 +112,32 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
     postgres.start(embedded, progress)
     if _running(stack, "postgres") is None:
         port = wanted["postgres"][1]
+        # the forwarder finds the embedded server's port at each connection (from its data
+        # directory), so a `services stop` and `start` in between, on a new port, is followed
         proxy = processes.spawn(
-            [
-                sys.executable,
-                "-m",
-                "playground.stack.tcp_proxy",
-                str(server_port(embedded)),
-                str(port),
-            ],
+            [sys.executable, "-m", PROGRAMS["postgres"], str(embedded.pgdata), str(port)],
             logs / "postgres.log",
         )
         if not wait_port(port, 30, proxy):
             raise StackError(
                 f"the PostgreSQL forwarder did not listen; see {logs / 'postgres.log'}"
             )
-        _record(stack, "postgres", proxy.pid, port, "playground.stack.tcp_proxy")
+        _record(stack, "postgres", proxy.pid, port, PROGRAMS["postgres"])
         progress(f"PostgreSQL: 127.0.0.1:{port} (the embedded server)")
-    prepare_postgres(embedded, stack)
+    pg_roles.prepare(embedded, stack)
     seed.seed(stack.pagila_scale, database=stack.pagila_db, if_missing=True, progress=progress)
-    share_pagila(embedded, stack)
+    pg_roles.share_pagila(embedded, stack)
     if _running(stack, "s3") is None:
         port = wanted["s3"][1]
         pid = s3_server.start(stack, logs / "s3", port, logs / "s3.log", progress=progress)
-        _record(stack, "s3", pid, port, "versitygw")
+        _record(stack, "s3", pid, port, PROGRAMS["s3"])
         progress(f"S3: http://127.0.0.1:{port}, data in {logs / 's3' / 'data'}")
     if _running(stack, "catalog") is None:
         port = wanted["catalog"][1]
         catalog = rest_catalog.start(stack, logs / "catalog", port,
                                      ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
                                      progress=progress)  # fmt: skip
-        _record(stack, "catalog", catalog.pid, port, rest_catalog.MAIN)
+        _record(stack, "catalog", catalog.pid, port, PROGRAMS["catalog"])
         progress(f"Iceberg REST catalog: http://127.0.0.1:{port} "
                  f"(ready in {catalog.seconds_to_start:.1f} s)")  # fmt: skip
     if _running(stack, "trino") is None:
@@ -198,9 +147,36 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
                                    ("127.0.0.1", wanted["postgres"][1]), stack.s3_endpoint,
                                    rest_catalog.local_uri(stack.catalog_uri),
                                    progress=progress)  # fmt: skip
-        _record(stack, "trino", server.pid, port, "io.trino.server.TrinoServer")
+        _record(stack, "trino", server.pid, port, PROGRAMS["trino"])
         progress(f"Trino: http://127.0.0.1:{port} (ready in {server.seconds_to_start:.0f} s)")
     return status(stack)
+
+
+def _orphan(service: str, port: int) -> int | None:
+    """The PID of a process of this user that listens on `port` and runs `service`'s program,
+    though no record names it (its record was lost: truncated, deleted): this stack's own."""
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.status != psutil.CONN_LISTEN or connection.laddr.port != port:
+            continue
+        try:
+            process = psutil.Process(connection.pid)
+            mine = process.uids().real == os.getuid()
+            runs = PROGRAMS[service] in " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied, TypeError):
+            continue
+        if mine and runs and os.getpgid(process.pid) != os.getpgid(0):
+            return os.getpgid(process.pid)
+    return None
+
+
+def _stop_orphan(service: str, port: int, progress) -> bool:
+    """Stop `service`'s unrecorded process on `port` (its process group); whether there was one."""
+    pid = _orphan(service, port)
+    if pid is None:
+        return False
+    processes.stop(pid)
+    progress(f"stopped {service} (pid {pid}), which ran without its record")
+    return True
 
 
 def _variable(service: str) -> str:
@@ -212,9 +188,11 @@ def _variable(service: str) -> str:
 def down(settings: Settings | None = None, progress=print) -> list[Line]:
     """Stop the processes `up` started, by their recorded PIDs, last started first."""
     stack = stack_settings(settings)
+    wanted = ports(stack)
     for service in reversed(SERVICES):
         record = _running(stack, service)
         if record is None:
+            _stop_orphan(service, wanted[service][1], progress)
             continue
         processes.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
         _state(stack, service).unlink(missing_ok=True)

@@ -8,15 +8,19 @@ Its tables are the rows of the stack's `iceberg_catalog` database, so tables wri
 stack had a REST catalog are still there; its files are in the bucket.
 
 The jars are fetched once into `~/.cache/playground/iceberg-rest-<version>/`, each checked
-against the SHA-1 in jars.txt. The server binds 127.0.0.1 and has no authentication (the Iceberg
-project ships it as a test fixture: no access control, no metrics, one JVM); `processes.stop()`
-ends it by PID. `playground stack up` and the test suite start it.
+against the SHA-1 in jars.txt. The server itself has no authentication (the Iceberg project ships
+it as a test fixture: no access control, no metrics, one JVM), so here it listens on a unix
+socket only its user can reach (`docker/iceberg-rest/unix-socket.xml`), behind
+`stack.catalog_gate`, which asks every connection on 127.0.0.1:<port> for this install's bearer
+token (`PLAYGROUND_CATALOG_TOKEN`). `processes.stop()` ends both by the gate's PID (their process
+group). `playground stack up` and the test suite start it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import urllib.request
@@ -26,12 +30,15 @@ from urllib.parse import urlsplit
 
 from playground.config.settings import Settings, project_root
 from playground.services import processes
+from playground.stack import catalog_gate
 from playground.stack.downloads import MAVEN, cache_dir, download
 from playground.stack.trino_server import Server, java_home
 
 VERSION = "1.10.1"
 FOLDER = Path("docker") / "iceberg-rest"
 MAIN = "org.eclipse.jetty.xml.XmlConfiguration"
+# What the recorded process runs: the gate, parent of the Java server
+PROGRAM = "playground.stack.catalog_gate"
 
 _fetching = threading.Lock()
 
@@ -118,26 +125,32 @@ def environment(settings: Settings, port: int, pg: tuple[str, int], s3_endpoint:
     }
 
 
-def config(uri: str, timeout: float = 2) -> dict:
-    """The server's `GET /v1/config` answer; OSError when it does not answer."""
-    with urllib.request.urlopen(f"{uri.rstrip('/')}/v1/config", timeout=timeout) as response:  # noqa: S310 - loopback http
+def config(uri: str, timeout: float = 2, token: str = "") -> dict:
+    """The server's `GET /v1/config` answer, sending `token` as a bearer token; OSError when it
+    does not answer (HTTPError 401 when the token is missing or wrong)."""
+    request = urllib.request.Request(f"{uri.rstrip('/')}/v1/config")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback http
         return json.load(response)
 
 
 def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_endpoint: str,
           timeout: float = 60, progress=print) -> Server:  # fmt: skip
-    """Start the server on 127.0.0.1:`port` and wait until it answers `GET /v1/config`."""
+    """Start the server behind its gate on 127.0.0.1:`port`; wait until it answers
+    `GET /v1/config` with the token."""
     home = java_home()
     classpath = os.pathsep.join(str(path) for path in fetch(progress))
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "server.log"
     log.write_bytes(b"")  # this start's log only (each 404 a client expects logs a stack trace)
-    env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home)}
+    env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home),
+           catalog_gate.TOKEN_VARIABLE: settings.catalog_token}  # fmt: skip
     started = time.monotonic()
-    configuration = project_root() / FOLDER / "rest-catalog.xml"
+    xml = [str(project_root() / FOLDER / name) for name in ("rest-catalog.xml", "unix-socket.xml")]
     process = processes.spawn(
-        [str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, MAIN,
-         str(configuration)],
+        [sys.executable, "-m", PROGRAM, str(port), "--",
+         str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, MAIN, *xml],
         log, env,
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
@@ -147,7 +160,7 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
                 f"the Iceberg REST catalog exited (code {process.returncode}); see {log}"
             )
         try:
-            config(uri, timeout=1)
+            config(uri, timeout=1, token=settings.catalog_token)
             break
         except (OSError, ValueError):  # not listening yet (HTTPError is an OSError too)
             time.sleep(0.2)

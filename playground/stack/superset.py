@@ -21,6 +21,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 from playground.config.settings import ServiceUnavailable, Settings, get_settings, project_root
 from playground.engines import trino
@@ -103,14 +104,30 @@ def install(settings: Settings, progress=print) -> Path:
 
 
 def trino_uri(settings: Settings) -> str:
-    """The lakehouse for Superset when this mode's Trino answers, else "" (not registered)."""
+    """The lakehouse for Superset when this mode's Trino answers, else "" (not registered); with
+    the local stack's login when it applies (its password: pass the URI in an environment)."""
     if not settings.is_stack:
         return ""
     try:
         trino.info(settings, timeout=1)
     except ServiceUnavailable:
         return ""
-    return f"trino://{settings.trino_user}@{settings.trino_host}:{settings.trino_port}/iceberg"
+    address = f"{settings.trino_host}:{settings.trino_port}/iceberg"
+    login = trino.local_login(settings)
+    if login:
+        return (
+            f"trino://{quote(login['user'], safe='')}:{quote(login['password'], safe='')}@{address}"
+        )
+    return f"trino://{settings.trino_user}@{address}"
+
+
+def trino_extra(settings: Settings) -> str:
+    """The database's `extra` for the local stack's Trino (HTTPS, its certificate), else ""."""
+    login = trino.local_login(settings)
+    if not login:
+        return ""
+    args = {"http_scheme": "https", "verify": login["certificate"]}
+    return json.dumps({"engine_params": {"connect_args": args}})
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -131,8 +148,12 @@ def environment(settings: Settings) -> dict[str, str]:
         DASHBOARDS_DIR=str(files() / "dashboards"),
         WAREHOUSE_URI=f"duckdb:///{settings.duckdb_path}?access_mode=read_only",
         TRINO_URI=trino_uri(settings),
+        TRINO_EXTRA=trino_extra(settings),
         TRINO_USER=settings.trino_user,
     )
+    login = trino.local_login(settings)
+    if login:  # requests lets this variable override a connection's own `verify`
+        env["REQUESTS_CA_BUNDLE"] = login["certificate"]
     return env
 
 
@@ -142,8 +163,9 @@ def initialise(settings: Settings, progress=print, env: dict[str, str] | None = 
 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
-    wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + env["TRINO_URI"]
-    # the stamp holds digests of the admin's user and password, never the password itself
+    wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + _digest(env["TRINO_URI"])
+    # the stamp holds digests (of the admin's user and password, of the Trino URI, which may
+    # carry Trino's password), never a password itself
     user, password = (_digest(env[k]) for k in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"))
     stamp = home(settings) / "initialised"
     found = stamp.read_text() if stamp.is_file() else ""

@@ -28,14 +28,18 @@ from pathlib import Path
 from playground.config.settings import ServiceUnavailable, Settings, project_root
 from playground.engines import trino
 from playground.services import processes
+from playground.services.net import free_port
+from playground.stack import trino_tls
 from playground.stack.downloads import MAVEN, cache_dir, download
 
 VERSION = "476"
 MINIMUM_JAVA = 24
-# The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); and the
-# spooling manager that writes result segments to the bucket.
-PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem")
+# The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); the
+# spooling manager that writes result segments to the bucket; and the password file's checker.
+PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem",
+           "password-authenticators")  # fmt: skip
 SPOOLING = "spooling-manager.properties"
+INTERNAL_SECRET = "TRINO_INTERNAL_SECRET"
 
 
 _fetching = threading.Lock()
@@ -145,11 +149,15 @@ ROLES = ("single", "coordinator", "worker")
 def render_etc(
     etc: Path, data: Path, http_port: int, pg: tuple[str, int], s3_endpoint: str,
     catalog_uri: str, role: str = "single", coordinator_port: int | None = None,
+    login: trino_tls.Login | None = None, internal_port: int | None = None,
 ) -> None:  # fmt: skip
     """Trino's etc/ from the compose stack's files, with this machine's hosts and ports.
 
     `single`: the coordinator's file, also running the work itself; `coordinator` and `worker`:
     the compose stack's two files as they are (the worker finds the coordinator's port).
+    With `login`, clients reach `http_port` over HTTPS only, with a password
+    (`stack.trino_tls`); Trino's own traffic uses plain HTTP on `internal_port`, where a
+    client's query is refused.
     """
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {ROLES}")
@@ -159,9 +167,15 @@ def render_etc(
     config = _properties(docker / source / "config.properties")
     if role == "single":
         config = _set(config, "node-scheduler.include-coordinator", "true")
-    config = _set(config, "http-server.http.port", str(http_port))
-    discovery = coordinator_port if role == "worker" else http_port
+    plain = internal_port if login and internal_port else http_port
+    config = _set(config, "http-server.http.port", str(plain))
+    discovery = coordinator_port if role == "worker" else plain
     config = _set(config, "discovery.uri", f"http://127.0.0.1:{discovery}")
+    if login:
+        config += [*_secured(http_port, login)]
+        (etc / "password-authenticator.properties").write_text(
+            f"password-authenticator.name=file\nfile.password-file={_latin(login.password_file)}\n"
+        )
     (etc / "config.properties").write_text("\n".join(config) + "\n")
     # Bind to loopback only (Trino binds every interface by default) and announce that address
     (etc / "node.properties").write_text(
@@ -179,6 +193,29 @@ def render_etc(
         text = text.replace("http://s3:9000", s3_endpoint)
         text = text.replace("http://iceberg-rest:8181", catalog_uri)
         (etc / source.relative_to(docker)).write_text(text)
+
+
+def _latin(value: object) -> str:
+    """`value` for a Java properties file, which Trino reads as ISO-8859-1: every other
+    character as a \\uXXXX escape (a data directory named `My Data é` stays itself)."""
+
+    def escaped(char: str) -> str:  # UTF-16 code units, as Java counts characters
+        units = char.encode("utf-16-be")
+        return "".join(f"\\u{units[i] << 8 | units[i + 1]:04x}" for i in range(0, len(units), 2))
+
+    return "".join(c if ord(c) < 128 else escaped(c) for c in str(value))
+
+
+def _secured(https_port: int, login: trino_tls.Login) -> list[str]:
+    """The lines that make Trino ask for a password over HTTPS with this install's certificate."""
+    return [
+        "http-server.https.enabled=true",
+        f"http-server.https.port={https_port}",
+        f"http-server.https.keystore.path={_latin(login.keystore)}",
+        "http-server.authentication.type=PASSWORD",
+        # required with authentication; from the environment, never a file or a command line
+        f"internal-communication.shared-secret=${{ENV:{INTERNAL_SECRET}}}",
+    ]
 
 
 def _extract_safely(tar: tarfile.TarFile, folder: Path) -> None:
@@ -208,30 +245,35 @@ class Server:
 
 def environment(settings: Settings) -> dict[str, str]:
     """The `${ENV:...}` values the catalog files read, from the settings."""
-    names = ("catalog_name", "catalog_db", "pg_user", "pg_password", "pagila_db", "s3_bucket",
-             "s3_region", "s3_access_key", "s3_secret_key", "trino_spooling_key")  # fmt: skip
+    names = ("catalog_name", "catalog_db", "pg_reader_password", "pagila_db", "s3_bucket",
+             "s3_region", "s3_access_key", "s3_secret_key", "trino_spooling_key",
+             "catalog_token")  # fmt: skip
     return {f"PLAYGROUND_{n.upper()}": str(getattr(settings, n)) for n in names}
 
 
 def start(settings: Settings, workdir: Path, http_port: int, pg: tuple[str, int],
-          s3_endpoint: str, catalog_uri: str, timeout: float = 120, progress=print,
+          s3_endpoint: str, catalog_uri: str, timeout: float = 240, progress=print,
           role: str = "single", coordinator_port: int | None = None) -> Server:  # fmt: skip
     """Start a Trino process (`role`: see `render_etc`) and wait until it has started.
 
-    A single server is ready when it can run a query (`trino.ready`); a coordinator waits for a
-    worker, which the caller starts next.
+    A single server asks its clients for this install's login over HTTPS (`stack.trino_tls`) and
+    is ready when it can run a query with it (`trino.ready`); a coordinator waits for a worker,
+    which the caller starts next.
     """
     home = java_home()
     server = fetch(progress=progress)
     etc, data = workdir / "etc", workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
-    render_etc(etc, data, http_port, pg, s3_endpoint, catalog_uri, role, coordinator_port)
+    login = trino_tls.ensure(settings, http_port) if role == "single" else None
+    render_etc(etc, data, http_port, pg, s3_endpoint, catalog_uri, role, coordinator_port,
+               login, free_port() if login else None)  # fmt: skip
     stale = data / "var" / "run" / "launcher.pid"  # left by a killed run; the launcher refuses it
     if stale.is_file():
         stale.unlink()
     log = workdir / "server.log"
     env = {**os.environ, **environment(settings), "JAVA_HOME": str(home),
-           "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+           "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+           INTERNAL_SECRET: trino_tls.shared_secret()}  # fmt: skip
     started = time.monotonic()
     log.write_bytes(b"")  # this start's log only
     process = processes.spawn(

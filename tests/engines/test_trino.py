@@ -116,3 +116,81 @@ def test_large_results_come_through_the_spooling_protocol(trino_stack, monkeypat
     assert table.num_rows == rows > 100_000
     assert sum(table.column("orderkey").to_pylist()) == keys
     assert spooled  # at least one segment, fetched from the bucket through the coordinator
+
+
+# statement through Trino's postgresql catalog -> what PostgreSQL answers its read-only role
+THROUGH_POSTGRES = {
+    "drop table postgresql.public.payment": "must be owner of table payment",
+    "delete from postgresql.public.payment": "permission denied for table payment",
+    "CALL postgresql.system.execute(query => 'create database evil')": (
+        "permission denied to create database"
+    ),
+    "CALL postgresql.system.execute(query => 'alter role playground password ''x''')": (
+        "permission denied to alter role"
+    ),
+    "CALL postgresql.system.execute(query => 'create role evil superuser')": (
+        "permission denied to create role"
+    ),
+    "CALL postgresql.system.execute(query => 'select rolpassword from pg_authid')": (
+        "permission denied for table pg_authid"
+    ),
+}
+
+
+@pytest.mark.stack
+def test_the_postgresql_catalog_reads_pagila_and_changes_nothing(trino_stack) -> None:
+    """Even with Trino's login, SQL through its postgresql catalog runs as a role that owns
+    nothing: it reads pagila's tables, as granted, and every change is refused."""
+    from trino.exceptions import TrinoExternalError
+
+    from playground.services import postgres
+
+    with postgres.connect(trino_stack.pagila_db, trino_stack) as conn:
+        expected = conn.execute("select count(*), max(email) from customer").fetchone()
+    query = "select count(*), max(email) from postgresql.public.customer"
+    assert trino.execute(query, settings=trino_stack)[1] == [expected]
+    answers = {}
+    for statement in THROUGH_POSTGRES:
+        with pytest.raises(TrinoExternalError) as refused:
+            trino.execute(statement, settings=trino_stack)
+        answers[statement] = refused.value.message
+    assert {s: THROUGH_POSTGRES[s] in a for s, a in answers.items()} == dict.fromkeys(
+        THROUGH_POSTGRES, True
+    ), answers
+    with postgres.connect(trino_stack.pagila_db, trino_stack) as conn:  # nothing changed
+        assert conn.execute("select count(*), max(email) from customer").fetchone() == expected
+
+
+@pytest.mark.stack
+def test_the_stack_trino_wants_its_login_over_verified_tls(trino_stack) -> None:
+    import stat
+
+    import requests
+    import trino as client
+
+    login = trino.local_login(trino_stack)
+    if login is None:
+        pytest.skip("the compose stack's Trino answers here: it has no TLS (docs/security.md)")
+    assert trino.base_url(trino_stack).startswith("https://")
+    certificate = trino_stack.data_dir / "stack" / "trino-tls" / "certificate.pem"
+    assert login["certificate"] == str(certificate)
+    for name in ("certificate.pem", "keystore.pem", "password.db", "login.json"):
+        assert stat.S_IMODE(certificate.with_name(name).stat().st_mode) == 0o600, name
+    assert login["password"] not in certificate.with_name("password.db").read_text()
+
+    def query(password: str, verify) -> list:
+        session = requests.Session()  # only `verify` decides, not REQUESTS_CA_BUNDLE
+        session.verify, session.trust_env = verify, False
+        with client.dbapi.connect(host="127.0.0.1", port=trino_stack.trino_port, user=login["user"],
+                                  http_scheme="https", http_session=session,
+                                  auth=client.auth.BasicAuthentication(login["user"], password),
+                                  request_timeout=20) as conn:  # fmt: skip
+            cursor = conn.cursor()
+            cursor.execute("select count(*) from tpch.tiny.nation")
+            return cursor.fetchall()
+
+    assert query(login["password"], login["certificate"]) == [[25]]
+    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        query(login["password"], True)  # the machine's CAs do not vouch for it: nothing trusts it
+    with pytest.raises(client.exceptions.HttpError, match="401"):
+        query(login["password"] + "x", login["certificate"])

@@ -41,7 +41,8 @@ TRINO_KEYS = {
     },
     "iceberg": {
         "connector.name", "iceberg.catalog.type", "iceberg.rest-catalog.uri",
-        "iceberg.rest-catalog.security", "fs.native-s3.enabled", "s3.endpoint",
+        "iceberg.rest-catalog.security", "iceberg.rest-catalog.oauth2.token",
+        "fs.native-s3.enabled", "s3.endpoint",
         "iceberg.add-files-procedure.enabled", "iceberg.expire-snapshots.min-retention",
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
     },

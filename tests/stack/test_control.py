@@ -84,3 +84,64 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
     assert again.sort_by("id").to_pylist() == rows.to_pylist()
     lakehouse.catalog(trino_stack).purge_table("stack_local.kept")
     lakehouse.catalog(trino_stack).purge_table("stack_local.by_duckdb")
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_services_stop_and_start_leave_the_forwarder_working(trino_stack) -> None:
+    """`stack status` says `playground services start` when the server is stopped; after it the
+    server has another port (the old one is held here), and the stack's port still reaches it."""
+    import socket
+
+    import psycopg
+
+    from playground.services import postgres
+
+    if not control.recorded(trino_stack):
+        pytest.skip("the suite uses a compose stack here, which `playground stack` does not manage")
+    embedded = replace(trino_stack, mode="embedded")
+    old = postgres.running(embedded).port
+    postgres.stop(embedded)
+    line = {line.service: line for line in control.status(trino_stack)}["postgres"]
+    assert not line.ok and line.detail.endswith("`playground services start`")
+    with socket.socket() as holder:  # the old port is taken: the server must move
+        holder.bind(("127.0.0.1", old))
+        holder.listen()
+        postgres.start(embedded, progress=lambda _l: None)
+    assert postgres.running(embedded).port != old
+    assert [line.ok for line in control.status(trino_stack)] == [True] * 4
+    login = {"user": trino_stack.pg_user, "password": trino_stack.pg_password}
+    with psycopg.connect(host="127.0.0.1", port=trino_stack.pg_port, dbname=trino_stack.pagila_db,
+                         connect_timeout=5, **login) as conn:  # fmt: skip
+        (customers,) = conn.execute("select count(*) from customer").fetchone()
+    assert customers > 0
+    query = "select count(*) from postgresql.public.customer"
+    assert trino.execute(query, settings=trino_stack)[1] == [(customers,)]
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_a_truncated_record_is_recovered_by_stack_up(trino_stack) -> None:
+    """A record cut short (a kill or a full disk while it was written) used to orphan the REST
+    catalog's processes, and the next `up` refused the port they held."""
+    import json
+
+    if not control.recorded(trino_stack):
+        pytest.skip("the suite uses a compose stack here, which `playground stack` does not manage")
+    record = control._state(trino_stack, "catalog")
+    orphan = json.loads(record.read_text())["pid"]
+    family = [psutil.Process(orphan), *psutil.Process(orphan).children(recursive=True)]
+    record.write_text('{"pid": ')
+    said: list[str] = []
+    lines = control.up(trino_stack, progress=said.append)
+    assert [line.ok for line in lines] == [True] * 4
+    _, alive = psutil.wait_procs(family, timeout=15)
+    assert alive == []
+    assert f"stopped catalog (pid {orphan}), which ran without its record" in said
+    assert json.loads(record.read_text())["pid"] != orphan
+    cat = lakehouse.catalog(trino_stack)
+    cat.create_namespace_if_not_exists("stack_recovered")
+    assert ("stack_recovered",) in cat.list_namespaces()
+    assert trino.execute("show schemas from iceberg like 'stack_recovered'",
+                         settings=trino_stack)[1] == [("stack_recovered",)]  # fmt: skip
+    cat.drop_namespace("stack_recovered")

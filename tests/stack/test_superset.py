@@ -2,10 +2,13 @@
 marts they read, a pipeline run while Superset is up, and stop/start by PID (see the `superset`
 fixture in tests/conftest.py)."""
 
+import json
+
 import duckdb
 import pytest
 
 from playground.config.settings import get_settings
+from playground.engines import trino
 from playground.orchestration import pipeline
 from playground.services import postgres, processes
 from playground.services.net import port_free
@@ -136,7 +139,20 @@ def test_with_trino_running_superset_registers_the_lakehouse_and_queries_it(
     for field in ("trino_host", "trino_port", "trino_user", "trino_password"):
         monkeypatch.setenv(env_name(field), str(getattr(trino_stack, field)))
     settings = get_settings()
-    uri = f"trino://{settings.trino_user}@127.0.0.1:{trino_stack.trino_port}/iceberg"
+    login = trino.local_login(trino_stack)
+    if login:  # the stack's Trino asks for its login: this data directory gets it, as `up` does
+        import shutil
+
+        target = trino.login_file(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(trino.login_file(trino_stack), target)
+        user = f"{login['user']}:{login['password']}"
+        assert json.loads(superset.trino_extra(settings))["engine_params"]["connect_args"] == {
+            "http_scheme": "https", "verify": login["certificate"],
+        }  # fmt: skip
+    else:
+        user = settings.trino_user
+    uri = f"trino://{user}@127.0.0.1:{trino_stack.trino_port}/iceberg"
     assert superset.trino_uri(settings) == uri
     superset.initialise(settings, progress=lambda _line: None)  # init.sh again, now with Trino
     client = superset.Client(settings)

@@ -83,7 +83,7 @@ class TrinoIcebergIOManager(dg.ConfigurableIOManager):
             cursor.execute(sql)
             (counted,) = cursor.fetchone()
             query_id = cursor.query_id
-        base = f"{settings.trino_scheme}://{settings.trino_host}:{settings.trino_port}"
+        base = trino.base_url(settings)  # https on the local stack
         context.add_output_metadata(
             {
                 "dagster/row_count": counted,
