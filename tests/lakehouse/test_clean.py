@@ -250,3 +250,22 @@ def test_two_cleans_at_once_both_finish(fresh_postgres) -> None:
         assert any(out.startswith("removed: 20000") for _, out, _ in results)
         assert _files(fresh_postgres) == set()
         assert list(table.iterdir()) == []
+
+
+def test_folders_clean_cannot_judge_are_kept_with_the_reason(fresh_data_dir) -> None:
+    """A folder staged on another machine, and one in a layout clean does not know, stay."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    gone = int(child.stdout)  # a PID whose process has exited
+    data = fresh_data_dir / "warehouse" / "raw" / "t" / "data"
+    elsewhere = data / f"extract-20260101-000000-p{gone}-helsewhere-abcdef12"
+    unknown = data / "nested" / f"extract-20260101-000000-p{gone}-abcdef12"
+    for folder in (elsewhere, unknown):
+        folder.mkdir(parents=True)
+        (folder / "part-0.parquet").write_bytes(b"staged")
+    cleaned = run(_cli("clean"))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed: none" in cleaned.stdout
+    assert "staged on 'elsewhere'" in cleaned.stdout
+    assert "not where an extract stages files" in cleaned.stdout
+    assert (elsewhere / "part-0.parquet").exists() and (unknown / "part-0.parquet").exists()
