@@ -269,3 +269,28 @@ def test_folders_clean_cannot_judge_are_kept_with_the_reason(fresh_data_dir) -> 
     assert "staged on 'elsewhere'" in cleaned.stdout
     assert "not where an extract stages files" in cleaned.stdout
     assert (elsewhere / "part-0.parquet").exists() and (unknown / "part-0.parquet").exists()
+
+
+def test_files_of_an_expired_snapshot_stay_while_a_metadata_file_lists_them(fresh_postgres) -> None:
+    """A snapshot expired from the table is still listed by the earlier metadata files the table
+    keeps; its files stay, and that metadata file still reads its rows."""
+    from playground.engines import duck
+
+    _extract("raw.expired", 2_000)
+    table = _sql_catalog(fresh_postgres, "playground").load_table("raw.expired")
+    old_metadata, old_snapshot = table.metadata_location, table.current_snapshot().snapshot_id
+    _extract("raw.expired", 1_000)  # replaces: the 2,000 rows are only in the first snapshot
+    table = _sql_catalog(fresh_postgres, "playground").load_table("raw.expired")
+    table.maintenance.expire_snapshots().by_id(old_snapshot).commit()
+    table = _sql_catalog(fresh_postgres, "playground").load_table("raw.expired")
+    assert old_snapshot not in {s.snapshot_id for s in table.snapshots()}
+    files = _files(fresh_postgres)
+
+    cleaned = run(_cli("clean"), env=_env("other"))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed: none" in cleaned.stdout
+    assert _files(fresh_postgres) == files
+    with duck.connect() as con:
+        old = con.execute("select count(*), sum(id) from iceberg_scan(?)", [old_metadata])
+        assert tuple(old.fetchone()) == _expected(2_000)
+    assert _rows(fresh_postgres, "raw.expired", "playground") == _expected(1_000)
