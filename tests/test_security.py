@@ -6,23 +6,27 @@ fixture); the others start the embedded PostgreSQL in a data directory of their 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import duckdb
 import psutil
 import psycopg
 import pytest
 
 from playground.config import secrets
+from playground.config.files import private_dir_mode
 from playground.config.settings import get_settings
 from playground.services import postgres, processes
 from playground.stack import control, rest_catalog
-from tests.helpers import BIN, LOOPBACK, listening, run
+from tests.helpers import BIN, LOOPBACK, free_port, listening, run, settings_env
 
 # a shell command run by PostgreSQL, asked for through Trino's postgresql catalog
 ATTACK = "CALL postgresql.system.execute(query => 'copy (select 1) to program ''id''')"
@@ -122,6 +126,145 @@ def test_compose_refuses_to_start_without_the_keys() -> None:
         variable = secrets.variable(field)
         assert f"${{{variable}:?run make secrets" in compose, variable
         assert f"${{{variable}:-" not in compose, variable
+
+
+# --- a whole run in a data directory with an awkward name: nothing outside, nothing shared ------
+
+PIPELINE_CHECK = """
+import json
+from playground import lakehouse
+from playground.config.settings import get_settings
+from playground.engines import duck
+from playground.orchestration import instance, pipeline
+from playground.services import postgres
+
+settings = get_settings()
+with duck.connect(settings.duckdb_path, settings=settings) as con:  # the DuckDB warehouse file
+    lakehouse.register_duckdb_view(con, "lake_test.rental")
+    lake = con.execute("select count(*) from rental").fetchone()[0]
+    con.execute("create or replace table rentals as select * from rental")
+with postgres.connect("pagila", settings) as conn:
+    source = conn.execute("select count(*) from public.rental").fetchone()[0]
+with instance.instance(settings) as dagster:  # Dagster's run and event databases, on disk
+    stages = pipeline.materialize_pagila(
+        settings, dagster, progress=lambda _line: None,
+        selection='key:"pagila/language" or key:"pagila/film" or key:"pagila/actor"')
+print(json.dumps({"lake": lake, "source": source, "rows": stages.rows}))
+"""
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _shared(data: Path) -> list[str]:
+    """Every file or folder under `data` that a user other than its owner could read or enter."""
+    found = []
+    for path in [data, *data.rglob("*")]:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        allowed = private_dir_mode() if path == data else 0o700
+        if stat.S_IMODE(info.st_mode) & ~allowed & 0o077:
+            found.append(f"{stat.S_IMODE(info.st_mode):o} {path.relative_to(data)}")
+    return found
+
+
+def test_a_whole_run_stays_inside_its_data_directory_and_private(tmp_path) -> None:
+    parent, home, temporary = tmp_path / "parent", tmp_path / "home", tmp_path / "tmp"
+    for folder in (parent, home, temporary):
+        folder.mkdir()
+    data = parent / "My Data #1 é"
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(data), "HOME": str(home),
+           "TMPDIR": str(temporary)}  # fmt: skip
+    env.pop("DAGSTER_HOME", None)  # a learner's shell has none: the data directory's is used
+
+    def playground(*args: str) -> subprocess.CompletedProcess:
+        # a learner's usual umask (this test process's own has been narrowed by its settings)
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600,
+                              preexec_fn=lambda: os.umask(0o022), check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
+    try:
+        playground(str(BIN / "playground"), "seed", "--scale", "0.02")
+        playground(str(BIN / "playground"), "extract", "--table", "public.rental",
+                   "--to", "lake_test.rental", "--partition-by", "rental_date:month")  # fmt: skip
+        checked = playground(sys.executable, "-c", PIPELINE_CHECK)
+    finally:
+        playground(str(BIN / "playground"), "services", "stop")
+    counts = json.loads(checked.stdout.splitlines()[-1])
+    assert counts["lake"] == counts["source"] > 0
+    assert counts["rows"]["actor"] > 0 and counts["rows"]["film"] > 0
+    assert [p.name for p in parent.iterdir()] == [data.name]  # no sibling folder
+    assert _listing(home) == [] and _listing(temporary) == []
+    parquet = next((data / "warehouse" / "lake_test" / "rental").rglob("*.parquet"))
+    written = {p.name for p in data.iterdir()}
+    assert {"catalog.db", "playground.duckdb", "dagster", "pgdata"} <= written, written
+    assert _shared(data) == []
+    if os.geteuid() == 0:  # another local user tries to read the lakehouse and the catalog
+        for target in (parquet, data / "catalog.db", data / "secrets.env"):
+            tried = subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(target)],
+                                   capture_output=True, text=True, check=False)  # fmt: skip
+            assert tried.returncode != 0 and "Permission denied" in tried.stderr, target
+
+
+# --- secrets never in an error, a log or an event --------------------------------------------
+
+
+def _failures_of_a_stack_run(settings) -> list[str]:
+    """The error messages DuckDB, psycopg and the library give for the stack's PostgreSQL at
+    an address where nothing answers, with this install's real password."""
+    from playground.engines import duck
+
+    messages = []
+    with duck.connect(settings=settings) as con:
+        for dsn in (postgres.libpq_dsn("pagila", settings), postgres.url("pagila", settings)):
+            try:
+                con.execute(f"ATTACH {duck.literal(dsn)} AS pg (TYPE postgres, READ_ONLY)")
+            except duckdb.Error as exc:  # DuckDB's own message, as a lesson's cell would show it
+                messages.append(str(exc))
+        with pytest.raises(duckdb.Error) as attached:
+            duck.attach_postgres(con, postgres.libpq_dsn("pagila", settings), "pg", settings)
+        messages.append(str(attached.value))
+    with pytest.raises(psycopg.OperationalError) as direct:
+        psycopg.connect(postgres.url("pagila", settings), connect_timeout=5)
+    with pytest.raises(postgres.ServiceUnavailable) as service:
+        postgres.connect("pagila", settings)
+    return [*messages, str(direct.value), str(service.value)]
+
+
+def test_a_failing_stack_run_shows_no_secret(fresh_data_dir, monkeypatch) -> None:
+    import dagster as dg
+
+    from playground.orchestration import instance, pipeline
+
+    for name, value in (("MODE", "stack"), ("PG_HOST", "127.0.0.1"), ("PG_PORT", free_port())):
+        monkeypatch.setenv(f"PLAYGROUND_{name}", str(value))
+    settings = get_settings()
+    hidden = [settings.pg_password, quote(settings.pg_password, safe="")]
+    hidden += [getattr(settings, field) for field in secrets.GENERATED]
+    messages = _failures_of_a_stack_run(settings)
+    assert len(messages) == 5 and all("refused" in m or "failed" in m for m in messages), messages
+    extract = run([str(BIN / "playground"), "extract", "--table", "public.actor", "--to",
+                   "leak_test.actor"], env=settings_env(settings))  # fmt: skip
+    assert extract.returncode == 2, extract.stderr
+    messages += [extract.stdout, extract.stderr]
+    with instance.instance(settings) as dagster:
+        with pytest.raises(pipeline.PipelineError) as failed:
+            pipeline.materialize_pagila(settings, dagster, selection='key:"pagila/actor"',
+                                        progress=messages.append)  # fmt: skip
+        messages.append(str(failed.value))
+        runs = dagster.get_run_records()
+        ids = [record.dagster_run.run_id for record in runs]
+        events = [dg.serialize_value(event) for i in ids for event in dagster.all_logs(i)]
+    assert any("DagsterExecutionStepFailure" in e or "STEP_FAILURE" in e for e in events)
+    written = [p for p in settings.data_dir.rglob("*") if p.is_file()
+               and p != secrets.path(settings.data_dir) and p.parent.name != "pgpass"]  # fmt: skip
+    logs = [p.read_bytes().decode("utf-8", "replace") for p in written]
+    for text in [*messages, *events, *logs]:
+        for secret in hidden:
+            assert secret not in text, text[:2000]
 
 
 # --- the local stack, for real -------------------------------------------------------------
