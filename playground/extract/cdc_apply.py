@@ -72,11 +72,40 @@ def _typed_keys(keys: Iterable[tuple], schema: pa.Schema, key: list[str]) -> lis
     return list(zip(*typed, strict=True))
 
 
-def _cast(texts: list, kind: pa.DataType) -> list:
+def _cast(texts: list, kind: pa.DataType, column: str = "") -> list:
     """Text values as PostgreSQL prints them, as Python values of the lakehouse's `kind`."""
     if pa.types.is_boolean(kind):
         return [None if v is None else v == "t" for v in texts]
-    return pa.array(texts, pa.string()).cast(kind).to_pylist()
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):  # bytea prints as \x<hex>
+        return [None if v is None else bytes.fromhex(v[2:]) for v in texts]
+    try:
+        return pa.array(texts, pa.string()).cast(kind).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next(v for v in texts if v is not None and not _fits(v, kind))
+        raise CdcError(
+            f"column {column!r}: PostgreSQL's value {bad[:40]!r} does not fit the lakehouse's "
+            f"{kind}; change it in PostgreSQL, then catch up again (nothing was applied)"
+        ) from None
+
+
+def _fits(text: str, kind: pa.DataType) -> bool:
+    try:
+        pa.array([text], pa.string()).cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _check_columns(table: str, entries: list, schema: pa.Schema) -> None:
+    """Every change must carry the lakehouse table's columns, no fewer and no more."""
+    for row, _base in entries:
+        if set(row) != set(schema.names):
+            apart = sorted(set(row) ^ set(schema.names))
+            raise CdcError(
+                f"{table}: the columns {', '.join(apart)} are in only one of PostgreSQL and the "
+                "lakehouse (a schema change): start the slot again (`cdc.start`), then reload "
+                "the table whole"
+            )
 
 
 def _key_filter(keys: list[tuple], key: list[str]) -> BooleanExpression:
@@ -101,12 +130,13 @@ def rows(iceberg, net: Net, key: list[str]) -> pa.Table:
     schema = iceberg.schema().as_arrow()
     lake = _kept_values(iceberg, net, key, schema)
     entries = list(net.alive.values())
+    _check_columns(iceberg.name()[-1], entries, schema)
     columns = []
     for f in schema:
-        values = _cast([None if r.get(f.name) is UNCHANGED else r.get(f.name) for r, _ in entries],
-                       f.type)  # fmt: skip
+        texts = [None if r[f.name] is UNCHANGED else r[f.name] for r, _ in entries]
+        values = _cast(texts, f.type, f.name)
         for i, (row, base) in enumerate(entries):
-            if row.get(f.name) is UNCHANGED:
+            if row[f.name] is UNCHANGED:
                 values[i] = _from_lake(lake, base, schema, key, f.name)
         columns.append(pa.array(values, f.type))
     return pa.Table.from_arrays(columns, schema=schema)

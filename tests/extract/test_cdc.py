@@ -219,3 +219,53 @@ def test_start_refuses_a_table_without_a_key_and_a_foreign_name(fresh_postgres) 
         conn.rollback()
         with pytest.raises(cdc.CdcError, match="no replication slot"):
             cdc.peek(conn, SLOT)
+
+
+def test_a_value_the_lakehouse_cannot_hold_is_refused_naming_it_and_nothing_is_lost(item) -> None:
+    conn, cat = item
+    conn.execute("update item set seen = 'infinity', note = 'far' where id = 4")
+    conn.execute("update item set note = 'near' where id = 5")
+    conn.commit()
+    with pytest.raises(cdc.CdcError, match="column 'seen'.*'infinity' does not fit"):
+        catch_up(conn, cat)
+    conn.execute("update item set seen = '2024-05-01 00:00Z' where id = 4")  # fixed at the source
+    conn.commit()
+    catch_up(conn, cat)
+    assert lake_rows(cat) == pg_rows(conn)
+    assert [r[1] for r in lake_rows(cat) if r[0] in (4, 5)] == ["far", "near"]
+
+
+def test_a_column_added_in_postgresql_is_refused_with_the_way_out(item, settings) -> None:
+    conn, cat = item
+    conn.execute("alter table item add column extra int")
+    conn.execute("update item set extra = 1 where id = 1")
+    conn.commit()
+    with pytest.raises(cdc.CdcError, match="columns extra are in only one.*cdc.start"):
+        catch_up(conn, cat)
+    cdc.start(conn, SLOT, ["item"])  # the way out the message names
+    load(settings, cat)
+    conn.execute("update item set extra = 2 where id = 2")
+    conn.commit()
+    catch_up(conn, cat)
+    assert [r["extra"] for r in lakehouse.read(IDENTIFIER, cat=cat).to_pylist() if r["id"] < 3] in (
+        [1, 2],
+        [2, 1],
+    )
+
+
+def test_bytea_values_arrive_as_bytes(fresh_postgres, settings) -> None:
+    postgres.ensure_database(DATABASE)
+    with postgres.connect(DATABASE) as conn:
+        conn.execute("create table blob (id int primary key, data bytea)")
+        conn.commit()
+        cdc.start(conn, SLOT, ["blob"])
+        source = Source(DATABASE, settings)
+        lakehouse.write_table("cdc.blob", source.rows("blob"), cat=source.cat)
+        source.close()
+        conn.execute("insert into blob values (1, '\\x00ff10'::bytea), (2, null)")
+        conn.commit()
+        cat = lakehouse.catalog(settings)
+        cdc.catch_up(conn, SLOT, cat, {"blob": ("cdc.blob", "id")})
+        got = sorted(lakehouse.read("cdc.blob", cat=cat).to_pylist(), key=lambda r: r["id"])
+        assert got == [{"id": 1, "data": b"\x00\xff\x10"}, {"id": 2, "data": None}]
+        cdc.drop(conn, SLOT)
