@@ -187,6 +187,7 @@ def test_materialize_pagila_fails_naming_a_nan_amount(fresh_postgres) -> None:
         dg.DagsterInstance.ephemeral() as instance,
         pytest.raises(pipeline.PipelineError) as failed,
     ):
-        pipeline.materialize_pagila(settings, instance, selection="key:pagila/payment",
+        # every pagila table with its checks (dbt's models left out: they only read them)
+        pipeline.materialize_pagila(settings, instance, selection="group:pagila",
                                     progress=lambda _line: None)  # fmt: skip
     assert f".amount holds NaN at payment_id={first}," in str(failed.value), failed.value
