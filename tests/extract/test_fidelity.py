@@ -191,3 +191,15 @@ def test_materialize_pagila_fails_naming_a_nan_amount(fresh_postgres) -> None:
         pipeline.materialize_pagila(settings, instance, selection="group:pagila",
                                     progress=lambda _line: None)  # fmt: skip
     assert f".amount holds NaN at payment_id={first}," in str(failed.value), failed.value
+
+
+def test_overwrite_named_months_of_a_date_column_empties_them(source, fresh_data_dir) -> None:
+    # how the incremental way replaces months the source no longer has (before: ValueError)
+    quiet = dict(source=source, partition_by="day:month", **QUIET)
+    extract.extract("raw.days", table="months", **quiet)
+    nothing = "select * from months where false"
+    extract.extract("raw.days", query=nothing, mode="overwrite-partitions",
+                    months=["2022-01"], **quiet)  # fmt: skip
+    got = sorted(lakehouse.read("raw.days").column("id").to_pylist())
+    expected = _expected(source, "select id from months where day >= '2022-02-01' order by id")
+    assert got == [key for (key,) in expected] and len(got) == 18  # ids 1 and 2 were January
