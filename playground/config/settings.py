@@ -101,6 +101,8 @@ class Settings:
     # Local UIs started by `make run`
     dagster_port: int = 3000
     marimo_port: int = 2718
+    # Seconds between the pagila_changes sensor's comparisons (once it is turned on in the UI)
+    sensor_interval: float = 300.0
 
     @property
     def is_stack(self) -> bool:

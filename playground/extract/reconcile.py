@@ -15,10 +15,13 @@ Both read PostgreSQL in UTC, with the columns and types `playground.extract.pgty
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+import psycopg
 import pyarrow as pa
 
 from playground.config.names import quote
@@ -75,9 +78,32 @@ def _kind(kind: pa.DataType) -> str:
     return str(kind)
 
 
-def source_columns(source: Source, table: str) -> list[pgtypes.Column]:
-    """The PostgreSQL table's columns with the types the lakehouse holds them in."""
+@contextmanager
+def _connection(source: Source, conn: psycopg.Connection | None) -> Iterator[psycopg.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    with postgres.connect(source.database, source.settings) as own:
+        yield own
+
+
+@contextmanager
+def snapshot(source: Source) -> Iterator[psycopg.Connection]:
+    """A connection reading one state of PostgreSQL (REPEATABLE READ) for many comparisons: a
+    change committed meanwhile is seen in every table or in none."""
     with postgres.connect(source.database, source.settings) as conn:
+        conn.execute("begin isolation level repeatable read read only")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def source_columns(
+    source: Source, table: str, conn: psycopg.Connection | None = None
+) -> list[pgtypes.Column]:
+    """The PostgreSQL table's columns with the types the lakehouse holds them in."""
+    with _connection(source, conn) as conn:
         return pgtypes.describe(conn, f"select * from public.{quote(table)}", f"public.{table}")  # noqa: S608
 
 
@@ -139,18 +165,24 @@ class Comparison:
     schema: list[str] = field(default_factory=list)  # column differences, in words
 
 
-def compare(source: Source, table: str, identifier: str, column: str | None = None) -> Comparison:
+def compare(
+    source: Source,
+    table: str,
+    identifier: str,
+    column: str | None = None,
+    conn: psycopg.Connection | None = None,
+) -> Comparison:
     """PostgreSQL's `table` against the Iceberg table `identifier`, per month of `column`.
 
     A table without `column` has one month, `WHOLE_TABLE`. Differing columns, a missing
     lakehouse table, or differing rows whose date is NULL or infinite make the answer
-    `[WHOLE_TABLE]`: only a whole reload repairs those.
+    `[WHOLE_TABLE]`: only a whole reload repairs those. `conn`: read PostgreSQL through it (a
+    `snapshot`), else through a connection of its own.
     """
-    columns = source_columns(source, table)
+    columns = source_columns(source, table, conn)
     by_name = {c.name: c for c in columns}
     month_column = by_name.get(column) if column else None
-    with postgres.connect(source.database, source.settings) as conn:
-        conn.execute("set extra_float_digits = 1")  # shortest round-trip floats, as DuckDB prints
+    with _connection(source, conn) as conn:
         pg_sql = _digest_sql(columns, month_column, f"public.{quote(table)}", canonical.POSTGRES)
         theirs = _digests(conn.execute(pg_sql).fetchall(), column is not None)
     if not source.cat.table_exists(identifier):

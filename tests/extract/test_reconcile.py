@@ -93,7 +93,6 @@ def _load(source, table: str, rows: list[tuple]) -> str:
 def _texts(source, table: str, identifier: str) -> tuple[dict, dict]:
     columns = reconcile.source_columns(source, table)
     with postgres.connect(source.database) as conn:
-        conn.execute("set extra_float_digits = 1")
         pg = conn.execute(f"select id, {canonical.row_text(columns, canonical.POSTGRES)} "  # noqa: S608
                           f"from {table}").fetchall()  # fmt: skip
     view = quote(source.view(identifier))
