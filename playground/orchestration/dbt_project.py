@@ -63,6 +63,11 @@ def profiles_dir(settings: Settings | None = None) -> Path:
     profiles = yaml.safe_load((project_dir() / "profiles.yml").read_text("utf-8"))
     for output in profiles["playground"]["outputs"].values():
         output["path"] = str(settings.duckdb_path)
+        # dbt-duckdb names the database after the path read as a URL, which a `#` or `?` in the
+        # data directory cuts short; DuckDB names it after the file. Say which, through an
+        # attach of the same file that is a no-op (IF NOT EXISTS) but lets dbt-duckdb accept it.
+        output["database"] = settings.duckdb_path.stem
+        output["attach"] = [{"path": str(settings.duckdb_path), "alias": output["database"]}]
         for plugin in output.get("plugins", []):
             if plugin.get("module", "").endswith("dbt_lakehouse"):
                 plugin.setdefault("config", {})["tables_file"] = str(tables_file(settings))

@@ -1,6 +1,7 @@
 """The dbt project: prepared ahead of time, loaded without parsing, runnable by hand."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -67,3 +68,19 @@ def test_dbt_by_hand_finds_the_lakehouse_without_dagster(settings) -> None:
     assert listed.returncode == 0, (listed.stdout + listed.stderr)[-2000:]
     sources = sorted(line for line in listed.stdout.splitlines() if line.startswith("source:"))
     assert len(sources) == 15 and "source:playground.pagila.payment" in sources
+
+
+def test_dbt_targets_the_warehouse_of_a_data_directory_named_with_a_hash(
+    tmp_path, monkeypatch
+) -> None:
+    """dbt-duckdb reads its path as a URL, cut at `#`: without the profile's `database` it
+    would build into a catalog named `My Data`, which DuckDB does not have."""
+    data = tmp_path / "My Data #1 é"
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    debug = dbt_project.run(["debug"], capture_output=True, text=True, check=False)
+    assert debug.returncode == 0, (debug.stdout + debug.stderr)[-2000:]
+    assert re.search(r"\sdatabase: playground$", debug.stdout, re.MULTILINE), debug.stdout
+    query = ["show", "--inline", "select current_database() as db", "--output", "json", "--quiet"]
+    shown = dbt_project.run(query, capture_output=True, text=True, check=False)
+    assert '"db": "playground"' in shown.stdout, (shown.stdout + shown.stderr)[-2000:]
+    assert [p.name for p in tmp_path.iterdir()] == [data.name]
