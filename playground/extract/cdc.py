@@ -122,21 +122,27 @@ def slots(conn: psycopg.Connection) -> list[tuple[str, int]]:
 
 
 def peek(conn: psycopg.Connection, slot: str) -> Batch:
-    """The changes the slot holds, up to a fence written now; the slot keeps them."""
-    conn.execute("set timezone to 'UTC'")
-    if not conn.execute("select 1 from pg_replication_slots where slot_name = %s",
-                        (slot,)).fetchone():  # fmt: skip
-        raise CdcError(f"no replication slot {slot!r}: start it (`cdc.start`) after a full reload")
-    # a non-transactional message, flushed: every commit before it is in the log on disk
-    fence = conn.execute(
-        "select pg_logical_emit_message(false, 'playground.cdc', '', true)"
-    ).fetchone()[0]
-    rows = conn.execute(
-        "select data from pg_logical_slot_peek_binary_changes(%s, %s, null, 'proto_version', '1', "
-        "'publication_names', %s)",
-        (slot, fence, slot),
-    ).fetchall()
+    """The changes the slot holds, up to a fence written now; the slot keeps them.
+
+    Commits the connection's open transaction first; the peek runs in one of its own, in UTC.
+    """
     conn.commit()
+    with conn.transaction():
+        conn.execute("set local timezone to 'UTC'")  # the session's zone stays as it was
+        if not conn.execute("select 1 from pg_replication_slots where slot_name = %s",
+                            (slot,)).fetchone():  # fmt: skip
+            raise CdcError(
+                f"no replication slot {slot!r}: start it (`cdc.start`), then reload the tables"
+            )
+        # a non-transactional message, flushed: every commit before it is in the log on disk
+        fence = conn.execute(
+            "select pg_logical_emit_message(false, 'playground.cdc', '', true)"
+        ).fetchone()[0]
+        rows = conn.execute(
+            "select data from pg_logical_slot_peek_binary_changes(%s, %s, null, "
+            "'proto_version', '1', 'publication_names', %s)",
+            (slot, fence, slot),
+        ).fetchall()
     return Batch(slot, lsn_int(fence), list(parse(bytes(row[0]) for row in rows)))
 
 

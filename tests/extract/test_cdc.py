@@ -115,6 +115,7 @@ def catch_up(conn, cat) -> dict:
 
 def test_inserts_updates_and_deletes_apply_exactly(item) -> None:
     conn, cat = item
+    conn.execute("set timezone to 'Asia/Kathmandu'")  # the learner's session, far from UTC
     conn.execute("insert into item values (21, 'it''s new ✓ שלום', 1.25, '2024-03-02 08:30+02', "
                  "null, null)")  # fmt: skip
     conn.execute("update item set price = 9.99, ok = true, note = null where id = 3")
@@ -125,6 +126,7 @@ def test_inserts_updates_and_deletes_apply_exactly(item) -> None:
     assert lake_rows(cat) == pg_rows(conn)
     new = [r for r in lake_rows(cat) if r[0] == 21][0]
     assert new[3].isoformat() == "2024-03-02T06:30:00+00:00" and new[4] is None
+    assert conn.execute("show timezone").fetchone()[0] == "Asia/Kathmandu"  # left as it was
 
 
 def test_a_changed_primary_key_removes_the_old_row(item) -> None:
