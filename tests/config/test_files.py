@@ -89,7 +89,9 @@ except Exception as exc:
 """
 
 
-def _in_a_small_filesystem(tmp_path: Path, command: list[str]) -> subprocess.CompletedProcess:
+def _in_a_small_filesystem(
+    tmp_path: Path, command: list[str], path: str | None = None
+) -> subprocess.CompletedProcess:
     """Run `command` with PLAYGROUND_DATA_DIR on a 4 MB tmpfs of its own (unshare -rm: no root
     needed where unprivileged user namespaces are allowed); skip where that cannot be made."""
     import shlex
@@ -106,6 +108,8 @@ def _in_a_small_filesystem(tmp_path: Path, command: list[str]) -> subprocess.Com
     script = (f"mount -t tmpfs -o size=4m tmpfs {shlex.quote(str(mount))} && "
               f"exec {shlex.join(command)}")  # fmt: skip
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(mount / "My Data #1 é")}
+    if path is not None:
+        env["PATH"] = f"{path}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.run(["unshare", "-rm", "sh", "-c", script], env=env, capture_output=True,
                           text=True, timeout=300, check=False)  # fmt: skip
 
@@ -134,14 +138,17 @@ def test_a_full_disk_is_one_line_naming_the_path(method, tmp_path, tcp_source) -
 
     rows = "select g as id, md5(g::text) || md5((-g)::text) as noise "
     rows += "from generate_series(1, 400000) g"  # about 12 MB of Parquet: more than the disk
-    command = [str(BIN / "playground"), "extract", "--query", rows, "--source", tcp_source,
-               "--to", "full.t", "--method", method]  # fmt: skip
-    done = _in_a_small_filesystem(tmp_path, command)
+    # then, still inside the namespace, count the Parquet files the failed run left
+    after = 'playground "$@"; failed=$?; find "$PLAYGROUND_DATA_DIR" -name "*.parquet" | wc -l; '
+    command = ["sh", "-c", after + "exit $failed", "sh", "extract", "--query", rows,
+               "--source", tcp_source, "--to", "full.t", "--method", method]  # fmt: skip
+    done = _in_a_small_filesystem(tmp_path, command, path=str(BIN))
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
     assert re.fullmatch(r"playground extract: disk full at /.*small disk.*: free space and rerun",
                         lines[0]), lines  # fmt: skip
     assert urlsplit(tcp_source).password not in done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].strip() == "0"  # its staged files went with it
 
 
 def test_sqlite_finding_the_disk_full_says_so(tmp_path) -> None:
