@@ -136,7 +136,10 @@ def _stop(processes: dict[str, subprocess.Popen], say: Say, grace: float = 20.0)
         if process.poll() is None:
             say(f"stopping {name} (pid {process.pid})")
             try:
-                os.killpg(process.pid, signal.SIGTERM)
+                if name == "marimo edit":  # Ctrl-C to its server alone: it closes each lesson's
+                    os.kill(process.pid, signal.SIGINT)  # kernel (SIGTERM to them leaks semaphores)
+                else:
+                    os.killpg(process.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
     deadline = time.monotonic() + grace
@@ -204,8 +207,9 @@ def _summary(settings: Settings, token: str, took: float, answered: float) -> st
     dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
     marimo_url = f"http://127.0.0.1:{settings.marimo_port}"
     return (
-        f"\nPlayground is up ({settings.mode} mode): this start took {duration(took)}, of which "
-        f"the two UIs took {duration(answered)} to answer.\n"
+        f"\nPlayground is up ({settings.mode} mode), {duration(took)} after `playground run` "
+        f"started\n(not counting the install; the two UIs answered {duration(answered)} after "
+        "their launch):\n"
         f"  Dagster UI     {dagster_url}\n"
         f"  marimo lessons {marimo_url}?access_token={token}\n"
         "pagila: Jobs → pagila_daily → Materialize all refreshes it (or, in another shell,\n"
