@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from pyiceberg.exceptions import CommitFailedException
 
 from playground.config.names import check_identifier
 from playground.extract import cdc_apply
@@ -156,12 +157,22 @@ def apply(cat, batch: Batch, table: str, identifier: str, key: str | list[str]) 
     )
     if not net.changes:
         return 0, 0
-    return cdc_apply.commit(iceberg, net, key, batch.slot, batch.fence)
+    try:
+        return cdc_apply.commit(iceberg, net, key, batch.slot, batch.fence)
+    except CommitFailedException:
+        raise CdcError(
+            f"{identifier}: another writer committed first; nothing was applied, run again"
+        ) from None
 
 
 def advance(conn: psycopg.Connection, batch: Batch) -> None:
     """Tell the slot the batch is applied: PostgreSQL may free the log before its fence."""
-    conn.execute("select pg_replication_slot_advance(%s, %s)", (batch.slot, lsn_text(batch.fence)))
+    # never backwards: another catch-up may have advanced it further meanwhile
+    conn.execute(
+        "select pg_replication_slot_advance(slot_name, greatest(%s::pg_lsn, confirmed_flush_lsn)) "
+        "from pg_replication_slots where slot_name = %s",
+        (lsn_text(batch.fence), batch.slot),
+    )
     conn.commit()
 
 

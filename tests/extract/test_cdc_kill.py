@@ -6,6 +6,7 @@ recorded are not written again, and the slot holds no change back."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -87,3 +88,44 @@ def test_a_catch_up_killed_at_any_step_then_rerun_is_exact(two_tables, pause_at)
     assert [r[5] for r in lake_rows(cat) if r[0] == 7] == ["é" * 1600]
     lag, active = held(conn)
     assert not active and lag < 1024
+
+
+WAITING = f"""
+import sys
+from playground import lakehouse
+from playground.extract import cdc
+from playground.services import postgres
+
+def progress(line):
+    print(line, flush=True)
+    if line.startswith("peeked"):
+        sys.stdin.readline()  # held here until the test lets it go
+
+with postgres.connect({DATABASE!r}) as conn:
+    print(cdc.catch_up(conn, {SLOT!r}, lakehouse.catalog(), {TABLES!r}, progress=progress))
+"""
+
+
+def test_two_catch_ups_at_once_apply_each_change_once(two_tables) -> None:
+    """The first peeks and waits; the second catches up whole; more changes come; the first
+    goes on with its old batch: it writes nothing and leaves the slot where the second put it."""
+    conn, cat = two_tables
+    _day(conn)
+    first = subprocess.Popen([sys.executable, "-c", WAITING], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert first.stdout.readline().startswith("peeked")
+        second = cdc.catch_up(conn, SLOT, cat, TABLES)
+        assert second["item"] != (0, 0)
+        conn.execute("insert into item values (22, 'later', 1, null, null, null)")
+        conn.commit()
+        out, _ = first.communicate("go\n", timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0 and "{'item': (0, 0), 'item_b': (0, 0)}" in out
+    cdc.catch_up(conn, SLOT, cat, TABLES)
+    for table, (identifier, _key) in TABLES.items():
+        lake = lake_rows(cat, identifier)
+        assert lake == pg_rows(conn, table) and len({r[0] for r in lake}) == len(lake)
+    assert held(conn)[0] < 1024
