@@ -280,10 +280,11 @@ def _slots_probe(pg, settings: Settings) -> str:
     if not pg.running:
         raise RuntimeError("PostgreSQL is not running")
     found = slots.list_slots(settings)
-    stale = [slot.line() for slot in found if slot.stale]
-    if stale:
-        raise Fix(f"left by killed runs: {'; '.join(stale)}", "playground clean")
-    return "; ".join(slot.line() for slot in found) or "none"
+    every = "; ".join(slot.line() for slot in found) or "none"
+    if stale := [slot.name for slot in found if slot.stale]:
+        left = f"{', '.join(stale)} left by killed runs"
+        raise Fix(f"{left}; every slot: {every}", "playground clean")
+    return every
 
 
 def _security_checks(settings: Settings) -> list[Check]:

@@ -46,7 +46,8 @@ def test_doctor_lists_every_slot_and_clean_drops_only_a_killed_runs(fresh_postgr
 
         check = next(c for c in doctor.checks(settings) if c.component == "replication slots")
         assert not check.ok and check.hint == "playground clean"
-        assert "playground_killed_run" in check.detail and "(gone)" in check.detail
+        assert check.detail.startswith("playground_killed_run left by killed runs; every slot:")
+        assert "(gone)" in check.detail and "their_slot" in check.detail
 
         lines: list[str] = []
         assert clean.drop_stale_slots(settings, dry_run=True, progress=lines.append) == [
