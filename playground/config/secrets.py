@@ -86,7 +86,7 @@ def _stored(file: Path) -> dict[str, str]:
 def _locked(data_dir: Path) -> Iterator[None]:
     """Hold the data directory's secrets lock (an advisory lock on a 0600 file beside them)."""
     try:
-        import fcntl
+        import fcntl  # lazy: POSIX only (Linux and macOS), absent on Windows
     except ImportError:  # Windows: no advisory locks of this kind
         yield
         return
