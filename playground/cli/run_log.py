@@ -1,8 +1,8 @@
 """`playground run`'s terminal: a few lines of progress on the screen, the detail in a log file.
 
 Everything the run's libraries and servers write (Dagster's event log, dbt's lines, the seed's
-tables, the servers' logs and warnings) goes to `<data dir>/logs/run.log`, readable by its owner
-only; the terminal shows what the learner needs: each step, its time, the URLs and the errors.
+tables, the servers' logs and warnings) goes to `<data dir>/logs/run.log` (the start before in
+`run.previous.log`), readable by its owner only; the terminal shows what the learner needs: each step, its time, the URLs and the errors.
 """
 
 from __future__ import annotations
@@ -27,9 +27,12 @@ def path(data_dir: Path) -> Path:
 
 
 def _open_log(log: Path, installed: Path) -> int:
-    """The log, emptied (this start's detail only), its folder and file private; the install's
-    log, if one is waiting, moved to its top."""
+    """The log, new (this start's detail only; the last start's kept beside it as
+    `run.previous.log`), its folder and file private; the install's log, if one is waiting,
+    moved to its top."""
     log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if log.is_file():
+        os.replace(log, log.with_name(f"{log.stem}.previous{log.suffix}"))
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
     os.fchmod(fd, 0o600)  # a file an older version left with other modes
     if installed.is_file():  # the install before this start belongs to its log

@@ -54,7 +54,9 @@ def test_each_start_empties_the_log_and_takes_in_the_install(tmp_path) -> None:
     installed.write_text("Installed 254 packages\n")
     _done, log = _run(tmp_path)
     text = log.read_text()
-    assert text.count("a library's line") == 1  # the first start's lines are gone
+    assert text.count("a library's line") == 1  # the first start's lines are in the previous
+    assert log.with_name("run.previous.log").read_text().count("a library's line") == 1
+    assert log.with_name("run.previous.log").stat().st_mode & 0o777 == 0o600
     assert text.index("Installed 254 packages") < text.index("=== playground run")
     assert not installed.exists()  # moved into the log, not copied
     _done, log = _run(tmp_path)
