@@ -2,7 +2,8 @@
 
 Everything the run's libraries and servers write (Dagster's event log, dbt's lines, the seed's
 tables, the servers' logs and warnings) goes to `<data dir>/logs/run.log` (the start before in
-`run.previous.log`), readable by its owner only; the terminal shows what the learner needs: each step, its time, the URLs and the errors.
+`run.previous.log`), readable by its owner only; the terminal shows what the learner needs:
+each step, its time, the URLs and the errors.
 """
 
 from __future__ import annotations
