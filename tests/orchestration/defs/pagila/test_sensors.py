@@ -101,19 +101,20 @@ def test_a_failed_run_is_requested_again_and_the_retry_lands(loaded) -> None:
         assert not _run(loaded, first)  # the commit could not take the catalog
     again = _tick(loaded)
     assert isinstance(again, dg.RunRequest)
-    assert again.tags[sensors.STATE_TAG] == first.tags[sensors.STATE_TAG]  # the same state
     assert again.run_key != first.run_key  # so Dagster will not drop it as a duplicate
+    assert again.tags[sensors.STATE_TAG] == first.tags[sensors.STATE_TAG]  # the same state
     assert _run(loaded, again)
     assert isinstance(_tick(loaded), dg.SkipReason)
 
 
 @pytest.mark.parametrize(
-    "change", ["add column note text default 'n'", "drop column email", "drop column staff_id"]
-)
-def test_a_column_added_or_dropped_is_loaded(loaded, change) -> None:
-    table = "payment" if "staff_id" in change else "customer"
+    ("table", "change"),
+    [("customer", "add column note text default 'n'"), ("customer", "drop column email"),
+     ("payment", "add column note text default 'n'"), ("payment", "drop column amount")],
+)  # fmt: skip
+def test_a_column_added_or_dropped_is_loaded(loaded, table, change) -> None:
     with postgres.connect("pagila") as conn:
-        conn.execute(f"alter table {table} {change} cascade")
+        conn.execute(f"alter table {table} {change}")
     request = _tick(loaded)  # no exception
     assert isinstance(request, dg.RunRequest)
     assert [k.path[-1] for k in request.asset_selection] == [table]
