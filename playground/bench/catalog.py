@@ -20,6 +20,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 
@@ -119,7 +120,9 @@ def bench_catalog(rows: int, commits: int, settings: Settings | None = None, pri
             if code != 0:
                 raise RuntimeError(f"{method} failed:\n{output[-3000:]}")
             results[method] = {**child_report(output), "peak_rss": peak, "process_seconds": seconds}
-        server_rss = processes.peak_rss(server.pid)
+        # the Java server is the gate's child (stack.catalog_gate): count both
+        family = [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]
+        server_rss = sum(processes.peak_rss(pid) for pid in family)
     finally:
         processes.stop(server.pid)
     _print(results, server.seconds_to_start, server_rss, print_)

@@ -10,6 +10,7 @@ Identifiers are always quoted with `quote()`/`qualified()`; values go in as `?` 
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
 import urllib.request
@@ -122,10 +123,15 @@ def connect(catalog: str = "iceberg", schema: str | None = None, settings: Setti
     certificate verified; else basic auth over HTTPS when PLAYGROUND_TRINO_PASSWORD is set."""
     settings = settings or get_settings()
     auth, user, scheme, session = None, settings.trino_user, settings.trino_scheme, None
+    encoding = ["json+zstd", "json"]
     login = local_login(settings)
     if login:
         auth = trino.auth.BasicAuthentication(login["user"], login["password"])
         user, scheme, session = login["user"], "https", _session(login["certificate"])
+        if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+            # the client fetches spooled segments with a session of its own, whose `verify`
+            # that variable replaces: results come through the coordinator instead
+            encoding = ["json"]
     elif settings.trino_password:
         auth = trino.auth.BasicAuthentication(settings.trino_user, settings.trino_password)
     return trino.dbapi.connect(
@@ -143,7 +149,7 @@ def connect(catalog: str = "iceberg", schema: str | None = None, settings: Setti
         timezone="UTC",
         # The spooling protocol (docker/trino/*/config.properties): results as zstd-compressed
         # segments. A server without it answers with the direct protocol instead.
-        encoding=["json+zstd", "json"],
+        encoding=encoding,
     )
 
 

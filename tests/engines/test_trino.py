@@ -100,6 +100,10 @@ def test_large_results_come_through_the_spooling_protocol(trino_stack, monkeypat
     """Rows arrive as segments the workers spooled to the bucket, not as JSON pages."""
     from trino import client
 
+    # a CA bundle in the environment would replace the verification of the segments' session
+    # (the client then asks for the direct protocol: tested below)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     spooled = []
 
     class Counted(client.SpooledSegment):
@@ -190,7 +194,21 @@ def test_the_stack_trino_wants_its_login_over_verified_tls(trino_stack) -> None:
             return cursor.fetchall()
 
     assert query(login["password"], login["certificate"]) == [[25]]
-    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(client.exceptions.TrinoConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         query(login["password"], True)  # the machine's CAs do not vouch for it: nothing trusts it
     with pytest.raises(client.exceptions.HttpError, match="401"):
         query(login["password"] + "x", login["certificate"])
+
+
+@pytest.mark.stack
+def test_a_ca_bundle_in_the_environment_still_reads_large_results(trino_stack, monkeypatch) -> None:
+    """REQUESTS_CA_BUNDLE (set on many machines) replaces the `verify` of every requests
+    session that trusts the environment; the local stack's Trino is still reached, verified."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    where = "from tpch.sf1.orders where orderkey <= 400000"
+    table = trino.fetch_arrow(f"select orderkey {where}", settings=trino_stack)
+    _, [(rows, keys)] = trino.execute(
+        f"select count(*), sum(orderkey) {where}", settings=trino_stack
+    )
+    assert table.num_rows == rows > 50_000
+    assert sum(table.column("orderkey").to_pylist()) == keys

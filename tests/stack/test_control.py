@@ -105,6 +105,7 @@ def test_services_stop_and_start_leave_the_forwarder_working(trino_stack) -> Non
     line = {line.service: line for line in control.status(trino_stack)}["postgres"]
     assert not line.ok and line.detail.endswith("`playground services start`")
     with socket.socket() as holder:  # the old port is taken: the server must move
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past its TIME_WAIT
         holder.bind(("127.0.0.1", old))
         holder.listen()
         postgres.start(embedded, progress=lambda _l: None)
