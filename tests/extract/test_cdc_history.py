@@ -193,8 +193,9 @@ def test_generated_histories_keep_the_lakehouse_equal(fresh_postgres, settings) 
 
 
 @pytest.mark.slow
-def test_longer_generated_histories_keep_the_lakehouse_equal(settings, request) -> None:
+def test_longer_generated_histories_keep_the_lakehouse_equal(request) -> None:
     """Minutes: runs only when asked for, with `-m slow`."""
     if request.config.option.markexpr.strip() != "slow":
         pytest.skip("the longer search runs with `pytest -m slow`")
-    _run(request.getfixturevalue("fresh_postgres"), settings, 60, 15, shrink=True)
+    fresh = request.getfixturevalue("fresh_postgres")  # first: it sets the data directory
+    _run(fresh, request.getfixturevalue("settings"), 60, 15, shrink=True)
