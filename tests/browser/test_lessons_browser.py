@@ -32,7 +32,7 @@ LESSONS = {
     "02_duckdb_lakehouse": (1, "Recap"),
     "04_io_managers": (1, "Recap"),
     "05_incremental_loading": (0, "What the table says"),
-    "06_when_things_break": (0, "Rolled back: the current snapshot"),
+    "06_when_things_break": (0, "Rolled back to the snapshot exercise 1 asks for"),
 }
 
 
