@@ -1,0 +1,93 @@
+"""Lesson 07's plumbing: names are checked, files are counted where they are, and the lesson runs
+twice in one data directory, in two time zones, with the same figures PostgreSQL agrees with."""
+
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from playground.lessons import ducklake
+from playground.orchestration.promote import lessons_dir
+from playground.services import postgres
+from tests.helpers import run
+
+PLAIN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pay ment", "payment; drop table x", 'pay"ment', "Payment", "péage", "", "1st", "a" * 64],
+)
+def test_an_odd_table_name_is_refused(name) -> None:
+    with pytest.raises(ValueError, match="not a plain table name"):
+        ducklake.check_name(name)
+
+
+@given(st.text(max_size=70))
+def test_only_plain_names_pass(name) -> None:
+    if PLAIN.fullmatch(name):
+        assert ducklake.check_name(name) == name
+    else:
+        with pytest.raises(ValueError, match="lower-case letters"):
+            ducklake.check_name(name)
+
+
+def test_the_iceberg_name_is_checked_too(tmp_path) -> None:
+    setup = ducklake.Setup(None, "", "", tmp_path)  # only the namespace is read
+    assert ducklake.iceberg_table(setup, "payment") == "lesson07.payment"
+    with pytest.raises(ValueError):
+        ducklake.iceberg_table(setup, "payment.x")
+
+
+def test_files_are_counted_under_an_odd_folder(tmp_path) -> None:
+    folder = tmp_path / "My Data #1 é"
+    (folder / "a" / "b").mkdir(parents=True)
+    for name in ("one.parquet", "a/two.json", "a/b/three"):
+        (folder / name).write_text("x")
+    assert ducklake.files(folder) == 3
+    assert ducklake.files(folder.as_uri()) == 3  # the file:// form, percent-encoded
+
+
+FIGURES = ("first load:", "one row:", "flush:", "cleaned:")
+
+
+def _figures(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith(FIGURES)]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_the_lesson_twice_in_one_data_directory_far_from_utc_and_at_utc(fresh_data_dir) -> None:
+    lesson = str(lessons_dir() / "07_iceberg_and_ducklake.py")
+    first = run([sys.executable, lesson], env={"TZ": "Pacific/Kiritimati"}, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run([sys.executable, lesson], env={"TZ": "UTC"}, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert len(_figures(first.stdout)) == 4, first.stdout[-2000:]
+    assert _figures(first.stdout) == _figures(second.stdout)
+    with postgres.connect("pagila") as conn:  # the two months, counted by PostgreSQL in UTC
+        (rows,) = conn.execute(
+            "select count(*) from payment where payment_date >= '2022-04-01 00:00:00+00' "
+            "and payment_date < '2022-06-01 00:00:00+00'"
+        ).fetchone()
+    assert rows > 0
+    assert f"first load: {{'DuckLake': {rows}, 'Iceberg': {rows}}}" in first.stdout
+    assert "one row: ducklake files 0, iceberg files 4" in first.stdout  # inlined; Iceberg's 4
+    assert "flush: ducklake files 1" in first.stdout
+    with postgres.connect(ducklake.CATALOG_DB) as conn:  # DuckLake's catalog is in PostgreSQL
+        (tables,) = conn.execute(
+            "select count(*) from pg_tables where tablename like 'ducklake%'"
+        ).fetchone()
+    assert tables > 10
+    _files_are_private_and_inside(fresh_data_dir / "lesson07" / "ducklake")
+
+
+def _files_are_private_and_inside(folder: Path) -> None:
+    parquet = list(folder.rglob("*.parquet"))
+    assert parquet, f"no DuckLake file under {folder}"
+    for path in parquet:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
