@@ -12,6 +12,7 @@ from playground.bench import extract as bench
 from playground.lessons import (
     chunked_loading,
     duckdb_lakehouse,
+    ducklake,
     exercises,
     incremental_loading,
     io_managers,
@@ -189,6 +190,7 @@ EXERCISES = {
     "04_io_managers": io_managers.EXERCISES,
     "05_incremental_loading": incremental_loading.EXERCISES,
     "06_when_things_break": when_things_break.EXERCISES,
+    "07_iceberg_and_ducklake": ducklake.EXERCISES,
 }
 NEEDS_TRINO = {
     "03_trino_crud": "tests/lessons/test_trino_lesson.py runs it against the suite's Trino",
@@ -215,7 +217,8 @@ def stack_endpoints(stack) -> dict[str, str]:
 # (tests/lessons/test_exercises.py feeds them); lesson 03's run against Trino (test_trino_lesson);
 # lesson 06's answers exist only after its run (`_check_the_answers_of_06`).
 CHECKED_IN_THE_RUN = ("00_tour", "02_duckdb_lakehouse", "04_io_managers",
-                      "05_incremental_loading", "06_when_things_break")  # fmt: skip
+                      "05_incremental_loading", "06_when_things_break",
+                      "07_iceberg_and_ducklake")  # fmt: skip
 # The worked and wrong answers that depend on the data, as literals: what pagila at SF 1 (seed 42,
 # the lessons' own) holds. May 2022 has 2,595 payments and April 2,555 (the wrong answer is both
 # months: every row of the table). The day of changes (seed 0) adds payments in 2022-08 and
