@@ -203,8 +203,8 @@ BY_SCRIPT = [p for p in LESSONS if p.stem not in ON_THEIR_OWN]
 def stack_endpoints(stack) -> dict[str, str]:
     """Where the stack's REST catalog, object store and Trino are, for a lesson that otherwise
     runs in embedded mode with its own data directory."""
-    names = ("catalog_uri", "s3_endpoint", "s3_access_key", "s3_secret_key", "trino_host",
-             "trino_port")  # fmt: skip
+    names = ("catalog_uri", "catalog_token", "s3_endpoint", "s3_access_key", "s3_secret_key",
+             "trino_host", "trino_port")  # fmt: skip
     return {
         k: v
         for k, v in settings_env(stack).items()
@@ -238,7 +238,19 @@ def test_lesson_runs_as_script(lesson, fresh_data_dir) -> None:
 
 def test_the_duckdb_lesson_writes_through_the_stacks_catalog(trino_stack, fresh_data_dir) -> None:
     """Lesson 02 in embedded mode with its own data directory, its last part against the suite's
-    stack (a session fixture: it is started before, and outlives, this test's data directory)."""
+    stack (a session fixture: it is started before, and outlives, this test's data directory).
+    The local stack's Trino asks for a login over HTTPS: its login file (user, password and the
+    certificate's path, 0600) goes where the lesson's settings look for it."""
+    import shutil
+
+    from playground.config.settings import get_settings
+    from playground.engines import trino
+
+    login = trino.login_file(trino_stack)
+    if login.is_file():
+        mine = trino.login_file(get_settings())
+        mine.parent.mkdir(parents=True, mode=0o700)
+        shutil.copy2(login, mine)
     _run_lesson(lessons_dir() / "02_duckdb_lakehouse.py", stack_endpoints(trino_stack))
 
 
