@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from playground import lakehouse
 from playground.lessons import ducklake
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
@@ -78,6 +79,8 @@ def test_the_lesson_twice_in_one_data_directory_far_from_utc_and_at_utc(fresh_da
     assert f"first load: {{'DuckLake': {rows}, 'Iceberg': {rows}}}" in first.stdout
     assert "one row: ducklake files 0, iceberg files 4" in first.stdout  # inlined; Iceberg's 4
     assert "flush: ducklake files 1" in first.stdout
+    # after the month replaced, PyIceberg reads the two months and the one row inserted
+    assert lakehouse.read("lesson07.payment").num_rows == rows + 1
     with postgres.connect(ducklake.CATALOG_DB) as conn:  # DuckLake's catalog is in PostgreSQL
         (tables,) = conn.execute(
             "select count(*) from pg_tables where tablename like 'ducklake%'"
