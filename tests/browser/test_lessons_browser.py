@@ -6,6 +6,7 @@ from playground import lakehouse
 from playground.lessons import (
     chunked_loading,
     duckdb_lakehouse,
+    ducklake,
     incremental_loading,
     io_managers,
     tour,
@@ -32,6 +33,7 @@ LESSONS = {
     "02_duckdb_lakehouse": (1, "Recap"),
     "04_io_managers": (1, "Recap"),
     "05_incremental_loading": (0, "What the table says"),
+    "07_iceberg_and_ducklake": (0, "Who reads each"),
     "06_when_things_break": (0, "Rolled back to the snapshot exercise 1 asks for"),
 }
 
@@ -106,6 +108,10 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
         if lesson == "06_when_things_break":  # the winner is in the table the lesson raced on
             exercise = when_things_break.WINNER
             _choose(page, "the writer that won", _race_winner(), exercise.title)
+        if lesson == "07_iceberg_and_ducklake":
+            exercise = ducklake.FIRST
+            box = "select count(*) from lake.payment ..."
+            type_answer(page, box, exercise.worked, exercise.title)
         if lesson == "05_incremental_loading":
             exercise = incremental_loading.CHANGED_CUSTOMERS
             type_answer(page, "select customer_id from pg.public.customer ...", exercise.worked,
