@@ -282,7 +282,8 @@ def _(mo):
     and refuses the other whole; old snapshots make a bad load a one-line rollback; a DuckDB
     file has one writer or many readers; a lock file is trusted only when its process checks out.
 
-    All lessons: [the lesson list](./).
+    Next: [lesson 07, Iceberg beside DuckLake](?file=07_iceberg_and_ducklake.py), the same tables
+    in two table formats. All lessons: [the lesson list](./).
     """)
     return
 
