@@ -10,13 +10,31 @@ app = marimo.App(width="medium", app_title="Lesson 06: When things break")
 
 @app.cell
 def _():
-    import marimo as mo
+    import signal
+    import subprocess
+    import threading
 
+    import marimo as mo
+    from pyiceberg.exceptions import CommitFailedException
+
+    from playground import lakehouse
     from playground.datasets.pagila import seed
+    from playground.lakehouse import clean
     from playground.lessons import when_things_break as breaking
     from playground.services import postgres
 
-    return breaking, mo, postgres, seed
+    return (
+        CommitFailedException,
+        breaking,
+        clean,
+        lakehouse,
+        mo,
+        postgres,
+        seed,
+        signal,
+        subprocess,
+        threading,
+    )
 
 
 @app.cell(hide_code=True)
@@ -53,28 +71,49 @@ def _(mo):
     `playground extract` writes Parquet files under the table's folder first and commits them in
     one Iceberg transaction at the end. The next cell starts one over ten million generated
     rows and kills it with `SIGKILL` (no chance to clean up) as soon as it reports its first
-    megabytes. Then it asks the catalog, and `playground clean`.
+    megabytes. The cell after it asks the catalog, then does what `playground clean` does:
+    `clean.find()` lists the files no snapshot references, `clean.clean()` removes them.
     """)
     return
 
 
 @app.cell
-def _(breaking, mo):
-    killed = breaking.kill_extract()
-    print(f"killed extract: snapshot {killed['snapshot before']} -> {killed['snapshot after']}; "
-          f"staged {killed['staged files']}, removed {killed['removed']}, "
-          f"left {killed['left']}")  # fmt: skip
+def _(breaking, signal, subprocess):
+    # an extract of ten million rows in a child process, killed with SIGKILL mid-write
+    before = breaking.snapshot(breaking.BIG)
+    _extract = breaking.cli("extract", "--query", breaking.QUERY, "--to", breaking.BIG)
+    _child = subprocess.Popen(_extract, stdout=subprocess.PIPE, text=True)
+    printed = breaking.read_until(_child, breaking.PROGRESS)  # up to its first "MB written"
+    _child.send_signal(signal.SIGKILL)  # no chance to clean up, nor to commit
+    _child.wait()
+    after = breaking.snapshot(breaking.BIG)
+    return after, before, printed
+
+
+@app.cell
+def _(clean, printed):
+    # the files the killed extract staged: no snapshot references them, their writer is gone
+    print(f"the killed extract's last line: {printed[-1]}")
+    staged = clean.find()
+    removed = clean.clean(progress=lambda _line: None)
+    left = clean.find()
+    return left, removed, staged
+
+
+@app.cell
+def _(after, before, left, mo, printed, removed, staged):
+    print(f"killed extract: snapshot {before} -> {after}; staged {len(staged.files)}, "
+          f"removed {len(removed.files)}, left {len(left.files)}")  # fmt: skip
     mo.vstack([
         mo.md("What the extract printed before it died:"),
-        mo.plain_text("\n".join(killed["printed"])),
+        mo.plain_text("\n".join(printed)),
         mo.md(f"""
-    - The table's current snapshot before: `{killed["snapshot before"] or "no table yet"}`,
-      after: `{killed["snapshot after"] or "no table yet"}`. **Unchanged**: readers never saw a
-      row of the killed run.
-    - `playground clean` found **{killed["staged files"]} staged file(s)**
-      ({killed["staged MB"]} MB) that no snapshot references and whose writer is gone, and removed
-      {killed["removed"]}; {killed["left"]} left. It never touches a file a snapshot references,
-      nor the files of a writer still running.
+    - The table's current snapshot before: `{before or "no table yet"}`, after:
+      `{after or "no table yet"}`. **Unchanged**: readers never saw a row of the killed run.
+    - `playground clean` found **{len(staged.files)} staged file(s)**
+      ({staged.bytes / 2**20:.1f} MB) that no snapshot references and whose writer is gone, and
+      removed {len(removed.files)}; {len(left.files)} left. It never touches a file a snapshot
+      references, nor the files of a writer still running.
     """),
     ])  # fmt: skip
     return
@@ -85,23 +124,40 @@ def _(mo):
     mo.md(r"""
     ## 2. Two writers, one table
 
-    Two processes load `lesson06.race` at the same snapshot, wait for the same signal, and
-    replace its rows at once: writer A with 5 rows, writer B with 7. The catalog accepts a commit
-    only if the table still is at the snapshot the writer started from, so the first commit wins
-    and the second is refused whole. (PyIceberg retries a refused commit by default when it can;
-    this table has `commit.retry.num-retries = 0` so you see the refusal.)
+    Two writers load `lesson06.race` at the same snapshot, wait for the same signal, and
+    replace its rows at once: writer A with 5 rows, writer B with 7. Here they are two threads;
+    two processes or two machines look the same to the catalog. It accepts a commit only if the
+    table still is at the snapshot the writer started from, so the first commit wins and the
+    second is refused whole. (PyIceberg retries a refused commit by default when it can; this
+    table has `commit.retry.num-retries = 0` so you see the refusal.)
     """)
     return
 
 
 @app.cell
-def _(breaking, mo):
-    race = breaking.two_writers()
-    _codes = sorted(race["exit codes"].values())
-    mo.md(
-        f"Both writers ran and ended, with exit codes {_codes}: one commit was accepted, the "
-        f"other refused. Which writer won is exercise 2 below; what each one said waits there."
-    )
+def _(CommitFailedException, breaking, lakehouse, threading):
+    breaking.fresh_race_table()  # lesson06.race: 3 rows of a first load, retries off
+    _go = threading.Barrier(2)
+
+    def _write(writer: str, rows: int) -> str:
+        table = lakehouse.catalog().load_table(breaking.RACE)  # both at the same snapshot
+        _go.wait()  # the signal: both commit at once
+        try:
+            table.overwrite(breaking.race_rows(writer, rows))
+        except CommitFailedException as exc:
+            return f"writer {writer}: lost, nothing committed: {exc}"
+        return f"writer {writer}: committed {rows} rows"
+
+    said = breaking.in_threads(_write, {"A": 5, "B": 7})
+    return (said,)
+
+
+@app.cell
+def _(breaking, lakehouse, mo, said):
+    race = lakehouse.read(breaking.RACE).column("writer").to_pylist()
+    _won = sum(": committed " in _s for _s in said.values())
+    mo.md(f"Both writers ran; commits the catalog accepted: **{_won} of 2**. Which writer won "
+          "is exercise 2 below; what each one said waits there.")  # fmt: skip
     return (race,)
 
 
@@ -225,9 +281,18 @@ def _(breaking, good_snapshot):
 
 
 @app.cell
-def _(bad, breaking, mo):
-    # the recovery: the table points at the good snapshot again (no file rewritten)
-    _now = breaking.rollback(bad["good snapshot"])
+def _(bad, breaking, lakehouse):
+    # the recovery: point the table at the snapshot before the bad load (no file is rewritten)
+    _payment = lakehouse.catalog().load_table(breaking.PAYMENT)
+    _payment.manage_snapshots().rollback_to_snapshot(bad["good snapshot"]).commit()
+    rolled_back = lakehouse.catalog().load_table(breaking.PAYMENT).current_snapshot()
+    return (rolled_back,)
+
+
+@app.cell
+def _(bad, breaking, mo, rolled_back):
+    # the check: each month's total in the current snapshot against PostgreSQL's
+    _now = rolled_back.snapshot_id
     _equal = breaking.snapshot_sums(_now) == breaking.postgres_month_sums()
     print(f"rolled back: to the first load's snapshot: {_now == bad['good snapshot']}, "
           f"equals PostgreSQL: {_equal}")  # fmt: skip
@@ -261,14 +326,14 @@ def _(breaking, winner):
 
 
 @app.cell
-def _(mo, race):
-    _rows = [f"| {_w} | {_s} | {race['exit codes'][_w]} |" for _w, _s in race["said"].items()]
+def _(mo, race, said):
+    _rows = [f"| {_w} | {_s} |" for _w, _s in said.items()]
     if not mo.running_in_notebook():  # run as a script: the suite reads these lines
-        for _writer, _said in race["said"].items():
-            print(f"race: {_said} (exit {race['exit codes'][_writer]})")
+        for _said in said.values():
+            print(f"race: {_said}")
     mo.accordion({"what each writer said (the answer to exercise 2)": mo.md(
-        "| writer | what it said | exit code |\n|---|---|---|\n" + "\n".join(_rows)
-        + f"\n\nThe table holds **{race['rows']} rows**, of writer(s) {race['writers']}: "
+        "| writer | what it said |\n|---|---|\n" + "\n".join(_rows)
+        + f"\n\nThe table holds **{len(race)} rows**, of writer(s) {sorted(set(race))}: "
         "never a mix."
     )})  # fmt: skip
     return

@@ -1,40 +1,41 @@
 """Lesson 06: the lakehouse's promises, shown by breaking them on purpose, and its exercises.
 
-Each step runs a real failure in a child process and reports what happened, then recovers:
-- `kill_extract`: an extract killed with SIGKILL while it writes; the catalog is unchanged and
-  `playground clean` finds (and removes) the files it staged;
-- `two_writers`: two processes replace the same table at the same instant; one commit wins,
-  the other fails saying so (commit retries are off for the table, so the race is visible);
-- `bad_month` / `rollback`: a month loaded with amounts in cents, found by comparing with
-  PostgreSQL, and the table rolled back to the snapshot before it;
+Each step runs a real failure (a child process, or two threads racing) and recovers from it:
+- the kill of an extract mid-write is in the lesson's cells (`cli`, `read_until` and
+  `snapshot` are its plumbing): the catalog is unchanged and `playground clean` finds the files;
+- the two writers' race is in the lesson's cells (`fresh_race_table`, `race_rows`, `in_threads`
+  are its plumbing): one commit wins, the other is refused whole (retries are off for the table);
+- `bad_month`: a month loaded with amounts in cents, found by comparing with PostgreSQL
+  (`snapshot_sums`, `postgres_month_sums`); the rollback itself is in the lesson's cell;
 - `held_warehouse`: a process holds a DuckDB file open, so a writer (dbt) cannot have it;
 - `stale_pid`: a `postmaster.pid` left naming a live process that is not PostgreSQL.
 
 Everything happens in the namespace `lesson06` and in `<data dir>/lesson06/`; the learner's
 own PostgreSQL server, tables and warehouse are never touched. Run as a module, this file is
-the child processes' entry point (`python -m playground.lessons.when_things_break write ...`).
+the child processes' entry point (`python -m playground.lessons.when_things_break hold ...`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-from pyiceberg.exceptions import CommitFailedException
 
 from playground import extract, lakehouse
 from playground.config.months import month_bounds
 from playground.config.settings import get_settings
-from playground.lakehouse import clean, warehouse
+from playground.lakehouse import warehouse
 from playground.lessons.exercises import Exercise
 from playground.services import postgres
-from playground.services.processes import kill_at_line
 
 NAMESPACE = "lesson06"
 BIG, RACE, PAYMENT = f"{NAMESPACE}.big", f"{NAMESPACE}.race", f"{NAMESPACE}.payment"
@@ -50,81 +51,70 @@ def folder() -> Path:
     return path
 
 
-def _cli(*args: str) -> list[str]:
+def cli(*args: str) -> list[str]:
+    """The command line of `playground <args>` run by this Python (for a child process)."""
     return [sys.executable, "-m", "playground.cli", *args]
 
 
-def kill_extract() -> dict:
-    """Kill -9 an extract mid-write; what the catalog and `playground clean` say afterwards."""
+def read_until(child: subprocess.Popen, marker: str, extra_wait: float = 0.3) -> list[str]:
+    """The lines `child` prints up to one matching the regex `marker` (then `extra_wait` seconds
+    more, so it is mid-write). Raises RuntimeError, killing it, if it ends before."""
+    seen: list[str] = []
+    for line in child.stdout:
+        seen.append(line.rstrip("\n"))
+        if re.search(marker, line):
+            time.sleep(extra_wait)
+            return seen
+    child.kill()
+    raise RuntimeError(f"the child ended before printing {marker!r}: {seen[-3:]}")
+
+
+def snapshot(identifier: str) -> int | None:
+    """The table's current snapshot id (None: no table, or no snapshot yet); creates the
+    lesson's namespace if needed."""
     cat = lakehouse.catalog()
     cat.create_namespace_if_not_exists(NAMESPACE)
-    before = _snapshot(cat, BIG)
-    # no --source: the configured database (a URL on a command line shows its password to `ps`)
-    seen = kill_at_line(_cli("extract", "--query", QUERY, "--to", BIG), PROGRESS)
-    found = clean.find()
-    removed = clean.clean(progress=lambda _line: None)
-    return {"printed": seen, "snapshot before": before, "snapshot after": _snapshot(cat, BIG),
-            "staged files": len(found.files), "staged MB": round(found.bytes / 2**20, 1),
-            "removed": len(removed.files), "left": len(clean.find().files)}  # fmt: skip
-
-
-def _snapshot(cat, identifier: str) -> int | None:
-    """The table's current snapshot id (None: no table, or no snapshot yet)."""
     if not cat.table_exists(identifier):
         return None
     current = cat.load_table(identifier).current_snapshot()
     return current.snapshot_id if current else None
 
 
-def _race_rows(writer: str, n: int) -> pa.Table:
+def race_rows(writer: str, n: int) -> pa.Table:
+    """`n` rows of `writer`: what one writer of the race puts in `lesson06.race`."""
     return pa.table({"id": pa.array(range(n), pa.int32()),
                      "writer": pa.array([writer] * n, pa.string())})  # fmt: skip
 
 
-def write_at_signal(identifier: str, writer: str, rows: int, ready: Path, go: Path) -> int:
-    """A child: load the table, say it is ready, wait for the signal, replace the rows."""
-    table = lakehouse.catalog().load_table(identifier)
-    ready.touch()
-    while not go.exists():
-        time.sleep(0.01)
-    try:
-        table.overwrite(_race_rows(writer, rows))
-    except CommitFailedException as exc:
-        print(f"writer {writer}: lost, nothing committed: {exc}", flush=True)
-        return 1
-    print(f"writer {writer}: committed {rows} rows", flush=True)
-    return 0
-
-
-def two_writers() -> dict:
-    """Two processes replace `lesson06.race` at once: who won, what the other one saw."""
+def fresh_race_table() -> None:
+    """`lesson06.race` made anew, holding a first load of 3 rows; commit retries off, so a
+    commit refused by the catalog fails instead of being retried."""
     cat = lakehouse.catalog()
     cat.create_namespace_if_not_exists(NAMESPACE)
     if cat.table_exists(RACE):
         cat.drop_table(RACE)
-    table = cat.create_table(RACE, schema=_race_rows("-", 0).schema,
+    table = cat.create_table(RACE, schema=race_rows("-", 0).schema,
                              properties={"commit.retry.num-retries": "0"})  # fmt: skip
-    table.append(_race_rows("first load", 3))
-    work = folder() / "race"
-    work.mkdir(exist_ok=True)
-    for stale in work.iterdir():
-        stale.unlink()
-    children = {
-        writer: subprocess.Popen(
-            [sys.executable, "-m", __name__, "write", RACE, writer, str(rows), str(work)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for writer, rows in (("A", 5), ("B", 7))
-    }  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not all((work / f"{w}.ready").exists() for w in children):
-        if time.monotonic() > deadline or any(c.poll() is not None for c in children.values()):
-            break
-        time.sleep(0.01)
-    (work / "go").touch()  # both loaded the same snapshot: now both commit
-    said = {w: c.communicate(timeout=60)[0].strip() for w, c in children.items()}
-    codes = {w: c.returncode for w, c in children.items()}
-    rows = lakehouse.read(RACE).column("writer").to_pylist()
-    return {"said": said, "exit codes": codes, "rows": len(rows), "writers": sorted(set(rows))}
+    table.append(race_rows("first load", 3))
+
+
+def in_threads(work: Callable[[str, int], str], jobs: dict[str, int]) -> dict[str, str]:
+    """`work(name, value)` for every job, each in a thread of its own, all at once; what each
+    returned (or the error it raised, in one line)."""
+    said: dict[str, str] = {}
+
+    def one(name: str) -> None:
+        try:
+            said[name] = work(name, jobs[name])
+        except Exception as exc:  # noqa: BLE001 - said, not lost in a thread
+            said[name] = f"writer {name}: failed: {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return {name: said.get(name, f"writer {name}: still running") for name in jobs}
 
 
 def _month_sums(rows: pa.Table) -> dict[str, Decimal]:
@@ -180,14 +170,6 @@ def _bounds(month: str) -> tuple[datetime, datetime]:
             datetime(after.year, after.month, 1, tzinfo=UTC))  # fmt: skip
 
 
-def rollback(snapshot_id: int) -> int:
-    """Make `snapshot_id` the table's current snapshot again (a new metadata file, no data
-    rewritten); the current snapshot id afterwards."""
-    table = lakehouse.catalog().load_table(PAYMENT)
-    table.manage_snapshots().rollback_to_snapshot(int(snapshot_id)).commit()
-    return lakehouse.catalog().load_table(PAYMENT).current_snapshot().snapshot_id
-
-
 def hold(path: Path) -> None:
     """A child: open the DuckDB file for writing, say so, and keep it until killed."""
     import duckdb  # noqa: PLC0415 - only the child opens it
@@ -224,14 +206,14 @@ def stale_pid() -> dict:
     data = folder() / "stale"
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(data)}
     run = {"env": env, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run(_cli("services", "start"), check=True, **run)
-    subprocess.run(_cli("services", "stop"), check=True, **run)
+    subprocess.run(cli("services", "start"), check=True, **run)
+    subprocess.run(cli("services", "stop"), check=True, **run)
     pid_file = data / "pgdata" / "postmaster.pid"
     pid_file.write_text(f"{os.getpid()}\n{data / 'pgdata'}\n0\n5432\n\n127.0.0.1\n0 0\nready\n")
-    doctor = subprocess.run(_cli("doctor"), **run).stdout.splitlines()
+    doctor = subprocess.run(cli("doctor"), **run).stdout.splitlines()
     at = next((i for i, line in enumerate(doctor) if line.split()[1:2] == ["postgres"]), None)
-    started = subprocess.run(_cli("services", "start"), **run)
-    stopped = subprocess.run(_cli("services", "stop"), **run)
+    started = subprocess.run(cli("services", "start"), **run)
+    stopped = subprocess.run(cli("services", "stop"), **run)
     return {"doctor said": "\n".join(doctor[at : at + 2]) if at is not None else "",
             "start said": started.stdout.strip(),
             "start exit code": started.returncode, "stop said": stopped.stdout.strip()}  # fmt: skip
@@ -289,10 +271,6 @@ EXERCISES = (GOOD_SNAPSHOT, WINNER)
 
 
 if __name__ == "__main__":  # the child processes of the steps above
-    if sys.argv[1] == "write":
-        identifier, writer, rows, work = sys.argv[2:6]
-        sys.exit(write_at_signal(identifier, writer, int(rows), Path(work) / f"{writer}.ready",
-                                 Path(work) / "go"))  # fmt: skip
     if sys.argv[1] == "hold":
         hold(Path(sys.argv[2]))
     if sys.argv[1] == "cents":
