@@ -45,7 +45,7 @@ def _(mo):
     A lakehouse makes promises: a write is committed whole or not at all, two writers cannot
     both win, yesterday's data is still there after a bad load. This lesson breaks things on
     purpose to watch those promises hold, and shows how to recover each time. Every failure is
-    real: a process killed with `SIGKILL`, two processes racing, a file held open, a server's
+    real: a process killed with `SIGKILL`, two writers racing, a file held open, a server's
     lock file pointing at the wrong process.
 
     All of it happens in the namespace `lesson06` and in the folder `lesson06/` of your data
