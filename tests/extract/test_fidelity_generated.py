@@ -51,9 +51,11 @@ def _floats(width: int):
 
 
 def _decimals(precision: int, scale: int):
-    bound = Decimal(10) ** (precision - scale) - Decimal(10) ** -scale
-    finite = st.decimals(-bound, bound, places=scale, allow_nan=False, allow_infinity=False)
-    return st.one_of(finite, st.sampled_from([bound, -bound, Decimal("NaN")]))
+    # exact (Decimal arithmetic would round 38 digits to the context's 28)
+    bound = Decimal(f"{10**precision - 1}E-{scale}")
+    low = bound.copy_negate()
+    finite = st.decimals(low, bound, places=scale, allow_nan=False, allow_infinity=False)
+    return st.one_of(finite, st.sampled_from([bound, low, Decimal("NaN")]))
 
 
 # (PostgreSQL type, values as psycopg parameters, how the expected value is selected)
@@ -202,6 +204,7 @@ def data_dir(tmp_path_factory):
 @given(table=tables())
 @example(table=(["c_1"], ["real"], [[71515512.0]]))  # a float32 its shortest text does not give
 @example(table=(["c_0"], ["time"], [[None], [None], ["24:00:00"], ["24:00:00"]]))  # ids 3, 10
+@example(table=(["c_0"], ["numeric(38,0)"], [[Decimal("9" * 38)], [Decimal("-" + "9" * 38)]]))
 @example(
     table=(
         ["c_0", "c_1", "c_2"],
