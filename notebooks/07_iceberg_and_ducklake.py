@@ -47,10 +47,17 @@ def _(mo):
 
 
 @app.cell
-def _(ducklake):
+def _(ducklake, mo):
     # Plumbing: pagila seeded if missing; DuckLake's catalog database and folder and the
     # Iceberg namespace `lesson07` emptied, so every run starts from the same place.
-    setup = ducklake.prepare()
+    _why = ""
+    try:
+        setup = ducklake.prepare()
+    except ducklake.StackNotCovered as _exc:
+        setup, _why = None, str(_exc)
+        if not mo.running_in_notebook():
+            print(f"This lesson stops here: {_why}")  # run as a script: say why
+    mo.stop(setup is None, mo.callout(mo.md(f"**The cells below wait.** {_why}"), kind="warn"))
     con = ducklake.connect(setup)  # DuckDB in UTC, ducklake loaded, pagila attached as `pg`
     return con, setup
 

@@ -94,3 +94,14 @@ def _files_are_private_and_inside(folder: Path) -> None:
     assert parquet, f"no DuckLake file under {folder}"
     for path in parquet:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+@pytest.mark.notebook
+def test_in_stack_mode_the_lesson_says_it_runs_in_embedded_mode(fresh_data_dir) -> None:
+    lesson = str(lessons_dir() / "07_iceberg_and_ducklake.py")
+    result = run([sys.executable, lesson], env={"PLAYGROUND_MODE": "stack"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "This lesson stops here: Lesson 07 runs in embedded mode" in result.stdout
+    assert "PLAYGROUND_MODE=embedded" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "first load:" not in result.stdout  # nothing after the stop ran
