@@ -13,9 +13,11 @@ def _():
     import marimo as mo
     import pandas as pd
 
+    from playground.extract import cdc, incremental
     from playground.lessons import incremental_loading
+    from playground.services import postgres
 
-    return incremental_loading, mo, pd
+    return cdc, incremental, incremental_loading, mo, pd, postgres
 
 
 @app.cell(hide_code=True)
@@ -91,17 +93,102 @@ def _(mo):
     ³ a delete of every key the day changed, an append of the rows alive after it (a deleted
     row's image is its key only).
 
-    The cell below runs all five on each table, timing each, counting the snapshots it adds and
-    the data files the table has after it, and comparing every row with PostgreSQL in DuckDB
-    (`EXCEPT ALL`, both ways).
+    Each cell below is one way, applied to each table: the code that loads is in the cell, and
+    `incremental_loading.measure` times it, counts the snapshots it adds and the data files the
+    table has after it, and compares every row with PostgreSQL in DuckDB (`EXCEPT ALL`, both
+    ways). Edit a cell and run it again: the comparison says what your version gets wrong.
     """)
     return
 
 
 @app.cell
-def _(incremental_loading, mo, pd, recorded, source):
-    results = incremental_loading.compare(source, recorded)
-    # the slot's changes are in `recorded`: drop it now, so it holds back no write-ahead log
+def _(incremental, incremental_loading, source):
+    # full reload: every row, the whole table replaced in one commit
+    full = incremental_loading.measure(
+        source, "full reload",
+        lambda table, spec, identifier: incremental.full_reload(
+            source, table, identifier, spec.partition
+        ),
+    )  # fmt: skip
+    return (full,)
+
+
+@app.cell
+def _(con, incremental, incremental_loading, source):
+    def past_watermark(table, spec, identifier):
+        """The PostgreSQL rows changed after the newest watermark the lakehouse holds."""
+        # the table and column names come from the lesson's TABLES, never from input
+        view = source.view(identifier)  # the Iceberg table as a DuckDB view
+        since = con.execute(f"select max({spec.watermark}) from {view}").fetchone()[0]  # noqa: S608
+        return con.execute(
+            f"select * from pg.public.{table} where {spec.watermark} > ?",  # noqa: S608
+            [since],
+        ).arrow().read_all()  # fmt: skip
+
+    def _append(table, spec, identifier):
+        _changed = past_watermark(table, spec, identifier)
+        _iceberg = source.cat.load_table(identifier)
+        if _changed.num_rows:
+            _iceberg.append(incremental.conform(_changed, _iceberg.schema().as_arrow()))
+        return _changed.num_rows
+
+    appended = incremental_loading.measure(source, "watermark append", _append)
+    return appended, past_watermark
+
+
+@app.cell
+def _(incremental, incremental_loading, past_watermark, source):
+    def _upsert(table, spec, identifier):
+        _changed = past_watermark(table, spec, identifier)
+        _iceberg = source.cat.load_table(identifier)
+        if _changed.num_rows:  # merged on the primary key: an update replaces its old copy
+            _iceberg.upsert(
+                incremental.conform(_changed, _iceberg.schema().as_arrow()), join_cols=[spec.key]
+            )
+        return _changed.num_rows
+
+    upserted = incremental_loading.measure(source, "watermark upsert", _upsert)
+    return (upserted,)
+
+
+@app.cell
+def _(incremental, incremental_loading, source):
+    # the months whose fingerprints differ, read again and replaced in one commit
+    replaced = incremental_loading.measure(
+        source, "changed months",
+        lambda table, spec, identifier: incremental.replace_changed_months(
+            source, table, identifier, spec.partition
+        )[0],
+    )  # fmt: skip
+    return (replaced,)
+
+
+@app.cell
+def _(cdc, incremental_loading, postgres, recorded, source):
+    with postgres.connect(incremental_loading.DATABASE) as _conn:
+        # 1. peek: the slot's changes up to a fence written now; the slot keeps them
+        _batch = cdc.peek(_conn, incremental_loading.SLOT)
+        if len(_batch.changes) < len(recorded):
+            raise cdc.CdcError("the slot lost changes: run the lesson from its first cell")
+
+        def _apply(table, spec, identifier):
+            # 2. apply: one commit per table, a delete of every key the day changed and an
+            # append of the rows alive after it
+            cdc.apply(source.cat, _batch, table, identifier, spec.key)
+            return sum(1 for _c in _batch.changes if _c.table == table)
+
+        captured = incremental_loading.measure(source, "change data capture", _apply)
+        # 3. advance: only now may PostgreSQL free the log before the fence
+        cdc.advance(_conn, _batch)
+    return (captured,)
+
+
+@app.cell
+def _(
+    appended, captured, full, incremental_loading, mo, pd, replaced, upserted
+):  # fmt: skip
+    results = [*full, *appended, *upserted, *replaced, *captured]
+    # the slot's changes are applied: drop it now, so it holds back no write-ahead log
     incremental_loading.finish()
     for _row in results:
         print(f"loaded: {_row['strategy']} | {_row['table']} | read {_row['rows read']} | "

@@ -10,6 +10,7 @@ the changes PostgreSQL itself recorded through the replication slot.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from playground.datasets.pagila import changes, seed
@@ -70,50 +71,26 @@ def apply_day(day_seed: int = 0) -> tuple[changes.Day, list[cdc.Change]]:
         return day, cdc.peek(conn, SLOT).changes
 
 
-def compare(source: Source, recorded: list[cdc.Change]) -> list[dict]:
-    """Every strategy on every table: rows read, seconds, snapshots and files, and the verdict.
-
-    Change data capture peeks the slot itself: it still holds `recorded` (and anything since).
-    """
+def measure(source: Source, strategy: str, load: Callable[[str, Spec, str], int]) -> list[dict]:
+    """Run `load(table, spec, identifier)` (it returns the rows it read) on each table of the
+    strategy's namespace: rows read, seconds, snapshots added, data files, and the row-by-row
+    comparison with PostgreSQL."""
     found = []
-    with postgres.connect(DATABASE) as conn:
-        batch = cdc.peek(conn, SLOT)  # what the slot holds now, kept until `advance`
-    if len(batch.changes) < len(recorded):
-        raise cdc.CdcError(f"the slot {SLOT} lost changes: run the lesson from its first cell")
-    for strategy, namespace in STRATEGIES.items():
-        for table, spec in TABLES.items():
-            identifier = f"{namespace}.{table}"
-            iceberg = source.cat.load_table(identifier)
-            before = len(iceberg.snapshots())
-            started = time.perf_counter()
-            if strategy == "change data capture":
-                cdc.apply(source.cat, batch, table, identifier, spec.key)
-                read = sum(1 for c in batch.changes if c.table == table)
-            else:
-                read = _read_with(source, strategy, table, identifier)
-            seconds = time.perf_counter() - started
-            iceberg = source.cat.load_table(identifier)
-            apart = differences(source, table, identifier)
-            found.append({
-                "strategy": strategy, "table": table, "rows read": read,
-                "seconds": round(seconds, 3), "snapshots added": len(iceberg.snapshots()) - before,
-                "data files": sum(1 for _ in iceberg.scan().plan_files()),
-                "equals PostgreSQL": apart.equal, "differences": str(apart),
-            })  # fmt: skip
-    with postgres.connect(DATABASE) as conn:
-        cdc.advance(conn, batch)  # every table holds the batch: the slot may free its log
+    for table, spec in TABLES.items():
+        identifier = f"{STRATEGIES[strategy]}.{table}"
+        before = len(source.cat.load_table(identifier).snapshots())
+        started = time.perf_counter()
+        read = load(table, spec, identifier)
+        seconds = time.perf_counter() - started
+        iceberg = source.cat.load_table(identifier)
+        apart = differences(source, table, identifier)
+        found.append({
+            "strategy": strategy, "table": table, "rows read": read,
+            "seconds": round(seconds, 3), "snapshots added": len(iceberg.snapshots()) - before,
+            "data files": sum(1 for _ in iceberg.scan().plan_files()),
+            "equals PostgreSQL": apart.equal, "differences": str(apart),
+        })  # fmt: skip
     return found
-
-
-def _read_with(source: Source, strategy: str, table: str, identifier: str) -> int:
-    spec = TABLES[table]
-    if strategy == "full reload":
-        return incremental.full_reload(source, table, identifier, spec.partition)
-    if strategy == "watermark append":
-        return incremental.watermark_append(source, table, identifier, spec.watermark)
-    if strategy == "watermark upsert":
-        return incremental.watermark_upsert(source, table, identifier, spec.watermark, [spec.key])
-    return incremental.replace_changed_months(source, table, identifier, spec.partition)[0]
 
 
 def finish() -> None:
