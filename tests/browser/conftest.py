@@ -117,12 +117,12 @@ def marimo_app(lesson: Path, log: Path, env: dict[str, str] | None = None) -> It
 
 
 @contextmanager
-def marimo_editor(log: Path, token: str) -> Iterator[str]:
+def marimo_editor(log: Path, token: str, home: Path) -> Iterator[str]:
     """`marimo edit notebooks/` exactly as `playground run` starts it (its access token read from
-    stdin); yields the base URL."""
+    stdin), for a learner whose HOME is `home`; yields the base URL."""
     from playground.cli.run import marimo_edit
 
-    with serve(marimo_edit("{port}"), "/health", log, stdin=token) as base:
+    with serve(marimo_edit("{port}"), "/health", log, {"HOME": str(home)}, stdin=token) as base:
         yield base
 
 

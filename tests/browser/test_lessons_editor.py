@@ -23,16 +23,20 @@ from tests.browser.conftest import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebook]
 
 
+OPENED = ("00_tour", "01_chunked_loading", "05_incremental_loading")  # the lessons opened here
+
+
 @pytest.fixture(scope="module")
 def editor(tmp_path_factory):
     """(base URL, token, server log) of one editor shared by this module's tests; the lessons
     are as they were after it (answering and following links saves nothing)."""
-    log = tmp_path_factory.mktemp("editor") / "marimo.log"
-    token = secrets.token_urlsafe(16)
-    before = {p: p.read_bytes() for p in lessons_dir().glob("*.py")}
-    with marimo_editor(log, token) as base:
+    folder = tmp_path_factory.mktemp("editor")
+    log, token = folder / "marimo.log", secrets.token_urlsafe(16)
+    opened = [lessons_dir() / f"{name}.py" for name in OPENED]
+    before = {p: p.read_bytes() for p in opened}
+    with marimo_editor(log, token, home=folder) as base:  # a new learner: no recent notebooks
         yield base, token, log
-    assert {p: p.read_bytes() for p in lessons_dir().glob("*.py")} == before
+    assert {p: p.read_bytes() for p in opened} == before
 
 
 def _open(page, editor, query: str = "") -> None:
