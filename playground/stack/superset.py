@@ -151,9 +151,10 @@ def environment(settings: Settings) -> dict[str, str]:
         TRINO_EXTRA=trino_extra(settings),
         TRINO_USER=settings.trino_user,
     )
-    login = trino.local_login(settings)
-    if login:  # requests lets this variable override a connection's own `verify`
-        env["REQUESTS_CA_BUNDLE"] = login["certificate"]
+    # requests lets these replace a connection's own `verify` (the Trino certificate its
+    # `extra` names); Superset here makes no other HTTPS request
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        env.pop(variable, None)
     return env
 
 
