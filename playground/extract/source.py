@@ -68,8 +68,9 @@ def describe(source_url: str, read_sql: str, name: str, given: bool):
         raise ExtractError(f"{name}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def read_failed(source_url: str, identity: tuple, exc: BaseException) -> ExtractError | None:
-    """An ExtractError explaining `exc` if the source was replaced or restarted during the read."""
+def read_failed(source_url: str, before: tuple, exc: BaseException) -> ExtractError | None:
+    """An ExtractError explaining `exc` if the source was replaced or restarted during the read
+    (`before`: its `identity` when the read began)."""
     if not isinstance(exc, Exception) or isinstance(exc, ExtractError):
         return None
     dropped = False
@@ -78,11 +79,11 @@ def read_failed(source_url: str, identity: tuple, exc: BaseException) -> Extract
             now = identity(conn)
     except psycopg.Error as error:
         now, dropped = None, "does not exist" in str(error)  # the server answered: no database
-    if now == identity:
+    if now == before:
         return None
     if now is None and not dropped:
         what = "stopped (it no longer answers; `playground doctor` says how to start it)"
-    elif now is not None and now[0] == identity[0]:
+    elif now is not None and now[0] == before[0]:
         what = "restarted"
     else:
         what = "replaced (by `playground seed`?)"
