@@ -13,11 +13,11 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from playground.extract import cdc, incremental
+    from playground.extract import api, cdc, incremental, reconcile
     from playground.lessons import incremental_loading
     from playground.services import postgres
 
-    return cdc, incremental, incremental_loading, mo, pd, postgres
+    return api, cdc, incremental, incremental_loading, mo, pd, postgres, reconcile
 
 
 @app.cell(hide_code=True)
@@ -152,14 +152,24 @@ def _(incremental, incremental_loading, past_watermark, source):
 
 
 @app.cell
-def _(incremental, incremental_loading, source):
-    # the months whose fingerprints differ, read again and replaced in one commit
-    replaced = incremental_loading.measure(
-        source, "changed months",
-        lambda table, spec, identifier: incremental.replace_changed_months(
-            source, table, identifier, spec.partition
-        )[0],
-    )  # fmt: skip
+def _(api, incremental, incremental_loading, postgres, reconcile, source):
+    def _replace(table, spec, identifier):
+        # the months whose fingerprints differ between PostgreSQL and the lakehouse
+        _months = reconcile.changed_months(source, table, identifier, spec.partition)
+        print(f"{table}: months that differ: {_months}")
+        if not _months:
+            return 0
+        if _months == [reconcile.WHOLE_TABLE]:  # customer has no month: replaced whole
+            return incremental.full_reload(source, table, identifier, spec.partition)
+        # read those months again and replace them, one commit, their old files out
+        return api.extract(
+            identifier, query=incremental.months_query(table, spec.partition, _months),
+            source=postgres.url(source.database, source.settings),
+            partition_by=f"{spec.partition}:month", mode="overwrite-partitions", months=_months,
+            cat=source.cat, settings=source.settings, progress=lambda _line: None,
+        ).rows  # fmt: skip
+
+    replaced = incremental_loading.measure(source, "changed months", _replace)
     return (replaced,)
 
 
