@@ -1,4 +1,5 @@
-"""Lesson 05: five ways to load a day of changes, measured on the same day, and its exercises.
+"""Lesson 05's plumbing: its own database, the day of changes, measuring and comparing each way of
+loading (the loading itself is in the notebook's cells), and its exercises.
 
 The lesson works on a database of its own (`pagila_lesson05`, seeded at SF 1 each time it
 starts) so the pagila pipeline's data stays as it is. Each strategy keeps its copy of three
