@@ -176,7 +176,8 @@ def _(api, incremental, incremental_loading, postgres, reconcile, source):
 @app.cell
 def _(cdc, incremental_loading, postgres, recorded, source):
     with postgres.connect(incremental_loading.DATABASE) as _conn:
-        # 1. peek: the slot's changes up to a fence written now; the slot keeps them
+        # 1. peek: the slot's changes up to a fence written now; the slot keeps them (the
+        # table below drops the slot: to run this cell again, run the lesson from its first cell)
         _batch = cdc.peek(_conn, incremental_loading.SLOT)
         if len(_batch.changes) < len(recorded):
             raise cdc.CdcError("the slot lost changes: run the lesson from its first cell")
@@ -188,7 +189,8 @@ def _(cdc, incremental_loading, postgres, recorded, source):
             return sum(1 for _c in _batch.changes if _c.table == table)
 
         captured = incremental_loading.measure(source, "change data capture", _apply)
-        # 3. advance: only now may PostgreSQL free the log before the fence
+        # 3. advance: only now may PostgreSQL free the log before the fence (advanced first,
+        # a crash before the apply would lose the batch: the slot would no longer hold it)
         cdc.advance(_conn, _batch)
     return (captured,)
 
