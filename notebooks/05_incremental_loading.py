@@ -84,12 +84,14 @@ def _(mo):
     | **full reload** | every row | the whole table, in one commit |
     | **watermark append** | rows past the newest `last_update` in the lakehouse ¹ | appended |
     | **watermark upsert** | the same rows | merged on the primary key (PyIceberg's `upsert`) |
-    | **changed months** | the months whose *fingerprint* differs ² | those months, in one commit |
+    | **changed months** | every row hashed in place ², then the months that differ | those months |
     | **change data capture** | nothing: the slot's row images | one delete, one append ³ |
 
     ¹ `payment` has no `last_update`: its watermark is `payment_date`.
-    ² a fingerprint is a month's row count, sums and text lengths, computed by PostgreSQL and by
-    DuckDB over the lakehouse; `customer` has no month, so it is replaced whole when it differs.
+    ² a month's digest is its row count and the sum of a 64-bit hash of each row's text, computed
+    alike by PostgreSQL and by DuckDB over the lakehouse: any changed value changes it (a swap, an
+    edit of the same length, a flipped flag); `customer` has no month, so it is digested and
+    replaced whole. The rows PostgreSQL hashes count as read: they are scanned, not sent.
     ³ a delete of every key the day changed, an append of the rows alive after it (a deleted
     row's image is its key only).
 
@@ -154,15 +156,18 @@ def _(incremental, incremental_loading, past_watermark, source):
 @app.cell
 def _(api, incremental, incremental_loading, postgres, reconcile, source):
     def _replace(table, spec, identifier):
-        # the months whose fingerprints differ between PostgreSQL and the lakehouse
-        _months = reconcile.changed_months(source, table, identifier, spec.partition)
+        # each month's digest, by PostgreSQL and by DuckDB over the lakehouse: the months whose
+        # digests differ (PostgreSQL scans every row to hash it: those rows count as read)
+        _compared = reconcile.compare(source, table, identifier, spec.partition)
+        _hashed = sum(_rows for _rows, _sum in _compared.postgres.values())
+        _months = _compared.months
         print(f"{table}: months that differ: {_months}")
         if not _months:
-            return 0
+            return _hashed
         if _months == [reconcile.WHOLE_TABLE]:  # customer has no month: replaced whole
-            return incremental.full_reload(source, table, identifier, spec.partition)
+            return _hashed + incremental.full_reload(source, table, identifier, spec.partition)
         # read those months again and replace them, one commit, their old files out
-        return api.extract(
+        return _hashed + api.extract(
             identifier, query=incremental.months_query(table, spec.partition, _months),
             source=postgres.url(source.database, source.settings),
             partition_by=f"{spec.partition}:month", mode="overwrite-partitions", months=_months,
@@ -229,19 +234,23 @@ def _(mo, results):
       `last_update` left to find. `payment`: *{_by["watermark upsert", "payment"]["differences"]}*.
       And `payment` has no `last_update` at all: its watermark is `payment_date`, which only
       works while payments arrive in date order.
-    - **Changed months** is right, and reads only the months a change hit, including an older
-      month where a refund deleted a payment. It needs nothing from PostgreSQL beyond a `group
-      by`, keeps no state, and replaces whole partitions (one commit per table, old files out).
+    - **Changed months** is right, and sends only the months a change hit, including an older
+      month where a refund deleted a payment; but it reads every row once to hash it, in
+      PostgreSQL and in DuckDB, so its "rows read" exceed a full reload's. It needs nothing from
+      PostgreSQL beyond a `group by`, keeps no state, and replaces whole partitions (one commit
+      per table, old files out). It misses a change only if two rows' hashes cancel out (odds
+      of about 1 in 2⁶⁴), and a new or dropped column makes it reload the table whole.
     - **Change data capture** is right and read {_cdc:,} change records in all, no table. It
       needs `wal_level=logical`, a slot per reader, and a reader that keeps reading: a slot
       nobody reads keeps write-ahead log until the disk is full (`cdc.slots(conn)` lists them
-      with the bytes each holds back).
+      with the bytes each holds back). It misses nothing committed after the slot was made (the
+      lesson makes the slot before its first load), and refuses a schema change, naming it.
 
     **For the pagila pipeline** the playground uses *changed months*: the sensor
     `pagila_changes` (off until you turn it on in the Dagster UI, Automation tab) compares the
-    fingerprints every few minutes and requests a run of exactly the month partitions that
+    digests every few minutes and requests a run of exactly the month partitions that
     differ, and of the small tables that changed. Change data capture is the step after it, when
-    a day's changes must land within seconds or the tables grow too big to fingerprint.
+    a day's changes must land within seconds or the tables grow too big to hash every time.
     """)
     return
 

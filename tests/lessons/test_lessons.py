@@ -131,7 +131,9 @@ def _check_incremental_loading(stdout: str) -> None:
     )
     for table in TABLES_05:
         assert found["change data capture", table][0] < found["full reload", table][0] / 10
-    assert found["changed months", "payment"][0] < found["full reload", "payment"][0] / 2
+    # changed months hashes every row in PostgreSQL, then reads the months that differ again
+    full = found["full reload", "payment"][0]
+    assert full < found["changed months", "payment"][0] < 2 * full
     with postgres.connect(incremental_loading.DATABASE) as conn:  # the slot was dropped
         assert conn.execute("select count(*) from pg_replication_slots").fetchone() == (0,)
 
