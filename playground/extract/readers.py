@@ -38,7 +38,9 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _stream_adbc(url: str, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _stream_adbc(
+    url: str, sql: str, batch_rows: int, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
     import adbc_driver_postgresql.dbapi as adbc  # lazy: each method imports only its own reader
 
     with adbc.connect(url) as conn, conn.cursor() as cursor:
@@ -46,7 +48,8 @@ def _stream_adbc(url: str, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch
             **{"adbc.postgresql.batch_size_hint_bytes": str(max(1, batch_rows) * 64)}
         )
         cursor.execute(sql)
-        yield from cursor.fetch_record_batch()
+        for batch in cursor.fetch_record_batch():
+            yield _cast_batch(batch, schema)
 
 
 def _pandas_engine(url: str):
@@ -99,9 +102,11 @@ def _concat_pandas(url: str, sql: str, batch_rows: int, schema: pa.Schema):
 
 
 def batches(method: str, url: str, sql: str, batch_rows: int, schema: pa.Schema):
-    """Record batches of `sql` (already projected by `pgtypes.postgres_projection`)."""
+    """Record batches of `sql` (already projected by `pgtypes.postgres_projection`): a generator
+    whose `close()` closes its connection (a caller stopped by an error must close it, or the
+    connection stays open in its transaction, holding its locks, for as long as the error lives)."""
     if method == "adbc":
-        return (_cast_batch(b, schema) for b in _stream_adbc(url, sql, batch_rows))
+        return _stream_adbc(url, sql, batch_rows, schema)
     if method == "pandas-chunks":
         return _stream_pandas(url, sql, batch_rows, schema)
     return _concat_pandas(url, sql, batch_rows, schema)

@@ -117,16 +117,16 @@ def _stage_batches(read: Read, fs, folder, progress, started) -> Staged:
     pandas = read.method.startswith("pandas")
     projected = pgtypes.postgres_projection(read.columns, read.read_sql, for_pandas=pandas)
     last = time.monotonic()
+    stream = readers.batches(read.method, read.source_url, projected, read.batch_rows, schema)
     try:
-        for batch in readers.batches(
-            read.method, read.source_url, projected, read.batch_rows, schema
-        ):
+        for batch in stream:
             sink.write(batch)
             if time.monotonic() - last > 2:
                 rate = sink.rows_read / (time.monotonic() - started)
                 progress(f"  {sink.rows_read:>12,} rows  {rate:>10,.0f} rows/s")
                 last = time.monotonic()
     finally:
+        stream.close()  # its connection: never left open in a transaction by an error
         sink.close()
     if sink.rows_written != sink.rows_read:
         raise ExtractError(

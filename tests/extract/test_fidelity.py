@@ -73,6 +73,30 @@ def test_numeric_nan_is_refused_naming_the_first_key(source, method, fresh_data_
 
 
 @pytest.mark.parametrize("method", extract.METHODS)
+def test_a_refused_read_holds_no_lock_on_the_source(source, method, fresh_data_dir) -> None:
+    # before: adbc's connection stayed "idle in transaction" while the error was alive (its
+    # generator was never closed), and the next DROP TABLE of the source waited forever
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(
+            "drop table if exists held; create table held (id int primary key, n numeric(5,2)); "
+            "insert into held select g, g / 100.0 from generate_series(1, 2000) g; "
+            "update held set n = 'NaN' where id = 1500"
+        )
+    with pytest.raises(extract.ExtractError) as refused:
+        extract.extract("raw.held", table="held", source=source, method=method, **QUIET)
+    assert "held.n holds NaN at id=1500" in str(refused.value)
+    with psycopg.connect(source, autocommit=True) as conn:  # the error is still alive here
+        open_ = conn.execute(
+            "select count(*) from pg_stat_activity where datname = %s and pid <> "
+            "pg_backend_pid() and state like 'idle in transaction%%'",
+            (SOURCE_DB,),
+        ).fetchone()
+        assert open_ == (0,)
+        conn.execute("set lock_timeout = '5s'")
+        conn.execute("drop table held")  # raises LockNotAvailable if a reader still holds it
+
+
+@pytest.mark.parametrize("method", extract.METHODS)
 def test_float_nan_and_infinities_round_trip(source, method, fresh_data_dir) -> None:
     # before: the pandas methods turned NaN into NULL
     extract.extract("raw.floats", table="floats", source=source, method=method, **QUIET)
