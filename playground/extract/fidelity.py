@@ -118,7 +118,7 @@ class Watch:
 
     def _run(self) -> None:
         try:
-            with psycopg.connect(self.url, connect_timeout=5) as conn:
+            with psycopg.connect(self.url, connect_timeout=5, options="-c TimeZone=UTC") as conn:
                 self.conn = conn
                 self.key, ordered = key_columns(conn, self.table, self.columns)
                 sql = offending_query(self.read_sql, self.found, self.key, ordered)

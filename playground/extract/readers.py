@@ -55,7 +55,12 @@ def _stream_adbc(
 def _pandas_engine(url: str):
     import sqlalchemy  # lazy: each method imports only its own reader
 
-    return sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    # the session in UTC (the time rule): psycopg turns a timestamptz into the session's wall
+    # time, and year 9999's last instant is year 10000 east of UTC, year 1's first is BC west of it
+    return sqlalchemy.create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1),
+        connect_args={"options": "-c TimeZone=UTC"},
+    )
 
 
 def _read_options(batch_rows: int) -> dict:

@@ -47,7 +47,7 @@ def source() -> str:
 
 
 def _expected(url: str, sql: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options="-c TimeZone=UTC") as conn:
         return conn.execute(sql).fetchall()
 
 
