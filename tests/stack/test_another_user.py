@@ -219,7 +219,7 @@ def test_no_secret_is_on_a_command_line_of_the_stack(local_stack) -> None:
     family = {psutil.Process(pid) for pid in leaders}
     for process in list(family):
         family |= set(process.children(recursive=True))
-    shown = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    shown = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
     lines = [line for line in shown.splitlines()[1:] if int(line.split()[0]) in
              {p.pid for p in family}]  # fmt: skip
     assert len(lines) == len(family) >= 6  # forwarder, versitygw, gate + Java, Trino, PostgreSQL
