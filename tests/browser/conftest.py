@@ -122,7 +122,9 @@ def marimo_editor(log: Path, token: str, home: Path) -> Iterator[str]:
     stdin), for a learner whose HOME is `home`; yields the base URL."""
     from playground.cli.run import marimo_edit
 
-    with serve(marimo_edit("{port}"), "/health", log, {"HOME": str(home)}, stdin=token) as base:
+    env = {"HOME": str(home), "XDG_STATE_HOME": str(home / ".local" / "state"),  # recent files
+           "XDG_CONFIG_HOME": str(home / ".config")}  # fmt: skip
+    with serve(marimo_edit("{port}"), "/health", log, env, stdin=token) as base:
         yield base
 
 

@@ -165,11 +165,6 @@ def _target(stack) -> dict:
     return target
 
 
-# The same-user variant (an ordinary user, no second account) failed in the learner run of
-# .ci/run; until it is fixed, these attacks run where a real second account can be made (root).
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create a second Unix user")
-
-
 @pytest.fixture
 def local_stack(trino_stack):
     if not control.recorded(trino_stack):
