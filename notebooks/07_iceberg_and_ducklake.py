@@ -18,9 +18,9 @@ def _():
 
     from playground import lakehouse
     from playground.engines import duck
-    from playground.lessons import ducklake
+    from playground.lessons import ducklake, exercises
 
-    return StringType, UTC, datetime, duck, ducklake, lakehouse, mo, pd
+    return StringType, UTC, datetime, duck, ducklake, exercises, lakehouse, mo, pd
 
 
 @app.cell(hide_code=True)
@@ -101,7 +101,9 @@ def _(con, ducklake, lakehouse, setup):
           and payment_date <  timestamptz '2022-06-01 00:00:00+00'""")
     con.execute("create table lake.payment as select * from two_months")
     iceberg_name = ducklake.iceberg_table(setup, "payment")
-    iceberg = lakehouse.write_table(iceberg_name, con.sql("from two_months").arrow())
+    _rows = con.sql("from two_months").to_arrow_table()
+    iceberg = lakehouse.catalog().create_table(iceberg_name, schema=_rows.schema)
+    iceberg.append(_rows)
     loaded = {
         "DuckLake": con.sql("select count(*) from lake.payment").fetchone()[0],
         "Iceberg": iceberg.scan().to_arrow().num_rows,
@@ -125,14 +127,13 @@ def _(mo):
 
 
 @app.cell
-def _(con, ducklake, iceberg, iceberg_name, lakehouse, pd, setup):
+def _(con, ducklake, iceberg, pd, setup):
     ONE_ROW = """select 900001 as payment_id, 1 as customer_id, 1 as staff_id, 1 as rental_id,
         4.99::decimal(5, 2) as amount, timestamptz '2022-06-15 12:00:00+00' as payment_date"""
-    with ducklake.measured(setup.data_path, lambda: ducklake.catalog_rows(setup)) as lake_insert:
+    with ducklake.lake_measured(setup) as lake_insert:
         con.execute(f"insert into lake.payment {ONE_ROW}")
-    _pointer = lambda: lakehouse.metadata_location(iceberg_name)  # noqa: E731
-    with ducklake.measured(iceberg.location(), _pointer) as iceberg_insert:
-        lakehouse.append(iceberg_name, con.sql(ONE_ROW).arrow().cast(iceberg.schema().as_arrow()))
+    with ducklake.iceberg_measured(iceberg) as iceberg_insert:
+        iceberg.append(con.sql(ONE_ROW).to_arrow_table().cast(iceberg.schema().as_arrow()))
     one_row = pd.DataFrame({"DuckLake": lake_insert, "Iceberg": iceberg_insert})
     print(f"one row: ducklake files {lake_insert['files added']}, "
           f"iceberg files {iceberg_insert['files added']}")  # fmt: skip
@@ -155,7 +156,7 @@ def _(iceberg_insert, lake_insert, mo):
 
 @app.cell
 def _(con, ducklake, setup):
-    with ducklake.measured(setup.data_path, lambda: ducklake.catalog_rows(setup)) as flushed:
+    with ducklake.lake_measured(setup) as flushed:
         con.execute("call ducklake_flush_inlined_data('lake')")
     print(f"flush: ducklake files {flushed['files added']}")
     flushed
@@ -176,40 +177,51 @@ def _(mo):
 
 
 @app.cell
-def _(
-    UTC,
-    con,
-    datetime,
-    ducklake,
-    iceberg,
-    iceberg_name,
-    lakehouse,
-    pd,
-    setup,
-):
-    _start, _end = datetime(2022, 5, 1, tzinfo=UTC), datetime(2022, 6, 1, tzinfo=UTC)
-    _bounds = {"start": _start, "end": _end}
-    with ducklake.measured(setup.data_path, lambda: ducklake.catalog_rows(setup)) as lake_month:
+def _(UTC, con, datetime, ducklake, iceberg, pd, setup):
+    may = {"start": datetime(2022, 5, 1, tzinfo=UTC), "end": datetime(2022, 6, 1, tzinfo=UTC)}
+    with ducklake.lake_measured(setup) as lake_month:
         con.execute("begin")
         con.execute(
-            "delete from lake.payment where payment_date >= $start and payment_date < $end",
-            _bounds,
+            "delete from lake.payment where payment_date >= $start and payment_date < $end", may
         )
         con.execute(
             "insert into lake.payment select * from two_months "
             "where payment_date >= $start and payment_date < $end",
-            _bounds,
+            may,
         )
         con.execute("commit")
     _rows = con.execute(
-        "select * from two_months where payment_date >= $start and payment_date < $end", _bounds
-    ).arrow()
-    with ducklake.measured(
-        iceberg.location(), lambda: lakehouse.metadata_location(iceberg_name)
-    ) as iceberg_month:
-        lakehouse.write_window(iceberg_name, _rows, "payment_date", _start, _end,
-                               lakehouse.catalog())  # fmt: skip
+        "select * from two_months where payment_date >= $start and payment_date < $end", may
+    ).to_arrow_table()
+    with ducklake.iceberg_measured(iceberg) as iceberg_month:
+        # one transaction: the rows the filter matches deleted, the new ones appended
+        iceberg.overwrite(_rows, overwrite_filter=(
+            f"payment_date >= '{may['start'].isoformat()}' "
+            f"and payment_date < '{may['end'].isoformat()}'"
+        ))  # fmt: skip
     pd.DataFrame({"DuckLake": lake_month, "Iceberg": iceberg_month})
+    return (may,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Did each format end with PostgreSQL's May? Each table's May against PostgreSQL's, row by
+    row, both ways: rows PostgreSQL has that the table lacks, and rows the table has that
+    PostgreSQL does not.
+    """)
+    return
+
+
+@app.cell
+def _(con, ducklake, iceberg_name, lakehouse, may):
+    lakehouse.register_duckdb_view(con, iceberg_name, "iceberg_payment")  # Iceberg, as it is now
+    may_compared = {
+        _name: str(ducklake.month_differences(con, _relation, may["start"], may["end"]))
+        for _name, _relation in (("DuckLake", "lake.payment"), ("Iceberg", "iceberg_payment"))
+    }
+    print(f"May against PostgreSQL: {may_compared}")
+    may_compared
     return
 
 
@@ -268,17 +280,15 @@ def _(iceberg_history, lake_history, mo):
 
 
 @app.cell
-def _(StringType, con, ducklake, iceberg, iceberg_name, lakehouse, pd, setup):
-    with ducklake.measured(setup.data_path, lambda: ducklake.catalog_rows(setup)) as lake_column:
+def _(StringType, con, ducklake, iceberg, pd, setup):
+    with ducklake.lake_measured(setup) as lake_column:
         con.execute("alter table lake.payment add column note varchar")
-    with ducklake.measured(
-        iceberg.location(), lambda: lakehouse.metadata_location(iceberg_name)
-    ) as iceberg_column:
-        with lakehouse.catalog().load_table(iceberg_name).update_schema() as _update:
+    with ducklake.iceberg_measured(iceberg) as iceberg_column:
+        with iceberg.update_schema() as _update:
             _update.add_column("note", StringType())
     columns = {
         "DuckLake": [r[0] for r in con.sql("describe lake.payment").fetchall()],
-        "Iceberg": [f.name for f in lakehouse.catalog().load_table(iceberg_name).schema().fields],
+        "Iceberg": [f.name for f in iceberg.schema().fields],
     }
     print(f"columns: {columns}")
     pd.DataFrame({"DuckLake": lake_column, "Iceberg": iceberg_column})
@@ -379,10 +389,9 @@ def _(mo):
 
 
 @app.cell
-def _(mo):
+def _(exercises):
     # Exercise 1: your query, one row with one number
-    first_query = mo.ui.text_area(placeholder="select count(*) from lake.payment ...", rows=3,
-                                  label="your query", full_width=True)  # fmt: skip
+    first_query = exercises.query_box("select count(*) from lake.payment ...", rows=3)
     first_query
     return (first_query,)
 
@@ -404,10 +413,9 @@ def _(mo):
 
 
 @app.cell
-def _(mo):
+def _(exercises):
     # Exercise 2: your query, (staff_id, revenue)
-    may_query = mo.ui.text_area(placeholder="select staff_id, ... from lake.payment ...", rows=6,
-                                label="your query", full_width=True)  # fmt: skip
+    may_query = exercises.query_box("select staff_id, ... from lake.payment ...", rows=6)
     may_query
     return (may_query,)
 

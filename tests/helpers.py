@@ -87,9 +87,11 @@ def kill_when(command: list[str], marker: str, extra_wait: float = 0.3) -> None:
     kill_at_line(command, marker, extra_wait, cwd=ROOT)
 
 
-def run_lesson_without(lesson: str, line: str, folder: Path) -> subprocess.CompletedProcess:
+def run_lesson_without(
+    lesson: str, line: str, folder: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run lesson `lesson` headless from a copy under `folder`/"My Lessons #1 é" with `line`
-    deleted, as a learner's edit of that cell would leave it (TZ far from UTC)."""
+    deleted, as a learner's edit of that cell would leave it (TZ far from UTC, and `env`)."""
     from playground.orchestration.promote import lessons_dir
 
     shipped = (lessons_dir() / f"{lesson}.py").read_text()
@@ -97,6 +99,7 @@ def run_lesson_without(lesson: str, line: str, folder: Path) -> subprocess.Compl
     edited = folder / "My Lessons #1 é" / f"{lesson}.py"
     edited.parent.mkdir()
     edited.write_text(shipped.replace(line, ""))
-    result = run([sys.executable, str(edited)], env={"TZ": "Asia/Kathmandu"}, timeout=600)
+    env = {"TZ": "Asia/Kathmandu", **(env or {})}
+    result = run([sys.executable, str(edited)], env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result

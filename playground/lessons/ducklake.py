@@ -22,6 +22,7 @@ from playground.config.files import private_dir_mode
 from playground.config.settings import Settings, get_settings
 from playground.datasets.pagila import seed
 from playground.engines import duck
+from playground.extract.reconcile import Differences
 from playground.lessons.exercises import Exercise, run_answer
 from playground.services import postgres
 
@@ -140,6 +141,38 @@ def measured(folder: Path | str, catalog: Callable[[], object]) -> Iterator[dict
         result["catalog writes"] = after - catalog_before
     else:
         result["catalog writes"] = int(after != catalog_before)
+
+
+def lake_measured(setup: Setup):
+    """`measured` for the DuckLake side: files under its data folder, rows of its catalog."""
+    return measured(setup.data_path, lambda: catalog_rows(setup))
+
+
+def iceberg_measured(table):
+    """`measured` for an Iceberg table (a PyIceberg `Table`): files under its location, and
+    whether the catalog's pointer to its current metadata file moved."""
+    return measured(table.location(), lambda: lakehouse.metadata_location(_identifier(table)))
+
+
+def _identifier(table) -> str:
+    return ".".join(table.name()[-2:])
+
+
+def month_differences(con, relation: str, start, end) -> Differences:
+    """The payments of [start, end) in `relation` (`lake.payment`, or a view of the Iceberg
+    table) against PostgreSQL's (`pg.public.payment`), row by row both ways (EXCEPT ALL), on
+    PostgreSQL's columns."""
+    parts = [check_name(part) for part in relation.split(".")]
+    quoted = ".".join(f'"{part}"' for part in parts)
+    names = ", ".join(f'"{c}"' for c in con.sql("from pg.public.payment limit 0").columns)
+    where = "where payment_date >= $start and payment_date < $end"
+    ours = f"select {names} from {quoted} {where}"  # noqa: S608 - checked, quoted names
+    theirs = f"select {names} from pg.public.payment {where}"  # noqa: S608 - quoted names
+    count = "select count(*) from ({} except all {})"
+    bounds = {"start": start, "end": end}
+    missing = con.execute(count.format(theirs, ours), bounds).fetchone()[0]
+    extra = con.execute(count.format(ours, theirs), bounds).fetchone()[0]
+    return Differences(missing, extra)
 
 
 def _postgres(setup: Setup, query: str) -> list[tuple]:

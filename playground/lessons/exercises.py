@@ -156,3 +156,10 @@ class Exercise:
         said = mo.md(f"**{_MARK[found.status]} {self.title}**: {broken}{found.message}")
         return mo.vstack([mo.callout(said, kind=kind),
                           mo.accordion({"the worked answer": mo.md(worked)})])  # fmt: skip
+
+
+def query_box(placeholder: str, rows: int = 6):
+    """The box a learner types a query into, the same in every lesson."""
+    import marimo as mo  # lazy: only a lesson shows exercises
+
+    return mo.ui.text_area(placeholder=placeholder, rows=rows, label="your query", full_width=True)

@@ -57,7 +57,7 @@ def test_files_are_counted_under_an_odd_folder(tmp_path) -> None:
     assert ducklake.files(folder.as_uri()) == 3  # the file:// form, percent-encoded
 
 
-FIGURES = ("first load:", "one row:", "flush:", "cleaned:")
+FIGURES = ("first load:", "one row:", "flush:", "May against PostgreSQL:", "cleaned:")
 
 
 def _figures(stdout: str) -> list[str]:
@@ -85,7 +85,7 @@ def test_the_lesson_twice_in_one_data_directory_far_from_utc_and_at_utc(own_data
     assert first.returncode == 0, first.stderr[-3000:]
     second = run([sys.executable, lesson], env={"TZ": "UTC"}, timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert len(_figures(first.stdout)) == 4, first.stdout[-2000:]
+    assert len(_figures(first.stdout)) == 5, first.stdout[-2000:]
     assert _figures(first.stdout) == _figures(second.stdout)
     with postgres.connect("pagila") as conn:  # the two months, counted by PostgreSQL in UTC
         (rows,) = conn.execute(
@@ -96,6 +96,10 @@ def test_the_lesson_twice_in_one_data_directory_far_from_utc_and_at_utc(own_data
     assert f"first load: {{'DuckLake': {rows}, 'Iceberg': {rows}}}" in first.stdout
     assert "one row: ducklake files 0, iceberg files 4" in first.stdout  # inlined; Iceberg's 4
     assert "flush: ducklake files 1" in first.stdout
+    equal = (
+        "May against PostgreSQL: {'DuckLake': 'equal, row by row', 'Iceberg': 'equal, row by row'}"
+    )
+    assert equal in first.stdout.splitlines()
     # after the month replaced, PyIceberg reads the two months and the one row inserted
     assert lakehouse.read("lesson07.payment").num_rows == rows + 1
     with postgres.connect(ducklake.CATALOG_DB) as conn:  # DuckLake's catalog is in PostgreSQL

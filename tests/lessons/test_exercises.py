@@ -238,3 +238,9 @@ def test_the_trino_answer_box_judges_any_text(text) -> None:
 
     said = trino_crud.refused(text)
     assert said is None or said.strip()
+
+
+def test_a_query_box_starts_empty_and_says_what_it_is_for() -> None:
+    box = exercises.query_box("select count(*) from lake.payment ...", rows=3)
+    assert box.value == ""
+    assert "your query" in box.text  # the label the browser tests find the box by
