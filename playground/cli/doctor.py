@@ -243,8 +243,9 @@ def checks(settings: Settings) -> list[Check]:
             hint = f"{UP}, or without Docker: playground stack up"
             result.append(Check(name, answers, detail, hint, False))
     if not local:
-        result.append(_guard("stack without docker", "install a JDK 25 and Go, or use Docker",
+        result.append(_guard("stack without docker", "make install-stack, or use Docker",
                              control.can_start, required=False))  # fmt: skip
+    result += _runtime_checks()
     result.append(_bi_check(settings, stack, local))
     for name, service, url in (
         ("stack: metabase", "metabase", f"http://127.0.0.1:{settings.metabase_port}/api/health"),
@@ -271,6 +272,16 @@ def checks(settings: Settings) -> list[Check]:
         detail = f"{base} {'answers' if answers else 'not running'}"
         result.append(Check(name, answers, detail, "make run", False))
     return result
+
+
+def _runtime_checks() -> list[Check]:
+    """Which Java and which Go the local stack uses, and where each came from."""
+    from playground.stack import runtimes
+
+    return [
+        _guard("stack: java", "make install-stack", lambda: runtimes.java().line(), False),
+        _guard("stack: go", "make install-stack", lambda: runtimes.go().line(), False),
+    ]
 
 
 def _slots_probe(pg, settings: Settings) -> str:

@@ -19,7 +19,6 @@ PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 from dataclasses import dataclass, replace
@@ -215,8 +214,8 @@ def can_start() -> str:
     """What `up` would use here; TrinoUnavailable/S3Unavailable naming what is missing."""
     java = trino_server.java_home()
     s3 = s3_server.built()
-    if s3 is None and shutil.which("go") is None:
-        s3_server.binary()  # raises, saying how to get Go
+    if s3 is None:
+        s3_server.builder()  # raises, saying how to get Go
     versitygw = f"versitygw {s3_server.VERSION} " + ("built" if s3 else "to build with Go (once)")
     rest = f"Iceberg REST catalog {rest_catalog.VERSION}" + (
         "" if rest_catalog.fetched() else " (to download once)"

