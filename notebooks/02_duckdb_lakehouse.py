@@ -24,8 +24,9 @@ def _():
     from playground.engines import duck
     from playground.lessons import duckdb_lakehouse as lesson
     from playground.lessons import duckdb_writes as writes
+    from playground.services import postgres
 
-    return alt, analytics, duck, lakehouse, lesson, mo, pd, writes
+    return alt, analytics, duck, lakehouse, lesson, mo, pd, postgres, writes
 
 
 @app.cell(hide_code=True)
@@ -81,8 +82,25 @@ def _(mo, source):
 
 
 @app.cell
-def _(analytics, source):
-    connections = {_path: analytics.connect(_path, source) for _path in analytics.PATHS}
+def _(analytics, duck, lakehouse, postgres, source):
+    def _connect(path):
+        """A DuckDB connection (in UTC) whose views payment, rental, ... read through `path`."""
+        con = duck.connect()
+        if path == "postgres":  # the source itself, rows sent over by DuckDB's postgres extension
+            duck.attach_postgres(con, postgres.libpq_dsn(source.database), "source")
+        for _table in analytics.TABLES:
+            _identifier = f"{source.namespace}.{_table}"
+            if path == "iceberg":  # the table's current metadata file: DuckDB plans the files
+                _read = f"iceberg_scan({duck.literal(lakehouse.metadata_location(_identifier))})"
+            elif path == "parquet":  # the current snapshot's files, as PyIceberg lists them
+                _files = ", ".join(duck.literal(_f) for _f in analytics.data_files(_identifier))
+                _read = f"read_parquet([{_files}], hive_partitioning = false)"
+            else:
+                _read = f'source.public."{_table}"'
+            con.execute(f'create view "{_table}" as select * from {_read}')  # noqa: S608 - fixed names, quoted literals
+        return con
+
+    connections = {_path: _connect(_path) for _path in analytics.PATHS}
     {
         _path: _con.sql("select count(*) from payment").fetchone()[0]
         for _path, _con in connections.items()
@@ -120,6 +138,7 @@ def _(analytics, connections):
         _name: all(results[_p][_name].equals(results["iceberg"][_name]) for _p in results)
         for _name in analytics.QUERIES
     }
+    print(f"same on every path: {same}")
     same
     return results, same
 
@@ -246,11 +265,13 @@ def _(lakehouse, pd, source):
     if _catalog.table_exists(history_table):
         _catalog.purge_table(history_table)  # start the story from scratch on every run
     _categories = lakehouse.read(f"{source.namespace}.category").select(["category_id", "name"])
-    lakehouse.write_table(history_table, _categories, cat=_catalog)
+    _catalog.create_namespace_if_not_exists("lessons")
+    _table = _catalog.create_table(history_table, schema=_categories.schema)
+    _table.append(_categories)  # commit 1: the copy
     _renamed = _categories.filter(_categories["category_id"].to_numpy() == 1)
     _renamed = _renamed.set_column(1, "name", [["Action & Adventure"]])
-    lakehouse.upsert(history_table, _renamed, key=["category_id"], cat=_catalog)
-    lakehouse.delete(history_table, "category_id == 16", cat=_catalog)
+    _table.upsert(_renamed, join_cols=["category_id"])  # commit 2: category 1 renamed
+    _table.delete("category_id == 16")  # commit 3: category 16 deleted
     history = lakehouse.snapshots(history_table, cat=_catalog)
     # Snapshot ids are 64-bit: shown as text, a table view would round them as floats.
     pd.DataFrame(history)[["snapshot_id", "operation", "total_records"]].astype(
@@ -262,13 +283,12 @@ def _(lakehouse, pd, source):
 @app.cell
 def _(duck, history, history_table, lakehouse, pd):
     _con = duck.connect()
+    _metadata = duck.literal(lakehouse.metadata_location(history_table))  # the newest metadata
     _rows = []
     for _number, _snapshot in enumerate(history, start=1):
-        lakehouse.register_duckdb_view(
-            _con, history_table, view="as_of", snapshot_id=_snapshot["snapshot_id"]
-        )
-        _first = _con.sql("select name from as_of where category_id = 1").fetchone()
-        _count = _con.sql("select count(*) from as_of").fetchone()[0]
+        _as_of = f"iceberg_scan({_metadata}, snapshot_from_id => {int(_snapshot['snapshot_id'])})"
+        _first = _con.sql(f"select name from {_as_of} where category_id = 1").fetchone()  # noqa: S608
+        _count = _con.sql(f"select count(*) from {_as_of}").fetchone()[0]  # noqa: S608
         _rows.append(
             {
                 "snapshot": _number,
@@ -292,8 +312,7 @@ def _(mo, travel):
     appends the new version (an `append`), two snapshots of one transaction. Readers of the
     current table never saw the moment between them, but time travel can: that is the snapshot
     where category 1 is absent. (DuckDB's `version => ...` parameter silently returns the current
-    data for these tables; `lakehouse.register_duckdb_view(..., snapshot_id=...)` uses the
-    parameter that works.)
+    data for these tables; `snapshot_from_id` is the parameter that works.)
 
     ## Writing with DuckDB: the REST catalog
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from playground import lakehouse
+from playground.bench import analytics
 from playground.bench import extract as bench
 from playground.lessons import (
     chunked_loading,
@@ -67,6 +68,9 @@ def _check_duckdb_lakehouse(stdout: str) -> None:
             "count(*), sum(amount) from payment"
         ).fetchone()
     assert f"wrote lessons.revenue_by_month with {months} rows" in stdout
+    # every report the same through Iceberg, the raw Parquet files and PostgreSQL
+    (same,) = re.findall(r"^same on every path: (.+)$", stdout, re.M)
+    assert same == str(dict.fromkeys(analytics.QUERIES, True)), same
     report = lakehouse.read("lessons.revenue_by_month")
     assert sum(report.column("payments").to_pylist()) == payments
     assert sum(report.column("revenue").to_pylist()) == revenue
