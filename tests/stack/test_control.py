@@ -100,6 +100,7 @@ def test_services_stop_and_start_leave_the_forwarder_working(trino_stack) -> Non
     if not control.recorded(trino_stack):
         pytest.skip("the suite uses a compose stack here, which `playground stack` does not manage")
     embedded = replace(trino_stack, mode="embedded")
+    lakehouse.catalog(trino_stack).create_namespace_if_not_exists("stack_restarted")
     old = postgres.running(embedded).port
     postgres.stop(embedded)
     line = {line.service: line for line in control.status(trino_stack)}["postgres"]
@@ -118,6 +119,12 @@ def test_services_stop_and_start_leave_the_forwarder_working(trino_stack) -> Non
     assert customers > 0
     query = "select count(*) from postgresql.public.customer"
     assert trino.execute(query, settings=trino_stack)[1] == [(customers,)]
+    # the REST catalog's pooled connections to the old server are gone: each is replaced once
+    for _ in range(4):
+        assert ("stack_restarted",) in lakehouse.catalog(trino_stack).list_namespaces()
+    found = {c.component: c for c in doctor.checks(trino_stack)}["iceberg catalog"]
+    assert found.ok, found.line()
+    lakehouse.catalog(trino_stack).drop_namespace("stack_restarted")
 
 
 @pytest.mark.stack
