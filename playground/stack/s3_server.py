@@ -72,13 +72,13 @@ def binary(progress=print) -> Path:
         progress(f"building versitygw {VERSION} with Go {go.version} "
                  f"({go.source}) through the Go module proxy (once, about 2 min) ...")  # fmt: skip
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-            done = subprocess.run(
-                [str(go.path), "install", f"{MODULE}@{VERSION}"],
-                env={**os.environ, **runtimes.go_environment(go), "GOBIN": gobin,
-                     "GOFLAGS": "-mod=mod"},
-                capture_output=True, text=True, timeout=1800,
-            )  # fmt: skip
+        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+            gobin = Path(scratch, "bin")
+            # -modcacherw: a module cache in `scratch` can be removed with it
+            env = {**os.environ, **runtimes.go_environment(go, Path(scratch)),
+                   "GOBIN": str(gobin), "GOFLAGS": "-mod=mod -modcacherw"}  # fmt: skip
+            done = subprocess.run([str(go.path), "install", f"{MODULE}@{VERSION}"], env=env,
+                                  capture_output=True, text=True, timeout=1800)  # fmt: skip
             if done.returncode != 0:
                 raise S3Unavailable(
                     f"`go install {MODULE}@{VERSION}` failed:\n{done.stderr[-2000:]}"
