@@ -21,10 +21,11 @@ def _():
 
     from playground import extract
     from playground.bench import extract as bench
+    from playground.bench.measure import run_function
     from playground.lessons import chunked_loading as lesson
     from playground.services import postgres
 
-    return alt, bench, extract, lesson, mo, pd, postgres, tempfile
+    return alt, bench, extract, lesson, mo, pd, postgres, run_function, tempfile
 
 
 @app.cell(hide_code=True)
@@ -51,8 +52,9 @@ def _(mo):
     | `duckdb` | 4.1 | 267 MB |
 
     In this lesson you measure it yourself, at sizes your laptop handles in seconds. Each
-    measurement runs `playground extract` in its own process and reads that process's peak memory
-    from the OS; it needs only the embedded PostgreSQL (the next cell starts it).
+    measurement runs in a process of its own (`playground extract`, or a recipe from a cell you
+    can edit) and reads that process's peak memory from the OS; it needs only the embedded
+    PostgreSQL (the next cell starts it).
     """)
     return
 
@@ -154,24 +156,78 @@ def _(mo):
     ## Does memory grow with the table?
 
     The claim to test: *streaming* methods use the same memory whatever the table size, the
-    concat recipe does not. Both run at 100,000 and at 400,000 rows, sizes where the difference
-    already shows over the libraries every process loads.
+    concat recipe does not. Here are the two pandas recipes, each a function you can edit. The
+    first keeps every chunk and glues them together; the second writes each chunk to a file of
+    its own as it arrives (`stream_results=True` asks PostgreSQL for the rows a chunk at a time,
+    through a server-side cursor). Amounts stay exact `Decimal`s, as money should.
     """)
     return
 
 
 @app.cell
-def _(bench, pd, table, tempfile):
+def _():
+    def pandas_concat(url, table, folder):
+        """Read in chunks, keep them all, glue them into one frame, write it."""
+        import pandas as pd
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as conn:
+            query = f"select * from {table}"  # noqa: S608 - the lesson's own table
+            chunks = pd.read_sql(query, conn, chunksize=10_000, coerce_float=False)
+            frame = pd.concat(chunks)
+        frame.to_parquet(f"{folder}/{table}.parquet")
+        return len(frame)
+
+    return (pandas_concat,)
+
+
+@app.cell
+def _():
+    def pandas_chunks(url, table, folder):
+        """Read in chunks, write each to a file of its own, keep none."""
+        import pandas as pd
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url)
+        written = 0
+        with engine.connect().execution_options(stream_results=True) as conn:
+            query = f"select * from {table}"  # noqa: S608 - the lesson's own table
+            chunks = pd.read_sql(query, conn, chunksize=10_000, coerce_float=False)
+            for number, chunk in enumerate(chunks):
+                chunk.to_parquet(f"{folder}/{table}-{number:05d}.parquet")
+                written += len(chunk)
+        return written
+
+    return (pandas_chunks,)
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md(r"""
+    Each recipe runs in a process of its own (its source as the cell holds it now), at 100,000
+    and at 400,000 rows, sizes where the difference already shows over the libraries every
+    process loads; the OS reports each process's peak memory.
+    """)
+    return
+
+
+@app.cell
+def _(bench, pandas_chunks, pandas_concat, pd, postgres, run_function, table, tempfile):
     assert table  # measured with the rest (after the button in the editor)
+    _url = postgres.url(bench.BENCH_DB, driver="psycopg")
     _records = []
     for _size in (100_000, 400_000):
-        _url, _table = bench.ensure_bench_table(_size)
-        with tempfile.TemporaryDirectory() as _scratch:
-            for _method in ("pandas-concat", "pandas-chunks"):
-                _run = bench.measure_extract(_url, _table, _method, _scratch, batch_rows=10_000)
-                _records.append({**_run, "rows": _size, "peak_rss_mb": _run["peak_rss"] / 2**20})
-                print(f"growth: {_method} at {_size} rows: {_records[-1]['peak_rss_mb']:.0f} MB")
+        _, _table = bench.ensure_bench_table(_size)
+        for _method, _load in (("pandas-concat", pandas_concat), ("pandas-chunks", pandas_chunks)):
+            with tempfile.TemporaryDirectory() as _folder:
+                _run = run_function(_load, _url, _table, _folder)
+            _mb = _run["peak_rss"] / 2**20
+            _records.append({"method": _method, "rows": _size, "rows written": _run["result"],
+                             "seconds": _run["seconds"], "peak_rss_mb": _mb})  # fmt: skip
+            print(f"growth: {_method} at {_size} rows: {_mb:.0f} MB")
     growth = pd.DataFrame(_records)
+    growth
     return (growth,)
 
 

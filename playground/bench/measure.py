@@ -3,10 +3,15 @@ OS, and the JSON report a bench child prints."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import subprocess
+import sys
+import textwrap
 import threading
 import time
+from collections.abc import Callable
 
 from playground.services.processes import peak_rss
 
@@ -42,3 +47,34 @@ def child_report(output: str) -> dict:
     if line is None:
         raise RuntimeError(f"the bench child printed no report:\n{output[-2000:]}")
     return json.loads(line.removeprefix("BENCH "))
+
+
+SOURCE_VARIABLE = "PLAYGROUND_MEASURED_SOURCE"  # the function's source, for the child
+ARGS_VARIABLE = "PLAYGROUND_MEASURED_ARGS"  # its arguments, as a JSON list
+
+# The child: defines the function from its source, calls it, prints its result as a report.
+_CHILD = f"""
+import json, os
+namespace = {{}}
+exec(compile(os.environ[{SOURCE_VARIABLE!r}], "<the cell's function>", "exec"), namespace)
+function = namespace.pop(os.environ["PLAYGROUND_MEASURED_NAME"])
+result = function(*json.loads(os.environ[{ARGS_VARIABLE!r}]))
+print("BENCH " + json.dumps({{"result": result}}, default=str))
+"""
+
+
+def run_function(function: Callable, *args) -> dict:
+    """`function` (a plain `def` that imports what it uses) defined again from its source in a
+    process of its own and called with `args` (JSON values): its seconds, its peak RSS from the
+    OS, and what it returned. A lesson measures the code its cell holds now this way."""
+    source = textwrap.dedent(inspect.getsource(function))
+    env = {
+        **os.environ,
+        SOURCE_VARIABLE: source,
+        ARGS_VARIABLE: json.dumps(list(args)),
+        "PLAYGROUND_MEASURED_NAME": function.__name__,
+    }
+    seconds, peak, code, output = run_measured([sys.executable, "-c", _CHILD], env=env)
+    if code != 0:
+        raise RuntimeError(f"{function.__name__} failed in its own process:\n{output[-2000:]}")
+    return {"seconds": seconds, "peak_rss": peak, "result": child_report(output)["result"]}
