@@ -158,7 +158,7 @@ def _identifier(table) -> str:
     return ".".join(table.name()[-2:])
 
 
-def month_differences(con, relation: str, start, end) -> Differences:
+def payment_differences(con, relation: str, start, end) -> Differences:
     """The payments of [start, end) in `relation` (`lake.payment`, or a view of the Iceberg
     table) against PostgreSQL's (`pg.public.payment`), row by row both ways (EXCEPT ALL), on
     PostgreSQL's columns."""
