@@ -199,7 +199,7 @@ def checks(settings: Settings) -> list[Check]:
         from playground.lakehouse import clean
 
         found = clean.find(settings)  # only what is proven unused: no catalog, no snapshot
-        if found.files or found.databases:
+        if found.files or found.uploads or found.databases:
             raise Fix(f"left by killed runs: {found.summary()}", "playground clean")
         if found.hint:  # clean cannot tell yet, and says why
             raise Fix(f"cannot tell what killed runs left: {found.kept[0]}", found.hint)

@@ -1,7 +1,9 @@
 """`playground clean`: remove what killed runs leave behind, never anything still in use.
 
 - Staged Parquet files of a killed `playground extract` (its `data/extract-...-p<pid>-h<host>-...`
-  folder under the table): removed only when it is proven that
+  folder under the table), and in the stack's bucket the multipart uploads it never finished
+  (the file it was writing when killed: parts on the server's disk that no listing shows):
+  removed (aborted) only when it is proven that
   - the process that staged them is gone (its PID is free, a zombie, or now held by a process
     started after the files were written), and it ran on this machine;
   - they are no younger than the oldest writer still running;
@@ -35,6 +37,7 @@ from playground.services import postgres, slots
 @dataclass
 class Leftovers:
     files: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes)
+    uploads: list[tuple[str, str]] = field(default_factory=list)  # (path, upload id)
     databases: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # staged folders kept, each with its reason
     hint: str = ""  # the command that lets a later clean decide about the kept files
@@ -48,6 +51,8 @@ class Leftovers:
         if self.files:
             size = f"{self.bytes / 2**20:,.1f} MB"
             parts.append(f"{len(self.files)} staged file(s) of killed extracts ({size})")
+        if self.uploads:
+            parts.append(f"{len(self.uploads)} unfinished upload(s) of killed extracts")
         if self.databases:
             parts.append(f"database(s) of killed seeds: {', '.join(self.databases)}")
         return "; ".join(parts) or "none"
@@ -58,15 +63,18 @@ class _Folder:
     path: str
     made: float = float("inf")  # the folder's own modification time (its creation while empty)
     files: list[tuple[str, int, float]] = field(default_factory=list)  # (path, bytes, mtime)
+    # S3: files a writer was still writing (path, upload id, begun), parts no listing shows
+    uploads: list[tuple[str, str, float]] = field(default_factory=list)
     start: float | None = None  # when its writer started, while that writer runs
 
     @property
     def first(self) -> float:
-        return min([self.made, *(mtime for _, _, mtime in self.files)])
+        return min([self.made, *(mtime for _, _, mtime in [*self.files, *self.uploads])])
 
     @property
     def last(self) -> float:
-        return max([self.made if not self.files else 0.0, *(m for _, _, m in self.files)])
+        times = [mtime for _, _, mtime in [*self.files, *self.uploads]]
+        return max([self.made if not times else 0.0, *times])
 
 
 def _listing(filesystem, base: str) -> list[pafs.FileInfo]:
@@ -86,9 +94,14 @@ def _staging_folder(path: str) -> str | None:
     return "/".join(parts[: inside[-1] + 1]) if inside else None
 
 
-def _staged(filesystem, base: str) -> dict[str, _Folder]:
-    """The `extract-...` folders of the warehouse and the files under them."""
+def _staged(filesystem, base: str, uploads: list[tuple[str, str, float]]) -> dict[str, _Folder]:
+    """The `extract-...` folders of the warehouse, the files under them and the unfinished
+    uploads into them."""
     folders: dict[str, _Folder] = {}
+    for path, upload, begun in uploads:
+        folder = _staging_folder(path)
+        if folder is not None:
+            folders.setdefault(folder, _Folder(folder)).uploads.append((path, upload, begun))
     for info in _listing(filesystem, base):
         folder = _staging_folder(info.path)
         if folder is None:
@@ -138,7 +151,8 @@ def orphan_files(settings: Settings, found: Leftovers) -> None:
     running: list[_Folder] = []
     dead: list[_Folder] = []
     # Writers are judged gone before the catalogs are read: a gone writer commits nothing more.
-    for folder in _staged(filesystem, base).values():
+    uploads = objectstore.open_uploads(settings, settings.warehouse)
+    for folder in _staged(filesystem, base, uploads).values():
         reason = _judge(folder, base)
         if reason:
             found.kept.append(reason)
@@ -146,7 +160,7 @@ def orphan_files(settings: Settings, found: Leftovers) -> None:
             running.append(folder)
         elif not reason:
             dead.append(folder)
-    dead = [folder for folder in dead if folder.files]
+    dead = [folder for folder in dead if folder.files or folder.uploads]
     if not dead:
         return
     used = _kept_for(settings, dead, found)
@@ -161,6 +175,8 @@ def orphan_files(settings: Settings, found: Leftovers) -> None:
             found.kept.append(f"{folder.path}: younger than a writer still staging files")
         else:
             found.files += [(path, size) for path, size, _ in _unused(folder.files, used)]
+            # an unfinished upload is no object yet: no catalog can reference it
+            found.uploads += [(path, upload) for path, upload, _ in folder.uploads]
 
 
 def _unused(files: list[tuple[str, int, float]], used: set[str]) -> list[tuple[str, int, float]]:
@@ -175,14 +191,15 @@ def find(settings: Settings | None = None) -> Leftovers:
     return found
 
 
-def _remove_files(filesystem, files: list[tuple[str, int]]) -> None:
+def _remove_files(filesystem, files: list[tuple[str, int]], more: list[str]) -> None:
+    """Delete `files`, then each staging folder of them (or of the paths `more`) left empty."""
     for path, _size in files:
         try:
             filesystem.delete_file(path)
         except FileNotFoundError:  # another clean removed it first
             pass
     for folder in {
-        _staging_folder(path) for path, _ in files
+        _staging_folder(path) for path in [*(path for path, _ in files), *more]
     }:  # the folder goes once nothing is left in it
         try:
             left = filesystem.get_file_info(
@@ -201,7 +218,9 @@ def clean(settings: Settings | None = None, dry_run: bool = False, progress=prin
     verb = "would remove" if dry_run else "removed"
     if not dry_run:
         filesystem, _ = objectstore.filesystem(settings, settings.warehouse)
-        _remove_files(filesystem, found.files)
+        for path, upload in found.uploads:
+            objectstore.abort_upload(settings, path, upload)
+        _remove_files(filesystem, found.files, [path for path, _ in found.uploads])
         for database in found.databases:
             seed.drop_leftover(database, settings)
     progress(f"{verb}: {found.summary()}")

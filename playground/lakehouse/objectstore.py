@@ -27,3 +27,42 @@ def bucket_exists(settings: Settings) -> bool:
     """Whether the stack's warehouse bucket exists (raises OSError when S3 cannot be reached)."""
     s3, bucket = filesystem(settings, f"s3://{settings.s3_bucket}")
     return s3.get_file_info(bucket).type != fs.FileType.NotFound
+
+
+def open_uploads(settings: Settings, location: str) -> list[tuple[str, str, float]]:
+    """The multipart uploads begun under an s3:// location and never completed or aborted
+    (what a writer killed while writing a file leaves: parts on the server's disk that no
+    listing shows), as (bucket/key, upload id, epoch seconds begun); none for a local folder.
+    S3 lists at most 1,000 a call: the rest show after those are gone."""
+    if not location.startswith("s3://"):
+        return []
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    found = _s3fs(settings).call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+    return [
+        (f"{bucket}/{u['Key']}", u["UploadId"], u["Initiated"].timestamp())
+        for u in found.get("Uploads", [])
+    ]
+
+
+def abort_upload(settings: Settings, path: str, upload_id: str) -> None:
+    """Abort one unfinished multipart upload (`path` is bucket/key); its parts are freed."""
+    bucket, _, key = path.partition("/")
+    try:
+        _s3fs(settings).call_s3("abort_multipart_upload", Bucket=bucket, Key=key,
+                                UploadId=upload_id)  # fmt: skip
+    except FileNotFoundError:  # another clean aborted it first
+        pass
+
+
+def _s3fs(settings: Settings):
+    # pyarrow's S3 file system has no call for multipart uploads; s3fs (a dependency) does
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        key=settings.s3_access_key,
+        secret=settings.s3_secret_key,
+        endpoint_url=settings.s3_endpoint,
+        client_kwargs={"region_name": settings.s3_region},
+        config_kwargs={"s3": {"addressing_style": "path"}, "connect_timeout": 3},
+        skip_instance_cache=True,
+    )
