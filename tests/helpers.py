@@ -88,17 +88,18 @@ def kill_when(command: list[str], marker: str, extra_wait: float = 0.3) -> None:
 
 
 def run_lesson_without(
-    lesson: str, line: str, folder: Path, env: dict[str, str] | None = None
+    lesson: str, line: str, folder: Path, env: dict[str, str] | None = None, instead: str = ""
 ) -> subprocess.CompletedProcess:
     """Run lesson `lesson` headless from a copy under `folder`/"My Lessons #1 é" with `line`
-    deleted, as a learner's edit of that cell would leave it (TZ far from UTC, and `env`)."""
+    deleted (or replaced by `instead`), as a learner's edit of that cell would leave it (TZ far
+    from UTC, and `env`)."""
     from playground.orchestration.promote import lessons_dir
 
     shipped = (lessons_dir() / f"{lesson}.py").read_text()
     assert shipped.count(line) == 1, f"{lesson} no longer holds the line the edit deletes"
     edited = folder / "My Lessons #1 é" / f"{lesson}.py"
     edited.parent.mkdir()
-    edited.write_text(shipped.replace(line, ""))
+    edited.write_text(shipped.replace(line, instead))
     env = {"TZ": "Asia/Kathmandu", **(env or {})}
     result = run([sys.executable, str(edited)], env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
