@@ -94,14 +94,9 @@ def _staging_folder(path: str) -> str | None:
     return "/".join(parts[: inside[-1] + 1]) if inside else None
 
 
-def _staged(filesystem, base: str, uploads: list[tuple[str, str, float]]) -> dict[str, _Folder]:
-    """The `extract-...` folders of the warehouse, the files under them and the unfinished
-    uploads into them."""
+def _staged(filesystem, base: str) -> dict[str, _Folder]:
+    """The `extract-...` folders of the warehouse and the files under them."""
     folders: dict[str, _Folder] = {}
-    for path, upload, begun in uploads:
-        folder = _staging_folder(path)
-        if folder is not None:
-            folders.setdefault(folder, _Folder(folder)).uploads.append((path, upload, begun))
     for info in _listing(filesystem, base):
         folder = _staging_folder(info.path)
         if folder is None:
@@ -113,6 +108,14 @@ def _staged(filesystem, base: str, uploads: list[tuple[str, str, float]]) -> dic
         elif info.path == folder:
             entry.made = mtime
     return folders
+
+
+def _add_uploads(folders: dict[str, _Folder], uploads: list[tuple[str, str, float]]) -> None:
+    """Add the unfinished uploads into `extract-...` folders to those folders."""
+    for path, upload, begun in uploads:
+        folder = _staging_folder(path)
+        if folder is not None:
+            folders.setdefault(folder, _Folder(folder)).uploads.append((path, upload, begun))
 
 
 def _judge(folder: _Folder, base: str) -> str:
@@ -151,8 +154,9 @@ def orphan_files(settings: Settings, found: Leftovers) -> None:
     running: list[_Folder] = []
     dead: list[_Folder] = []
     # Writers are judged gone before the catalogs are read: a gone writer commits nothing more.
-    uploads = objectstore.open_uploads(settings, settings.warehouse)
-    for folder in _staged(filesystem, base, uploads).values():
+    folders = _staged(filesystem, base)  # first: a bucket that does not answer fails here, fast
+    _add_uploads(folders, objectstore.open_uploads(settings, settings.warehouse))
+    for folder in folders.values():
         reason = _judge(folder, base)
         if reason:
             found.kept.append(reason)
