@@ -118,6 +118,21 @@ def _add_uploads(folders: dict[str, _Folder], uploads: list[tuple[str, str, floa
             folders.setdefault(folder, _Folder(folder)).uploads.append((path, upload, begun))
 
 
+def _listed(settings: Settings, filesystem, base: str, found: Leftovers) -> dict[str, _Folder]:
+    """The staging folders with their files and unfinished uploads; none (with the reason and
+    the fix in `found`) when the warehouse cannot be listed."""
+    try:
+        folders = _staged(filesystem, base)  # first: a bucket that does not answer fails fast
+        _add_uploads(folders, objectstore.open_uploads(settings, settings.warehouse))
+    except Exception as exc:  # any failure: what the warehouse holds is unknown, nothing goes
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        found.kept.append(f"every staged file: the warehouse {settings.warehouse} cannot be "
+                          f"listed ({first})")  # fmt: skip
+        found.hint = "playground stack up" if settings.is_stack else "playground doctor"
+        return {}
+    return folders
+
+
 def _judge(folder: _Folder, base: str) -> str:
     """Why the folder is kept whatever the catalogs say ("" if that depends on them); sets
     `folder.start` while its writer runs."""
@@ -154,8 +169,7 @@ def orphan_files(settings: Settings, found: Leftovers) -> None:
     running: list[_Folder] = []
     dead: list[_Folder] = []
     # Writers are judged gone before the catalogs are read: a gone writer commits nothing more.
-    folders = _staged(filesystem, base)  # first: a bucket that does not answer fails here, fast
-    _add_uploads(folders, objectstore.open_uploads(settings, settings.warehouse))
+    folders = _listed(settings, filesystem, base, found)
     for folder in folders.values():
         reason = _judge(folder, base)
         if reason:

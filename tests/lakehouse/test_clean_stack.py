@@ -293,3 +293,19 @@ def test_a_running_writer_keeps_younger_leftovers_in_the_bucket(trino_stack) -> 
     )
     assert "; 1 unfinished upload(s) of killed extracts" in cleaned.stdout.splitlines()[0]
     assert _bucket(stack) == before and _uploads(stack) == []
+
+
+def test_with_the_bucket_down_clean_removes_nothing_and_says_what_to_start(stack_settings) -> None:
+    """No stack runs (`stack_settings`: ports where nothing listens): clean and doctor say in one
+    line that the bucket cannot be listed and name `playground stack up`, never a traceback,
+    and doctor does not send the learner to `playground clean`."""
+    cleaned = run(_cli("clean"), env=_env(stack_settings))
+    assert cleaned.returncode == 0 and "Traceback" not in cleaned.stderr, cleaned.stderr[-2000:]
+    lines = cleaned.stdout.splitlines()
+    assert lines[0] == "removed: none", cleaned.stdout
+    assert lines[1].startswith("kept: every staged file: the warehouse s3://warehouse/ cannot be")
+    assert lines[2] == "next: playground stack up"
+    doctor = run(_cli("doctor"), env=_env(stack_settings))
+    line = _leftovers_line(doctor.stdout)
+    assert "cannot tell what killed runs left" in line and "next: playground stack up" in line
+    assert "playground clean" not in line
