@@ -1,6 +1,7 @@
 """Every file the Iceberg catalogs of a data directory reference, whatever their catalog name.
 
-Read from the catalogs' own tables, every row of `iceberg_tables` (any `catalog_name`): the
+Read from the catalogs' own tables, every table row of `iceberg_tables` (any `catalog_name`;
+views, which the stack's JDBC catalog keeps there too, list no files): the
 embedded SQLite catalog (`catalog.db`) and the stack's JDBC catalog in PostgreSQL (the REST
 catalog keeps its tables there). For each table: its current and previous metadata files, every
 snapshot they list (expired ones too), and the manifest lists, manifests, data and delete files
@@ -47,6 +48,14 @@ _SELECT = (
     "select catalog_name, table_namespace, table_name, metadata_location, "
     "previous_metadata_location from iceberg_tables"
 )
+# A JDBC catalog with schema V1 (the stack's) keeps views in the same table, marked VIEW: a view's
+# metadata lists no files, and is no table's metadata to read through.
+_TABLES_ONLY = " where iceberg_type is null or iceberg_type <> 'VIEW'"
+
+
+def _select(columns: set[str]) -> str:
+    """The query for `iceberg_tables` given its column names (lower case)."""
+    return _SELECT + (_TABLES_ONLY if "iceberg_type" in columns else "")
 
 
 def sqlite_entries(path: Path) -> list[Entry]:
@@ -58,7 +67,8 @@ def sqlite_entries(path: Path) -> list[Entry]:
             has_table = conn.execute(
                 "select 1 from sqlite_master where type = 'table' and name = 'iceberg_tables'"
             ).fetchone()
-            rows = conn.execute(_SELECT).fetchall() if has_table else []
+            columns = {r[1].lower() for r in conn.execute("pragma table_info(iceberg_tables)")}
+            rows = conn.execute(_select(columns)).fetchall() if has_table else []
     except sqlite3.Error as exc:
         raise Unprovable(
             f"the catalog {path} cannot be read ({exc})",
@@ -92,7 +102,11 @@ def jdbc_entries(settings: Settings) -> list[Entry]:
         with postgres.connect(settings.catalog_db, settings) as conn:
             if conn.execute("select to_regclass('iceberg_tables')").fetchone()[0] is None:
                 return []
-            rows = conn.execute(_SELECT).fetchall()
+            columns = conn.execute(
+                "select lower(column_name) from information_schema.columns "
+                "where table_name = 'iceberg_tables' and table_schema = current_schema()"
+            ).fetchall()
+            rows = conn.execute(_select({c[0] for c in columns})).fetchall()
     except Exception as exc:  # any failure means the catalog's rows are unknown
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise Unprovable(

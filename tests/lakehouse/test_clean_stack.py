@@ -309,3 +309,27 @@ def test_with_the_bucket_down_clean_removes_nothing_and_says_what_to_start(stack
     line = _leftovers_line(doctor.stdout)
     assert "cannot tell what killed runs left" in line and "next: playground stack up" in line
     assert "playground clean" not in line
+
+
+def test_a_view_in_the_catalog_does_not_stop_clean(trino_stack) -> None:
+    """A Trino view is a row of the JDBC catalog too (iceberg_type VIEW) whose metadata is a
+    view's, not a table's: clean still decides, and the view still reads."""
+    stack = trino_stack
+    lakehouse.catalog(stack).create_namespace_if_not_exists(NS)
+    trino.execute(f"create or replace view iceberg.{NS}.answer as select 42 as n", settings=stack)
+    from playground.lakehouse import references
+    from playground.services import postgres
+
+    with postgres.connect(stack.catalog_db, stack) as conn:
+        rows = conn.execute(
+            "select iceberg_type, metadata_location from iceberg_tables "
+            "where table_namespace = %s and table_name = 'answer'", (NS,)
+        ).fetchall()  # fmt: skip
+    assert len(rows) == 1 and rows[0][0] == "VIEW" and rows[0][1].startswith("s3://warehouse/")
+    references.referenced(stack)  # raised Unprovable: the view's metadata is no table's
+    _killed_at_commit(stack, f"{NS}.beside_a_view", 1_000)
+    found = clean.find(stack)
+    assert found.hint == "" and found.files, found.kept
+    assert all(f"/{NS}/beside_a_view/data/extract-" in path for path, _ in found.files)
+    clean.clean(stack, progress=lambda _line: None)
+    assert trino.execute(f"select n from iceberg.{NS}.answer", settings=stack)[1] == [(42,)]
