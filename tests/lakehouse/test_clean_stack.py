@@ -12,6 +12,8 @@ On S3 a Parquet file becomes an object only when it is closed (pyarrow and DuckD
 whole), so an extract killed while it reads leaves no file in a listing; the files a killed run
 does leave are whole ones staged but never committed. The killed runs here are real
 `playground extract` processes that SIGKILL themselves where their commit would start.
+A view in the catalog does not stop clean, and with no stack running clean and doctor say in one
+line what to start.
 """
 
 from __future__ import annotations
