@@ -137,6 +137,10 @@ def trino_stack() -> Iterator[Settings]:
                     s3_endpoint=f"http://127.0.0.1:{free_port()}", trino_host="127.0.0.1",
                     trino_port=free_port(),
                     catalog_uri=f"http://127.0.0.1:{free_port()}")  # fmt: skip
+    from playground.services import postgres
+
+    # the suite's own server, started first: `up` did not start it, so no `down` stops it
+    postgres.start(replace(stack, mode="embedded"), progress=print)
     try:
         for line in control.up(stack):
             print(line)

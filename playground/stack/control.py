@@ -12,8 +12,9 @@ settings name (the compose stack's defaults, so `PLAYGROUND_MODE=stack` works un
 - **Trino** 476 with the compose stack's own catalog files (`playground.stack.trino_server`).
 
 Every process binds to 127.0.0.1. Each one's PID is recorded in `<data dir>/stack/<name>.json`,
-and `down` stops exactly those PIDs (checking each still runs the recorded program). The embedded
-PostgreSQL keeps running after `down`: it belongs to embedded mode (`playground services stop`).
+and `down` stops exactly those PIDs (checking each still runs the recorded program). `down` stops
+the embedded PostgreSQL too when `up` started it and no one else is connected; one that ran before
+`up` (embedded mode's, `make run`'s) keeps running (`playground services stop`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ def up(settings: Settings | None = None, progress=print) -> list[Line]:
     rest_catalog.fetch(progress)
     logs = stack.data_dir / "stack"
     logs.mkdir(parents=True, exist_ok=True)
+    if postgres.running(embedded) is None:
+        _started_server(stack).touch()  # before the start: a crash in it still leaves the mark
     postgres.start(embedded, progress)
     if _running(stack, "postgres") is None:
         port = wanted["postgres"][1]
@@ -196,7 +199,33 @@ def down(settings: Settings | None = None, progress=print) -> list[Line]:
         processes.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
         _state(stack, service).unlink(missing_ok=True)
         progress(f"stopped {service} (pid {record['pid']})")
+    _stop_started_server(stack, progress)
     return status(stack)
+
+
+def _started_server(stack: Settings) -> Path:
+    """The mark `up` leaves when it started the embedded PostgreSQL itself."""
+    return stack.data_dir / "stack" / "postgres-started-by-up"
+
+
+def _stop_started_server(stack: Settings, progress) -> None:
+    """Stop the embedded PostgreSQL if `up` started it and no other client is connected."""
+    mark = _started_server(stack)
+    embedded = replace(stack, mode="embedded")
+    if not mark.exists() or postgres.running(embedded) is None:
+        mark.unlink(missing_ok=True)
+        return
+    with postgres.connect(settings=embedded) as conn:
+        (others,) = conn.execute(
+            "select count(*) from pg_stat_activity where backend_type = 'client backend' "
+            "and pid <> pg_backend_pid()"
+        ).fetchone()
+    if others:
+        progress(f"the embedded PostgreSQL keeps running: {others} other connection(s) use it "
+                 "(`playground services stop` stops it)")  # fmt: skip
+        return
+    progress(postgres.stop(embedded).detail)
+    mark.unlink()
 
 
 def recorded(settings: Settings | None = None) -> list[str]:

@@ -43,6 +43,38 @@ def test_status_without_a_stack_says_not_running(tmp_path) -> None:
     assert all(line.endswith("not running") for line in lines)
 
 
+def test_down_stops_the_server_up_started_unless_someone_uses_it(
+    stack_settings, fresh_data_dir
+) -> None:
+    """The embedded PostgreSQL `up` started (it leaves a mark) ends with `down`, once no other
+    client is connected; one that ran before `up` is embedded mode's and keeps running."""
+    import psycopg
+
+    from playground.services import postgres
+
+    stack = replace(stack_settings, data_dir=fresh_data_dir)
+    embedded = replace(stack, mode="embedded")
+    said: list[str] = []
+    postgres.start(embedded, progress=lambda _l: None)
+    control.down(stack, progress=said.append)  # no mark: started before any `up`
+    assert postgres.running(embedded) is not None and said == []
+
+    mark = control._started_server(stack)  # what `up` leaves when it starts the server
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.touch()
+    pid = postgres.running(embedded).pid
+    with psycopg.connect(postgres.libpq_dsn(settings=embedded)) as learner:
+        learner.execute("select 1")
+        control.down(stack, progress=said.append)
+        assert psutil.pid_exists(pid) and mark.exists()
+        assert said == ["the embedded PostgreSQL keeps running: 1 other connection(s) use it "
+                        "(`playground services stop` stops it)"]  # fmt: skip
+    control.down(stack, progress=said.append)
+    assert said[-1] == f"stopped embedded PostgreSQL pid {pid}"
+    assert postgres.running(embedded) is None and not psutil.pid_exists(pid)
+    assert not mark.exists()
+
+
 @pytest.mark.stack
 @pytest.mark.slow
 def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> None:
