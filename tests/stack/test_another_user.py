@@ -6,10 +6,13 @@ install's secrets:
 - **as root** (the suite's own machine): as a second Unix user (`useradd`, then `runuser -u`).
   That proves every assertion below, the data directory's included: the other user has only
   what any local account has, the loopback ports and the file system's permissions.
-- **as an ordinary user** (CI's `learner`): no second account can be made, so the script runs as
-  the same user with an empty environment, away from the data directory. That proves the
-  servers' logins (a process that lacks the secrets is refused), not the file permissions,
-  which do not stop one's own user: the data-directory attack is then skipped, saying why.
+- **as an ordinary user allowed to act as that account** (CI's `learner`: `.ci/run`, as root,
+  makes `playground-other` and lets `learner` run commands as it through `sudo -n -u`, nothing
+  more): the same attacks as that second user, the data directory's included.
+- **as any other ordinary user**: no second account can be reached, so the script runs as the
+  same user with an empty environment, away from the data directory. That proves the servers'
+  logins (a process that lacks the secrets is refused), not the file permissions, which do not
+  stop one's own user: the data-directory attack is then skipped, saying why.
 """
 
 from __future__ import annotations
@@ -123,16 +126,28 @@ def _python_for(user: str | None) -> str:
     pytest.skip("no system python3 another user could run")
 
 
-def attack(target: dict) -> tuple[dict, str]:
-    """Run ATTACKS as another user (root) or as this one without secrets; (results, who)."""
-    user = _other_user() if os.geteuid() == 0 else None
-    python = _python_for(user)
-    command = [python, "-I", "-c", ATTACKS, json.dumps(target)]
-    if user is not None:
+def _switch() -> list[str] | None:
+    """The command prefix that runs a program as the second account: `runuser` as root, `sudo -n`
+    where this user may act as that account; None when neither can."""
+    if os.geteuid() == 0:
         runuser = shutil.which("runuser")
         if runuser is None:
             pytest.skip("runuser is not installed")
-        command = [runuser, "-u", user, "--", *command]
+        return [runuser, "-u", _other_user(), "--"]
+    sudo = shutil.which("sudo")
+    if sudo is None:
+        return None
+    prefix = [sudo, "-n", "-u", OTHER_USER, "--"]
+    allowed = subprocess.run([*prefix, "/bin/true"], capture_output=True, timeout=30, check=False)
+    return prefix if allowed.returncode == 0 else None
+
+
+def attack(target: dict) -> tuple[dict, str]:
+    """Run ATTACKS as the second account, or as this user without secrets; (results, who)."""
+    switch = _switch()
+    user = OTHER_USER if switch else None
+    python = _python_for(user)
+    command = [*(switch or []), python, "-I", "-c", ATTACKS, json.dumps(target)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/",
                           env={"PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -155,7 +170,7 @@ def _target(stack) -> dict:
         "trino": TRINO,
         "pg_port": stack.pg_port,
     }
-    if os.geteuid() == 0:  # another account: the file system's permissions are on trial too
+    if _switch():  # another account: the file system's permissions are on trial too
         target["data_dir"] = {
             "data folder": str(stack.data_dir),
             "secrets file": str(secrets.path(stack.data_dir)),
@@ -200,8 +215,9 @@ def test_another_user_is_refused_by_the_catalog_postgres_and_the_files(
     for user in ("postgres", "playground", "playground_reader"):
         # 10: SASL (scram-sha-256) asked for; 0 would be a login without a password
         assert results[f"postgres login {user}"] == "auth request 10", (who, user, results)
-    if os.geteuid() != 0:
-        pytest.skip(f"as {who} the data directory is one's own: its permissions are tested as root")
+    if who != OTHER_USER:
+        pytest.skip(f"as {who} the data directory is one's own: its permissions are tested as "
+                    f"{OTHER_USER} (as root, or where sudo lets this user act as it)")  # fmt: skip
     for name in ("data folder", "secrets file", "stack folder", "pgdata folder"):
         assert results[f"read {name}"] == "refused: Permission denied", (who, name, results)
 
