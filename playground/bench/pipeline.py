@@ -45,10 +45,14 @@ def _print(report: dict, print_) -> None:
         ("dbt build (23 models, 66 tests)", build["dbt"]),
         ("full build (the run)", build["total"]),
         ("one payment month re-materialized", month["total"]),
+        ("sensor tick (row digests, both sides)", report["sensor_tick_seconds"]),
         ("whole process", report["process_seconds"]),
     ):
         print_(f"  {name:<38} {value:>8.2f}")
     print_(f"  peak RSS {report['peak_rss'] / 2**20:,.0f} MB")
+    differing = report["sensor_tick_differs"]
+    print_("  the sensor's tick finds " + (f"differences in {', '.join(differing)}" if differing
+           else "the lakehouse equal to PostgreSQL"))  # fmt: skip
     target = TARGETS.get(report["scale"])
     if target:
         seconds, rss, month_seconds = target

@@ -159,14 +159,28 @@ def _bench_child(scale: float) -> None:
             settings, instance, partition="2022-05-01", selection="key:pagila/payment",
             progress=lambda _line: None,
         )  # fmt: skip
+    tick, differing = _sensor_tick()
     report = {
         "scale": scale,
         "import_seconds": prepare_started - import_started + loaded - prepared,
         "dbt_prepare_seconds": prepared - prepare_started,
         "build": asdict(full),
         "payment_month": asdict(month),
+        "sensor_tick_seconds": tick,
+        "sensor_tick_differs": differing,
     }
     print("BENCH " + json.dumps(report), flush=True)
+
+
+def _sensor_tick() -> tuple[float, list[str]]:
+    """One evaluation of `pagila_changes`' comparison (row digests of every table on both sides,
+    PostgreSQL and DuckDB over the lakehouse): its seconds and the tables it finds differing."""
+    from playground.orchestration.defs.pagila.sensors import differences
+    from playground.orchestration.resources import LakehouseResource, PostgresResource
+
+    started = time.monotonic()
+    found = differences(PostgresResource(), LakehouseResource())
+    return time.monotonic() - started, sorted(found.tables)
 
 
 if __name__ == "__main__":
