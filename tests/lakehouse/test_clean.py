@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -187,7 +188,10 @@ def _sql_catalog(data: Path, name: str):
 
 def test_a_running_writer_keeps_its_files_while_clean_runs(fresh_postgres) -> None:
     """A real extract stages files while `playground clean` runs: nothing of it goes, and the
-    extract then commits every row."""
+    extract then commits every row. The writer is held (SIGSTOP, as a busy machine may hold it)
+    from its first staged file until `clean` has run: on an idle machine it could otherwise
+    finish staging before `clean` looks, and a writer with nothing left to commit holds back
+    nothing."""
     rows = 2_000_000
     command = _cli("extract", "--source", postgres.url("postgres"), "--query",
                    GENERATED.format(n=rows), "--to", "raw.live", "--method", "pandas-chunks",
@@ -197,6 +201,7 @@ def test_a_running_writer_keeps_its_files_while_clean_runs(fresh_postgres) -> No
         for line in writer.stdout:
             if re.search(EXTRACT_PROGRESS, line):
                 break
+        os.kill(writer.pid, signal.SIGSTOP)
         staged = _files(fresh_postgres)
         assert staged and all(f"-p{writer.pid}-" in str(p) for p in staged)
         _kill_extract("raw.killed")  # killed after the writer started: waits for it
@@ -207,6 +212,7 @@ def test_a_running_writer_keeps_its_files_while_clean_runs(fresh_postgres) -> No
         assert f"its writer (pid {writer.pid}) is running" in cleaned.stdout
         assert "younger than a writer still staging files" in cleaned.stdout
         assert all(p.exists() for p in staged | killed)
+        os.kill(writer.pid, signal.SIGCONT)
         assert writer.wait(timeout=600) == 0
     finally:
         writer.kill()
