@@ -175,6 +175,7 @@ def _bench_child(scale: float) -> None:
 def _sensor_tick() -> tuple[float, list[str]]:
     """One evaluation of `pagila_changes`' comparison (row digests of every table on both sides,
     PostgreSQL and DuckDB over the lakehouse): its seconds and the tables it finds differing."""
+    # lazy: the bench child loads the code location itself, timed, before this
     from playground.orchestration.defs.pagila.sensors import differences
     from playground.orchestration.resources import LakehouseResource, PostgresResource
 
