@@ -7,6 +7,8 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # What `private_umask` takes away from every new file and folder: all access by group and others.
@@ -27,6 +29,25 @@ def write_private(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an advisory lock on `lock_file` (created 0600): one holder at a time across threads
+    and processes (two terminals, two test workers); released when the file is closed, even by a
+    kill -9."""
+    try:
+        import fcntl  # lazy: POSIX only (Linux and macOS), absent on Windows
+    except ImportError:  # Windows: no advisory locks of this kind
+        yield
+        return
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def private_dir_mode() -> int:

@@ -11,17 +11,14 @@ them (it refuses to start without them).
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from dotenv import dotenv_values
 
-from playground.config.files import write_private
+from playground.config.files import exclusive, write_private
 
 FILE_NAME = "secrets.env"
 LOCK_NAME = ".secrets.lock"
@@ -82,22 +79,6 @@ def _stored(file: Path) -> dict[str, str]:
     return {field: stored.get(variable(field), "") for field in GENERATED}
 
 
-@contextmanager
-def _locked(data_dir: Path) -> Iterator[None]:
-    """Hold the data directory's secrets lock (an advisory lock on a 0600 file beside them)."""
-    try:
-        import fcntl  # lazy: POSIX only (Linux and macOS), absent on Windows
-    except ImportError:  # Windows: no advisory locks of this kind
-        yield
-        return
-    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed, even by a kill -9
-        yield
-    finally:
-        os.close(fd)
-
-
 def load(data_dir: Path) -> dict[str, str]:
     """This data directory's secrets by Settings field, generating (once) any that is missing.
 
@@ -108,7 +89,7 @@ def load(data_dir: Path) -> dict[str, str]:
     values = _stored(file)
     if all(values.values()):
         return values
-    with _locked(data_dir):
+    with exclusive(data_dir / LOCK_NAME):
         values = _stored(file)  # another process may have written them meanwhile
         missing = [field for field, value in values.items() if not value]
         if missing:

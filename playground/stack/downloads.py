@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from playground.config.files import exclusive
 
 MAVEN = "https://repo1.maven.org/maven2"
 
@@ -13,6 +17,14 @@ MAVEN = "https://repo1.maven.org/maven2"
 def cache_dir() -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return root / "playground"
+
+
+@contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """Hold the cache's lock for `name`: one download or build of it at a time, across threads
+    and processes (two `stack up`s at once, two test workers); the second finds it done."""
+    with exclusive(cache_dir() / f".{name}.lock"):
+        yield
 
 
 def download(url: str, path: Path) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from urllib.parse import urlsplit
 from playground.config.settings import Settings, project_root
 from playground.services import processes
 from playground.stack import catalog_gate
-from playground.stack.downloads import MAVEN, cache_dir, download
+from playground.stack.downloads import MAVEN, cache_dir, download, one_at_a_time
 from playground.stack.trino_server import Server, java_home
 
 VERSION = "1.10.1"
@@ -39,8 +38,6 @@ FOLDER = Path("docker") / "iceberg-rest"
 MAIN = "org.eclipse.jetty.xml.XmlConfiguration"
 # What the recorded process runs: the gate, parent of the Java server
 PROGRAM = "playground.stack.catalog_gate"
-
-_fetching = threading.Lock()
 
 
 class CatalogUnavailable(RuntimeError):
@@ -78,9 +75,9 @@ def fetched() -> bool:
 
 def fetch(progress=print) -> list[Path]:
     """The server's classpath: exactly the jars jars.txt lists (no stale one from an older list),
-    downloading the missing ones (one download at a time in a process; a file appears under its
+    downloading the missing ones (one download at a time, across processes; a file appears under its
     name only once its SHA-1 matched)."""
-    with _fetching:
+    with one_at_a_time("rest-catalog"):
         folder, listed = lib_dir(), jars()
         missing = _missing(folder, listed)
         if missing:

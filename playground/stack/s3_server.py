@@ -13,20 +13,16 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 from playground.config.settings import Settings
 from playground.services import processes
 from playground.services.net import wait_port
 from playground.stack import runtimes
-from playground.stack.downloads import cache_dir
+from playground.stack.downloads import cache_dir, one_at_a_time
 
 MODULE = "github.com/versity/versitygw/cmd/versitygw"
 VERSION = "v1.8.0"
-
-
-_building = threading.Lock()  # one `go install` at a time in a process
 
 
 class S3Unavailable(RuntimeError):
@@ -64,7 +60,7 @@ def builder() -> runtimes.Runtime:
 
 def binary(progress=print) -> Path:
     """The versitygw executable, built with `go install` the first time."""
-    with _building:
+    with one_at_a_time("versitygw"):
         if found := built():
             return found
         go = builder()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from playground.engines import trino
 from playground.services import processes
 from playground.services.net import free_port
 from playground.stack import runtimes, trino_tls
-from playground.stack.downloads import MAVEN, cache_dir, download
+from playground.stack.downloads import MAVEN, cache_dir, download, one_at_a_time
 
 VERSION = "476"
 MINIMUM_JAVA = runtimes.MINIMUM_JAVA
@@ -38,9 +37,6 @@ PLUGINS = ("iceberg", "postgresql", "tpch", "geospatial", "spooling-filesystem",
            "password-authenticators")  # fmt: skip
 SPOOLING = "spooling-manager.properties"
 INTERNAL_SECRET = "TRINO_INTERNAL_SECRET"
-
-
-_fetching = threading.Lock()
 
 
 class TrinoUnavailable(RuntimeError):
@@ -62,8 +58,8 @@ def java_home() -> Path:
 
 def fetch(version: str = VERSION, progress=print) -> Path:
     """The pruned server folder, downloading and unpacking it the first time (one download at a
-    time in a process)."""
-    with _fetching:
+    time, across processes)."""
+    with one_at_a_time("trino"):
         return _fetch(version, progress)
 
 

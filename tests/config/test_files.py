@@ -155,3 +155,41 @@ def test_sqlite_finding_the_disk_full_says_so(tmp_path) -> None:
     done = _in_a_small_filesystem(tmp_path, [sys.executable, "-c", FILL_SQLITE])
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.fullmatch(r"disk full at /.*My Data #1 é: free space and rerun\n", done.stdout)
+
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from playground.config.files import exclusive
+
+with exclusive(Path(sys.argv[1])):
+    print(f"in {time.monotonic()}", flush=True)
+    time.sleep(float(sys.argv[2]))
+    print(f"out {time.monotonic()}", flush=True)
+"""
+
+
+def test_an_exclusive_lock_holds_a_second_process_until_the_first_is_done(tmp_path) -> None:
+    lock = tmp_path / "My Locks #1 é" / ".thing.lock"
+    first = subprocess.Popen([sys.executable, "-c", _HOLD, str(lock), "1.5"],
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert first.stdout.readline().startswith("in ")  # the first holds it from here on
+    second = subprocess.run([sys.executable, "-c", _HOLD, str(lock), "0"],
+                            capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    first_out = float(first.stdout.readline().split()[1])
+    first.wait(10)
+    second_in = float(second.stdout.split()[1])
+    assert second_in >= first_out  # CLOCK_MONOTONIC is machine-wide on Linux and macOS
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+
+
+def test_a_lock_held_by_a_killed_process_is_free_again(tmp_path) -> None:
+    lock = tmp_path / ".thing.lock"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(lock), "600"],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert holder.stdout.readline().startswith("in ")
+    holder.kill()
+    holder.wait(10)
+    done = subprocess.run([sys.executable, "-c", _HOLD, str(lock), "0"],
+                          capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
+    assert done.stdout.startswith("in ")
