@@ -24,8 +24,10 @@ stack: install-stack
 	@$(BIN)/playground stack up
 
 ## test: install if needed (with the stack's Java and Go), then lint and the whole test suite
+## (on up to TEST_WORKERS cores; tests sharing a heavy server run together: conftest.py)
+TEST_WORKERS ?= 4
 test: install-stack lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 ## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
 screenshots: install

@@ -17,7 +17,16 @@ import pytest
 _session_dir = tempfile.mkdtemp(prefix="playground-test-")
 
 
+def _controller(config: pytest.Config) -> bool:
+    """Whether this process only hands tests to pytest-xdist's workers (`make test` runs the suite
+    on several): each worker sets itself up and checks its own leftovers; this one runs nothing."""
+    distributed = getattr(config.option, "dist", "no") != "no" and not config.option.collectonly
+    return distributed and not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if _controller(config):
+        return
     os.environ["PLAYGROUND_DATA_DIR"] = str(Path(_session_dir) / "data")
     os.environ["DAGSTER_HOME"] = str(Path(_session_dir) / "dagster")
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
@@ -36,15 +45,48 @@ _basetemp: list[Path] = []
 _builds: list = []
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the stack's Trino run last, all together: meanwhile a thread downloads Trino and
-    builds the object store (minutes on a fresh machine) beside the other tests."""
-    on_trino = [item for item in items if "trino_stack" in getattr(item, "fixturenames", ())]
-    if on_trino:
+# Tests that share one heavy session fixture run on one worker, each group in one process:
+# the stack's Trino (with its object store and REST catalog) and Superset are started once.
+_SHARED = (("trino", ("trino_stack",)), ("superset", ("superset_env", "superset_running")))
+
+
+def _group(item: pytest.Item) -> str:
+    names = getattr(item, "fixturenames", ())
+    for group, fixtures in _SHARED:
+        if any(name in names for name in fixtures):
+            return group
+    return item.nodeid.split("::")[0]  # the module: its module-scoped fixtures start once
+
+
+def _weight(item: pytest.Item, group: str) -> int:
+    """Heavier groups first, so no worker is left with a long one at the end."""
+    if group in dict(_SHARED):
+        return [name for name, _ in _SHARED].index(group)
+    slow = ("slow", "notebook", "browser")
+    return 2 if any(item.get_closest_marker(mark) for mark in slow) else 3
+
+
+@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle, before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the stack's Trino start a thread that downloads Trino and builds the object store
+    (minutes on a fresh machine) beside the other tests. With workers (`--dist loadgroup`), the
+    tests are grouped (see `_SHARED`, else by module) and the heavier groups are handed out first
+    (with `--no-loadscope-reorder`, in this order); without them, the Trino tests run last."""
+    groups = {item.nodeid: _group(item) for item in items}
+    if any(group == "trino" for group in groups.values()):
         from playground.stack import control
 
         _builds.append(control.fetch_in_background())
-        items[:] = [item for item in items if item not in on_trino] + on_trino
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        weights: dict[str, int] = {}
+        for item in items:
+            group = groups[item.nodeid]
+            weights[group] = min(weights.get(group, 9), _weight(item, group))
+            item.add_marker(pytest.mark.xdist_group(group))
+        order = {group: index for index, group in enumerate(dict.fromkeys(groups.values()))}
+        items.sort(key=lambda item: (weights[groups[item.nodeid]], order[groups[item.nodeid]]))
+    else:
+        items.sort(key=lambda item: groups[item.nodeid] == "trino")
 
 
 def _servers_started_here() -> dict[int, str]:
@@ -81,6 +123,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     from playground.services import postgres
 
+    if _controller(session.config):
+        return
     for thread in _builds:
         thread.join()
     postgres.stop()
