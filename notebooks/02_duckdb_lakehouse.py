@@ -15,18 +15,38 @@ app = marimo.App(width="medium", app_title="Lesson 02: DuckDB against the lakeho
 
 @app.cell
 def _():
+    from decimal import Decimal
+
     import altair as alt
+    import duckdb
     import marimo as mo
     import pandas as pd
+    import pyarrow as pa
 
     from playground import lakehouse
     from playground.bench import analytics
-    from playground.engines import duck
+    from playground.config.settings import ServiceUnavailable
+    from playground.engines import duck, trino
     from playground.lessons import duckdb_lakehouse as lesson
     from playground.lessons import duckdb_writes as writes
     from playground.services import postgres
 
-    return alt, analytics, duck, lakehouse, lesson, mo, pd, postgres, writes
+    return (
+        Decimal,
+        ServiceUnavailable,
+        alt,
+        analytics,
+        duck,
+        duckdb,
+        lakehouse,
+        lesson,
+        mo,
+        pa,
+        pd,
+        postgres,
+        trino,
+        writes,
+    )
 
 
 @app.cell(hide_code=True)
@@ -340,10 +360,12 @@ def _(mo):
     mo.md(r"""
     The stack (`playground stack up`, or `docker compose up --wait`) runs a REST catalog in
     front of its catalog database: PyIceberg, Trino and DuckDB all commit through it. DuckDB
-    attaches it as a database (`duck.attach_lakehouse` runs `ATTACH ... (TYPE iceberg,
-    ENDPOINT ...)`), and then `CREATE TABLE`, `INSERT`, `UPDATE`, `DELETE` and `MERGE INTO`
-    on `lake.<namespace>.<table>` each commit an Iceberg snapshot. The cells below use the
-    stack whenever its catalog answers, whatever `PLAYGROUND_MODE` says.
+    attaches it as a database (`ATTACH ... AS lake (TYPE iceberg, ENDPOINT ...)`), and then
+    `CREATE TABLE`, `INSERT`, `UPDATE`, `DELETE` and `MERGE INTO` on
+    `lake.<namespace>.<table>` each commit an Iceberg snapshot. PostgreSQL is the yardstick:
+    each step's SQL runs there too, on a table `wallet` of its own (database `lesson02_rest`),
+    and the Iceberg table must hold what PostgreSQL's does. The cells below use the stack
+    whenever its catalog answers, whatever `PLAYGROUND_MODE` says.
     """)
     return
 
@@ -369,12 +391,65 @@ def _(mo, writes):
 
 
 @app.cell
-def _(pd, rest_stack, writes):
-    steps = writes.walk(rest_stack) if rest_stack else []
+def _(duck, rest_stack):
+    # DuckDB attaches the stack's REST catalog as the database `lake`; duck.connect made the S3
+    # secret with which it writes data files to the stack's bucket
+    rest = duck.connect(settings=rest_stack) if rest_stack else None
+    if rest:
+        rest.execute(
+            f"ATTACH OR REPLACE {duck.literal(rest_stack.catalog_name)} AS lake "
+            f"(TYPE iceberg, ENDPOINT {duck.literal(rest_stack.catalog_uri)}, "
+            f"TOKEN {duck.literal(rest_stack.catalog_token)})"  # the catalog asks for a login
+        )
+    return (rest,)
+
+
+@app.cell
+def _(Decimal, ServiceUnavailable, lakehouse, pa, pd, rest, rest_stack, trino, writes):
+    # lake.lesson02_rest.wallet: the attached catalog, the namespace, the table
+    duckdb_writes = {
+        "create the table":
+            "create table lake.lesson02_rest.wallet "
+            "(id bigint, owner varchar, balance decimal(10, 2))",
+        "insert three rows":
+            "insert into lake.lesson02_rest.wallet "
+            "values (1, 'ana', 10.00), (2, 'ben', 20.00), (3, 'cai', 30.00)",
+        "update one row":
+            "update lake.lesson02_rest.wallet set balance = balance + 5 where id = 2",
+        "delete one row": "delete from lake.lesson02_rest.wallet where id = 3",
+        "merge: update ana, insert dee":
+            "merge into lake.lesson02_rest.wallet w "
+            "using (values (1, 'ana', 1.00), (4, 'dee', 40.00)) s(id, owner, balance) "
+            "on w.id = s.id "
+            "when matched then update set balance = w.balance + s.balance "
+            "when not matched then insert values (s.id, s.owner, s.balance)",
+    }  # fmt: skip
+    # the log purges the table of a previous run; after each step it reads the table with
+    # PyIceberg and Trino, and runs the same SQL on PostgreSQL's table `wallet` to compare
+    log = writes.Log(rest_stack) if rest else None
+    if log:
+        for _action, _sql in duckdb_writes.items():
+            rest.execute(_sql)  # each statement is a transaction: it commits a snapshot
+            log.step("duckdb", _action, _sql)
+        # Trino writes the same table through the same catalog ...
+        _sql = "update iceberg.lesson02_rest.wallet set balance = balance * 2 where id = 1"
+        try:
+            trino.execute(_sql, settings=rest_stack)
+            log.step("trino", "double ana's balance", _sql)
+        except ServiceUnavailable:
+            print("rest: Trino is not running: its step is left out")
+        # ... and so does PyIceberg
+        _table = lakehouse.catalog(rest_stack).load_table("lesson02_rest.wallet")
+        _eve = {"id": [5], "owner": ["eve"], "balance": [Decimal("50.00")]}
+        _table.append(pa.table(_eve, schema=_table.schema().as_arrow()))
+        log.step("pyiceberg", "append eve", "table.append(pa.table(eve))",
+                 twin="insert into lake.lesson02_rest.wallet values (5, 'eve', 50.00)")  # fmt: skip
+    steps = log.steps if log else []
     pd.DataFrame(
         [
             {"engine": s.engine, "step": s.action, "statement": s.statement,
-             "PyIceberg reads": s.pyiceberg, "Trino reads": s.trino}
+             "PyIceberg reads": s.pyiceberg, "Trino reads": s.trino,
+             "PostgreSQL holds": s.postgres, "the same": s.same}
             for s in steps
         ]
     )  # fmt: skip
@@ -385,8 +460,10 @@ def _(pd, rest_stack, writes):
 def _(mo):
     mo.md(r"""
     Five DuckDB statements, one Trino `UPDATE`, one PyIceberg append: after each, PyIceberg and
-    Trino read the same rows (a blank Trino column means Trino is not running). Each write is
-    a snapshot; here is what each engine left in the table, from the snapshots' summaries:
+    Trino read the rows in the Iceberg table (a blank Trino column means Trino is not running),
+    and the last column says whether they are the rows PostgreSQL holds after the same SQL.
+    Each write is a snapshot; here is what each engine left in the table, from the snapshots'
+    summaries:
     """)
     return
 
@@ -417,34 +494,62 @@ def _(mo):
 
 
 @app.cell
-def _(mo, rest_stack, writes):
-    collision = writes.collide(rest_stack) if rest_stack else None
-    if collision:
-        print(f"rest: duckdb's commit refused: {'Conflict_409' in collision.refused}")
-        print(f"rest: ids after the conflict {collision.after_conflict}, "
-              f"after the retry {collision.after_retry}")  # fmt: skip
+def _(Decimal, duckdb, lakehouse, mo, pa, rest, rest_stack, steps, writes):
+    # DuckDB opens a transaction and inserts fay; PyIceberg appends gus and commits meanwhile
+    collision = None
+    if rest and steps:
+        _fay = "insert into lake.lesson02_rest.wallet values (6, 'fay', 6.00)"
+        _gus_sql = "insert into lake.lesson02_rest.wallet values (7, 'gus', 7.00)"
+        _table = lakehouse.catalog(rest_stack).load_table("lesson02_rest.wallet")
+        _gus = {"id": [7], "owner": ["gus"], "balance": [Decimal("7.00")]}
+        rest.execute("begin")
+        rest.execute(_fay)
+        _table.append(pa.table(_gus, schema=_table.schema().as_arrow()))  # PyIceberg commits first
+        try:
+            rest.execute("commit")
+            _refused = ""
+        except duckdb.Error as _error:  # the catalog refuses a commit made on a stale snapshot
+            _refused = str(_error)
+        _after_conflict = writes.ids(rest_stack)
+        rest.execute(_fay)  # the retry: a new transaction, on the new head
+        _after_retry = writes.ids(rest_stack)
+        # PostgreSQL, the same race: fay in an open transaction, gus committed meanwhile
+        _postgres = writes.two_writers_in_postgres(_fay, _gus_sql)
+        collision = {"refused": _refused, "after the conflict": _after_conflict,
+                     "after the retry": _after_retry, "PostgreSQL": _postgres}  # fmt: skip
+        print(f"rest: duckdb's commit refused: {'Conflict_409' in _refused}")
+        print(f"rest: ids after the conflict {_after_conflict}, after the retry {_after_retry}, "
+              f"equals PostgreSQL: {_after_retry == _postgres}")  # fmt: skip
     # DuckDB's error as it says it, one line per line (wrapped, not cut off)
-    _text = collision.refused if collision else ""
+    _text = collision["refused"] if collision else ""
     _lines = [f"`{_line.strip()}`" for _line in _text.splitlines() if _line.strip()]
-    mo.callout(mo.md("  \n".join(_lines)), kind="danger") if collision else mo.md(
-        "(runs when the stack does)"
-    )
+    _said = mo.md("  \n".join(_lines) or "DuckDB's commit went through: nothing refused it")
+    mo.callout(_said, kind="danger") if collision else mo.md("(runs when the stack does)")
     return (collision,)
 
 
 @app.cell(hide_code=True)
 def _(collision, mo):
-    _after = collision.after_conflict if collision else "(shown when the stack runs)"
-    _retry = collision.after_retry if collision else "(shown when the stack runs)"
-    # DuckDB's row is the one its retry added: in the table after the retry, not before
-    _duck = sorted(set(collision.after_retry) - set(collision.after_conflict)) if collision else []
+    _waiting = "(shown when the stack runs)"
+    _after = collision["after the conflict"] if collision else _waiting
+    _retry = collision["after the retry"] if collision else _waiting
+    _postgres = collision["PostgreSQL"] if collision else _waiting
+    _same = (
+        ("**the same rows**" if collision and _retry == _postgres else "**not the same rows**")
+        if collision
+        else "(compared when the stack runs)"
+    )
     mo.md(f"""
     The catalog refused DuckDB's commit (its error, above, names the HTTP status) and DuckDB
-    rolled its transaction back: after it the table holds ids {_after}, with PyIceberg's row
-    and without DuckDB's {_duck}, and nothing half-written.
-    DuckDB does not retry: run the transaction again (here, the insert alone) and it lands on
-    the new head: {_retry}. PyIceberg, in the same spot,
-    retries an append by itself (up to 4 times, the table property
+    rolled its transaction back: after it the table holds ids {_after}, PyIceberg's row in,
+    DuckDB's not, and nothing half-written. DuckDB does not retry: run the transaction again
+    (here, the insert alone) and it lands on the new head: {_retry}.
+
+    PostgreSQL, given the same race (fay inserted in an open transaction, gus committed from
+    another connection meanwhile), takes both: its row locks let two inserts commit, and its
+    table holds ids {_postgres}. Iceberg's catalog cannot merge two commits; the writer that
+    lost has to run again. After the retry the two hold {_same}.
+    PyIceberg, in DuckDB's spot, retries an append by itself (up to 4 times, the table property
     `commit.retry.num-retries`), because an append cannot conflict with anything.
     """)
     return

@@ -1,5 +1,10 @@
-"""Lesson 02's last part: DuckDB writes the lakehouse through the stack's Iceberg REST catalog,
-PyIceberg and Trino read every step, and two engines' commits collide.
+"""Plumbing for lesson 02's last part, where DuckDB writes the lakehouse through the stack's
+Iceberg REST catalog: whether the stack answers, a fresh table, what PyIceberg, Trino and
+PostgreSQL read after each step, and each snapshot beside the step that made it. The statements
+themselves (the ATTACH, DuckDB's writes, the two writers) are in the lesson's cells.
+
+PostgreSQL is the yardstick: every step's SQL runs there too, on a table of the same name in
+the database `lesson02_rest`, and the Iceberg table must hold what PostgreSQL's does.
 
 Embedded mode's catalog is SQLite, which DuckDB cannot attach; the stack's REST catalog is the
 one every engine speaks. The lesson uses the stack whenever its catalog answers, whatever
@@ -8,39 +13,22 @@ PLAYGROUND_MODE says (`stack_catalog`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from decimal import Decimal
-
-import pyarrow as pa
+import re
+from dataclasses import dataclass, field, replace
 
 from playground import lakehouse
 from playground.config.settings import ServiceUnavailable, Settings, get_settings
-from playground.engines import duck, trino
+from playground.engines import trino
 from playground.lakehouse import objectstore
+from playground.services import postgres
 from playground.stack import rest_catalog
 
 NAMESPACE = "lesson02_rest"
 TABLE = f"{NAMESPACE}.wallet"
-IN_DUCKDB = f"lake.{TABLE}"
 IN_TRINO = trino.qualified("iceberg", NAMESPACE, "wallet")
-
-# (engine, what it does, the statement); DuckDB's run on the attached catalog `lake`. The SQL is
-# built from the constants above only (S608).
-STEPS = (
-    ("duckdb", "create the table",
-     f"create table {IN_DUCKDB} (id bigint, owner varchar, balance decimal(10, 2))"),
-    ("duckdb", "insert three rows",
-     f"insert into {IN_DUCKDB} values (1, 'ana', 10.00), (2, 'ben', 20.00), (3, 'cai', 30.00)"),  # noqa: S608
-    ("duckdb", "update one row", f"update {IN_DUCKDB} set balance = balance + 5 where id = 2"),  # noqa: S608
-    ("duckdb", "delete one row", f"delete from {IN_DUCKDB} where id = 3"),  # noqa: S608
-    ("duckdb", "merge: update ana, insert dee",
-     f"merge into {IN_DUCKDB} w using (values (1, 'ana', 1.00), (4, 'dee', 40.00)) "
-     "s(id, owner, balance) on w.id = s.id "
-     "when matched then update set balance = w.balance + s.balance "
-     "when not matched then insert values (s.id, s.owner, s.balance)"),
-    ("trino", "double ana's balance", f"update {IN_TRINO} set balance = balance * 2 where id = 1"),  # noqa: S608
-    ("pyiceberg", "append eve", "table.append(pa.table({'id': [5], ...}))"),
-)  # fmt: skip
+TWIN_DATABASE = NAMESPACE  # PostgreSQL's copy of the table: database lesson02_rest, table wallet
+# the table as DuckDB (`lake.`, the attached catalog) or Trino (`iceberg.`) names it
+_QUALIFIED = re.compile(rf'\b(?:lake|iceberg)\."?{NAMESPACE}"?\."?wallet"?', re.IGNORECASE)
 
 
 def stack_catalog(settings: Settings | None = None) -> tuple[Settings | None, str]:
@@ -70,58 +58,76 @@ class Step:
     engine: str
     action: str
     statement: str
-    pyiceberg: list[tuple] | None  # the rows PyIceberg reads after the step (id, owner, balance)
+    pyiceberg: list[tuple]  # the rows PyIceberg reads after the step (id, owner, balance)
     trino: list[tuple] | None  # Trino's, or None when Trino is not running
+    postgres: list[tuple]  # what the same SQL left in PostgreSQL's table
     snapshots: tuple[int, ...] = ()  # the snapshots the step committed (a MERGE may make two)
 
+    @property
+    def same(self) -> bool:
+        """PyIceberg (and Trino, when it runs) read what PostgreSQL holds."""
+        return self.pyiceberg == self.postgres and self.trino in (None, self.postgres)
 
-def _rows(stack: Settings, cat) -> tuple[list[tuple], list[tuple] | None]:
-    data = cat.load_table(TABLE).scan().to_arrow().sort_by("id")
-    by_pyiceberg = [tuple(r.values()) for r in data.to_pylist()]
+
+def in_postgres(statement: str) -> str:
+    """The statement with the table named as PostgreSQL's database `lesson02_rest` has it."""
+    return _QUALIFIED.sub("wallet", statement)
+
+
+def postgres_rows(settings: Settings | None = None) -> list[tuple]:
+    with postgres.connect(TWIN_DATABASE, settings) as conn:
+        return conn.execute("select id, owner, balance from wallet order by id").fetchall()
+
+
+def ids(stack: Settings) -> list[int]:
+    """The ids PyIceberg reads in the table now, in order."""
+    table = lakehouse.catalog(stack).load_table(TABLE)
+    return sorted(table.scan().to_arrow().column("id").to_pylist())
+
+
+def _trino_rows(stack: Settings) -> list[tuple] | None:
     try:
-        by_trino = trino.execute(f"select id, owner, balance from {IN_TRINO} order by id",  # noqa: S608
-                                 settings=stack)[1]  # fmt: skip
+        return trino.execute(f"select id, owner, balance from {IN_TRINO} order by id",  # noqa: S608
+                             settings=stack)[1]  # fmt: skip
     except ServiceUnavailable:
-        by_trino = None
-    return by_pyiceberg, by_trino
+        return None
 
 
-def fresh_table(stack: Settings) -> None:
-    cat = lakehouse.catalog(stack)
-    cat.create_namespace_if_not_exists(NAMESPACE)
-    if cat.table_exists(TABLE):
-        cat.purge_table(TABLE)
+@dataclass
+class Log:
+    """A fresh table (the one of a previous run purged, in the catalog and in PostgreSQL), then
+    `step` after each write: what PyIceberg, Trino and PostgreSQL read, and the new snapshots."""
 
+    stack: Settings
+    settings: Settings | None = None  # the lesson's own (its PostgreSQL); None: get_settings()
+    steps: list[Step] = field(default_factory=list)
 
-def walk(stack: Settings, progress=print) -> list[Step]:
-    """Run STEPS on a new table; after each, what PyIceberg and Trino read."""
-    fresh_table(stack)
-    cat = lakehouse.catalog(stack)
-    done: list[Step] = []
-    seen: set[int] = set()
-    with duck.connect(settings=stack) as con:
-        duck.attach_lakehouse(con, stack)
-        for engine, action, statement in STEPS:
-            if engine == "duckdb":
-                con.execute(statement)
-            elif engine == "trino":
-                try:
-                    trino.execute(statement, settings=stack)
-                except ServiceUnavailable:
-                    progress("Trino is not running: its step is left out")
-                    continue
-            else:
-                row = {"id": [5], "owner": ["eve"], "balance": [Decimal("50.00")]}
-                schema = pa.schema([("id", pa.int64()), ("owner", pa.string()),
-                                    ("balance", pa.decimal128(10, 2))])  # fmt: skip
-                cat.load_table(TABLE).append(pa.table(row, schema=schema))
-            by_pyiceberg, by_trino = _rows(stack, cat)
-            made = [s.snapshot_id for s in cat.load_table(TABLE).snapshots()
-                    if s.snapshot_id not in seen]  # fmt: skip
-            seen.update(made)
-            done.append(Step(engine, action, statement, by_pyiceberg, by_trino, tuple(made)))
-            progress(f"rest: {engine} {action}: pyiceberg reads {by_pyiceberg}")
-    return done
+    def __post_init__(self) -> None:
+        cat = lakehouse.catalog(self.stack)
+        cat.create_namespace_if_not_exists(NAMESPACE)
+        if cat.table_exists(TABLE):
+            cat.purge_table(TABLE)
+        postgres.ensure_database(TWIN_DATABASE, self.settings)
+        with postgres.connect(TWIN_DATABASE, self.settings) as conn:
+            conn.execute("drop table if exists wallet")
+
+    def step(
+        self, engine: str, action: str, statement: str, twin: str = "", progress=print
+    ) -> Step:
+        """Record the write `statement` just made by `engine`, after running it in PostgreSQL
+        (or `twin`, the same write in SQL, when the statement is not SQL)."""
+        with postgres.connect(TWIN_DATABASE, self.settings) as conn:
+            conn.execute(in_postgres(twin or statement))
+        seen = {snapshot for step in self.steps for snapshot in step.snapshots}
+        table = lakehouse.catalog(self.stack).load_table(TABLE)
+        data = table.scan().to_arrow().sort_by("id")
+        made = tuple(s.snapshot_id for s in table.snapshots() if s.snapshot_id not in seen)
+        done = Step(engine, action, statement, [tuple(r.values()) for r in data.to_pylist()],
+                    _trino_rows(self.stack), postgres_rows(self.settings), made)  # fmt: skip
+        self.steps.append(done)
+        progress(f"rest: {engine} {action}: pyiceberg reads {done.pyiceberg}, "
+                 f"equals PostgreSQL: {done.same}")  # fmt: skip
+        return done
 
 
 def snapshots(stack: Settings, steps: list[Step]) -> list[dict]:
@@ -131,12 +137,12 @@ def snapshots(stack: Settings, steps: list[Step]) -> list[dict]:
     maker = {snapshot: step for step in steps for snapshot in step.snapshots}
     found = []
     for snapshot in table.snapshots():
-        step = maker[snapshot.snapshot_id]
+        step = maker.get(snapshot.snapshot_id)
         summary = snapshot.summary.additional_properties if snapshot.summary else {}
         found.append({
             "snapshot": snapshot.snapshot_id,
-            "engine": step.engine,
-            "step": step.action,
+            "engine": step.engine if step else "",
+            "step": step.action if step else "(not a step of the walk)",
             "operation": snapshot.summary.operation.value if snapshot.summary else "",
             "added data files": int(summary.get("added-data-files", 0)),
             "added delete files": int(summary.get("added-delete-files", 0)),
@@ -145,34 +151,13 @@ def snapshots(stack: Settings, steps: list[Step]) -> list[dict]:
     return found
 
 
-@dataclass
-class Collision:
-    refused: str  # DuckDB's error, as it says it
-    after_conflict: list[int]  # the ids after DuckDB's refused commit
-    after_retry: list[int]  # and after DuckDB ran its transaction again
-
-
-def collide(stack: Settings) -> Collision:
-    """DuckDB opens a transaction and inserts; PyIceberg commits an append meanwhile; DuckDB's
-    commit is refused (its snapshot's parent is no longer the branch head), then retried."""
-    cat = lakehouse.catalog(stack)
-    schema = cat.load_table(TABLE).schema().as_arrow()
-    row = pa.table({"id": [7], "owner": ["gus"], "balance": [Decimal("7.00")]}, schema=schema)
-    insert = f"insert into {IN_DUCKDB} values (6, 'fay', 6.00)"  # noqa: S608 - constants
-    with duck.connect(settings=stack) as con:
-        duck.attach_lakehouse(con, stack)
-        con.execute("begin")
-        con.execute(insert)
-        cat.load_table(TABLE).append(row)  # PyIceberg commits first
-        try:
-            con.execute("commit")
-            refused = ""
-        except Exception as exc:  # noqa: BLE001 - DuckDB's TransactionException, shown as is
-            refused = str(exc)
-        after_conflict = _ids(cat)
-        con.execute(insert)  # the retry: a new transaction on the new head
-    return Collision(refused, after_conflict, _ids(cat))
-
-
-def _ids(cat) -> list[int]:
-    return sorted(cat.load_table(TABLE).scan().to_arrow().column("id").to_pylist())
+def two_writers_in_postgres(first: str, second: str, settings: Settings | None = None) -> list:
+    """PostgreSQL's answer to the same race: `first` runs in an open transaction, `second`
+    commits meanwhile from another connection, then `first` commits; the ids it then holds."""
+    with postgres.connect(TWIN_DATABASE, settings) as slow:  # psycopg: a transaction is open
+        slow.execute(in_postgres(first))
+        with postgres.connect(TWIN_DATABASE, settings, autocommit=True) as fast:
+            fast.execute(in_postgres(second))
+        slow.commit()
+    with postgres.connect(TWIN_DATABASE, settings) as conn:
+        return [row[0] for row in conn.execute("select id from wallet order by id").fetchall()]

@@ -80,12 +80,15 @@ def _check_duckdb_lakehouse(stdout: str) -> None:
     # DuckDB wrote through the suite stack's REST catalog; PyIceberg read every step
     merged = (
         "rest: duckdb merge: update ana, insert dee: pyiceberg reads [(1, 'ana', "
-        "Decimal('11.00')), (2, 'ben', Decimal('25.00')), (4, 'dee', Decimal('40.00'))]"
+        "Decimal('11.00')), (2, 'ben', Decimal('25.00')), (4, 'dee', Decimal('40.00'))], "
+        "equals PostgreSQL: True"
     )
     assert merged in stdout.splitlines(), stdout[-3000:]
+    assert len(re.findall(r"^rest: .*, equals PostgreSQL: True$", stdout, re.M)) == 8, stdout
     assert "rest: duckdb's commit refused: True" in stdout
     assert (
-        "rest: ids after the conflict [1, 2, 4, 5, 7], after the retry [1, 2, 4, 5, 6, 7]" in stdout
+        "rest: ids after the conflict [1, 2, 4, 5, 7], after the retry [1, 2, 4, 5, 6, 7], "
+        "equals PostgreSQL: True" in stdout
     )
 
 
@@ -245,17 +248,22 @@ def test_the_duckdb_lesson_writes_through_the_stacks_catalog(trino_stack, fresh_
     stack (a session fixture: it is started before, and outlives, this test's data directory).
     The local stack's Trino asks for a login over HTTPS: its login file (user, password and the
     certificate's path, 0600) goes where the lesson's settings look for it."""
+    share_trino_login(trino_stack)
+    _run_lesson(lessons_dir() / "02_duckdb_lakehouse.py", stack_endpoints(trino_stack))
+
+
+def share_trino_login(stack) -> None:
+    """The stack's Trino login file, copied (0600) where the current settings look for it."""
     import shutil
 
     from playground.config.settings import get_settings
     from playground.engines import trino
 
-    login = trino.login_file(trino_stack)
+    login = trino.login_file(stack)
     if login.is_file():
         mine = trino.login_file(get_settings())
-        mine.parent.mkdir(parents=True, mode=0o700)
+        mine.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         shutil.copy2(login, mine)
-    _run_lesson(lessons_dir() / "02_duckdb_lakehouse.py", stack_endpoints(trino_stack))
 
 
 def _run_lesson(lesson, env: dict[str, str]) -> None:
