@@ -205,17 +205,26 @@ def _(mo, snapshots_frame, sql, table):
 
     `FOR VERSION AS OF {first}` reads the table as the `CREATE TABLE AS` left it:
     **{then[0][0]:,}** rows (`FOR TIMESTAMP AS OF` its commit time: **{then_by_time[0][0]:,}**).
-    The next cell rolls the table back to that snapshot, then redoes the `INSERT`.
+    The next cell rolls the table back to that snapshot, compares it with its source (the same
+    rows, the same total), then redoes the `INSERT`.
     """)
     return (first,)
 
 
 @app.cell
-def _(first, look, sql, table):
+def _(first, look, mo, source, sql, table):
     sql(f"alter table {table} execute rollback_to_snapshot({first})")
     rolled_back = look("rollback to the first snapshot")
+    # the table as the CREATE TABLE AS made it: the same rows and amounts as its source now
+    _, _ours = sql(f"select count(*), sum(amount) from {table}")  # noqa: S608
+    _, _theirs = sql(f"select count(*), sum(amount) from {source}")  # noqa: S608
+    _said = (f"rolled back: {_ours[0][0]} rows summing {_ours[0][1]}; {source}: "
+             f"{_theirs[0][0]} rows summing {_theirs[0][1]}; "
+             f"equal: {_ours == _theirs}")  # fmt: skip
+    print(_said)
     sql(f"insert into {table} values (999001, 1, 1, 4.99, timestamp '2022-05-01 10:00:00 UTC')")  # noqa: S608
     look("insert again")
+    mo.callout(mo.md(_said), kind="success" if _ours == _theirs else "danger")
     return (rolled_back,)
 
 

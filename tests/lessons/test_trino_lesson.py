@@ -9,6 +9,7 @@ from playground.engines import trino
 from playground.lessons import exercises, trino_crud
 from playground.orchestration.promote import lessons_dir
 from tests.helpers import run, settings_env
+from tests.lessons.test_trino_crud_cells import payment_in_postgres, rollback_said
 from tests.notebooks import verdicts
 
 pytestmark = [pytest.mark.stack, pytest.mark.notebook, pytest.mark.slow]
@@ -41,6 +42,10 @@ def test_the_trino_lesson_runs_against_trino(trino_stack) -> None:
     assert counts["insert again"] == counts["create table as"] + 1
     assert deletes["optimize, expire snapshots"] == 0  # compaction folded them in
     assert f"time travel: {counts['create table as']} rows at the first snapshot" in result.stdout
+    # rolled back, the table holds what its source holds, as PostgreSQL counts and sums it
+    rows, total = payment_in_postgres(trino_stack)
+    assert rows == counts["create table as"]
+    assert rollback_said(result.stdout) == (rows, total, rows, total, "True"), result.stdout[-3000:]
 
 
 def test_the_trino_lesson_hint_names_the_mistake(trino_stack) -> None:
