@@ -67,6 +67,10 @@ def _secrets(_args: argparse.Namespace) -> int:
         print(f"wrote {', '.join(written)} into {env_file} (mode 0600; the values are not shown)")
     else:
         print(f"{env_file} already sets every key and password")
+    from playground.stack import trino_tls  # the compose stack's Trino reads the same login
+
+    login = trino_tls.ensure(settings, settings.trino_port)
+    print(f"Trino's login (certificate, password file): {login.keystore.parent}")
     return 0
 
 

@@ -39,6 +39,7 @@ GENERATED = {
     "catalog_token": _token,
     "s3_secret_key": _token,
     "trino_spooling_key": _aes_key,
+    "trino_internal_secret": _token,
     "superset_secret_key": lambda: secrets.token_urlsafe(48),
     "superset_admin_password": _token,
     "metabase_admin_password": _token,

@@ -83,6 +83,7 @@ class Settings:
     trino_password: str = ""
     trino_scheme: str = "http"
     trino_spooling_key: str = ""
+    trino_internal_secret: str = ""  # the compose stack's nodes (`stack up` draws its own)
     # BI of the stack: Metabase and Superset (admins created from these at first start)
     metabase_port: int = 3030
     metabase_admin_email: str = "admin@example.com"

@@ -19,6 +19,12 @@ stopping the group stops both; it exits when the server does, and removes the so
 
 `python -m playground.stack.catalog_gate PORT -- JAVA ARGS...`, with the token in the
 environment (`CATALOG_TOKEN`, never on the command line; the server does not inherit it).
+
+The compose stack runs this same file in its python image (`catalog_gate.py PORT`, no server
+after `--`): the server is another container, listening on the unix socket REST_SOCKET names in
+a volume only the two share, and the gate listens on the address GATE_HOST names (its
+container's interfaces, `0.0.0.0`, published on 127.0.0.1 only; 127.0.0.1 unless set). A gate
+that starts its own server always listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from pathlib import Path
 
 TOKEN_VARIABLE = "CATALOG_TOKEN"
 SOCKET_VARIABLE = "REST_SOCKET"
+HOST_VARIABLE = "GATE_HOST"
 # the REST protocol's error model
 _REFUSAL = (
     b'{"error": {"message": "a bearer token is required", "type": "NotAuthorized", "code": 401}}'
@@ -96,16 +103,22 @@ class Gate:
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
 
-async def serve(port: int, token: str, socket_path: Path, server: subprocess.Popen) -> int:
-    """Serve 127.0.0.1:`port` until the Java server exits or a signal arrives; its exit code
-    (128 + the signal's number when a signal ended it, as a shell reports it)."""
+async def serve(port: int, token: str, socket_path: Path, server: subprocess.Popen | None,
+                host: str = "127.0.0.1") -> int:  # fmt: skip
+    """Serve `host`:`port` until the Java server exits or a signal arrives; its exit code
+    (128 + the signal's number when a signal ended it, as a shell reports it). Without a
+    `server` (one started elsewhere), until a signal arrives: 0."""
     gate = Gate(token, socket_path)
-    listener = await asyncio.start_server(gate.handle, "127.0.0.1", port, limit=_HEAD_LIMIT)
+    listener = await asyncio.start_server(gate.handle, host, port, limit=_HEAD_LIMIT)
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    print(f"checking bearer tokens on 127.0.0.1:{port} for {socket_path}", flush=True)
+    print(f"checking bearer tokens on {host}:{port} for {socket_path}", flush=True)
+    if server is None:
+        await stopped.wait()
+        listener.close()
+        return 0
     waiting = loop.run_in_executor(None, server.wait)
     await asyncio.wait([waiting, asyncio.ensure_future(stopped.wait())],
                        return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
@@ -118,15 +131,22 @@ async def serve(port: int, token: str, socket_path: Path, server: subprocess.Pop
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 3 or argv[1] != "--":
-        print(
-            "usage: python -m playground.stack.catalog_gate PORT -- JAVA ARGS...", file=sys.stderr
-        )
+    fronting = len(argv) == 1 and argv[0].isdigit()  # a server started elsewhere (compose)
+    if not fronting and (len(argv) < 3 or argv[1] != "--"):
+        print("usage: python -m playground.stack.catalog_gate PORT -- JAVA ARGS... "
+              f"(or PORT alone, with {SOCKET_VARIABLE} set)", file=sys.stderr)  # fmt: skip
         return 2
     token = os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         print(f"{TOKEN_VARIABLE} is not set: refusing to serve without a token", file=sys.stderr)
         return 2
+    if fronting:  # only there: the local stack's gate stays on 127.0.0.1 whatever is set
+        host = os.environ.get(HOST_VARIABLE) or "127.0.0.1"
+        if not os.environ.get(SOCKET_VARIABLE):
+            print(f"{SOCKET_VARIABLE} is not set: name the server's unix socket", file=sys.stderr)
+            return 2
+        socket_path = Path(os.environ[SOCKET_VARIABLE])
+        return asyncio.run(serve(int(argv[0]), token, socket_path, None, host))
     folder = Path(tempfile.mkdtemp(prefix="playground-catalog-"))  # 0700, short enough for a socket
     socket_path = folder / "rest.sock"
     env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE}

@@ -2,8 +2,10 @@
 
 Checks: pinned images, healthchecks and dependency conditions; compose defaults equal to
 .env.example and to the library's settings; Trino property keys against the documented keys of the
-pinned release; the Postgres init SQL run for real on a throw-away PostgreSQL, then used by
-PyIceberg's SqlCatalog as the stack uses it.
+pinned release; the logins (every port on 127.0.0.1, Trino's password over HTTPS, the catalog only
+through its gate, no secret in the file or on a command line), read from the parsed file as
+Docker would resolve it; the Postgres init SQL run for real on a throw-away PostgreSQL, then used
+by PyIceberg's SqlCatalog as the stack uses it.
 """
 
 import re
@@ -16,6 +18,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
+from playground.config import secrets
 from playground.config.settings import Settings, env_name
 from playground.services import postgres
 from tests.helpers import ROOT
@@ -34,7 +37,12 @@ TRINO_KEYS = {
         "coordinator", "node-scheduler.include-coordinator", "http-server.http.port",
         "discovery.uri", "protocol.spooling.enabled", "protocol.spooling.shared-secret-key",
         "protocol.spooling.retrieval-mode",
+        # the login (coordinator/ and worker/login.properties): admin/properties-http-server,
+        # security/tls, security/internal-communication
+        "http-server.https.enabled", "http-server.https.port", "http-server.https.keystore.path",
+        "http-server.authentication.type", "internal-communication.shared-secret",
     },
+    "password": {"password-authenticator.name", "file.password-file"},
     "spooling": {
         "spooling-manager.name", "fs.s3.enabled", "fs.location", "s3.endpoint",
         "s3.region", "s3.path-style-access", "s3.aws-access-key", "s3.aws-secret-key",
@@ -88,7 +96,7 @@ def test_images_are_pinned_and_services_healthchecked() -> None:
         for dependency, spec in service.get("depends_on", {}).items()
         if spec["condition"] == "service_completed_successfully"
     }
-    assert one_shot == {"pagila-seed", "superset-init"}
+    assert one_shot == {"pagila-seed", "superset-init", "trino-login"}
     for name, service in COMPOSE["services"].items():
         if "build" in service:  # its base images are pinned in its Dockerfile (test_stack_bi)
             build = service["build"]
@@ -116,13 +124,17 @@ def test_volumes_are_named_or_in_the_repository() -> None:
     declared = set(COMPOSE["volumes"])
     for name, service in COMPOSE["services"].items():
         for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
+            data_dir = "${PLAYGROUND_DATA_DIR:-.playground}/"
+            source = data_dir if volume.startswith(data_dir) else volume.split(":")[0]
             assert "PWD" not in source, name
             if source == "./.playground":
                 # the data dir the library writes (PLAYGROUND_DATA_DIR's default), mounted
                 # read-only into the BI services for the DuckDB file
                 assert volume.endswith(":ro"), name
                 assert ENV_EXAMPLE["PLAYGROUND_DATA_DIR"] == ".playground"
+            elif source == data_dir:
+                # the Trino login `make secrets` makes there, read-only, by the one-shot copier
+                assert (name, volume.endswith(":ro")) == ("trino-login", True)
             elif source.startswith("./"):
                 assert (ROOT / source).exists(), f"{name}: {source} missing"
             else:
@@ -145,8 +157,9 @@ def test_trino_properties_use_documented_keys_and_env() -> None:
     environment = COMPOSE["services"]["trino"]["environment"]
     assert environment == COMPOSE["services"]["trino-worker"]["environment"]
     files = {
-        "config": [TRINO / "coordinator" / "config.properties",
-                   TRINO / "worker" / "config.properties"],
+        "config": [TRINO / role / name for role in ("coordinator", "worker")
+                   for name in ("config.properties", "login.properties")],
+        "password": [TRINO / "coordinator" / "password-authenticator.properties"],
         **{kind: [TRINO / "catalog" / f"{kind}.properties"]
            for kind in ("iceberg", "postgresql", "tpch")},
         "spooling": [TRINO / "spooling-manager.properties"],
@@ -166,7 +179,7 @@ def test_trino_properties_use_documented_keys_and_env() -> None:
     assert iceberg["s3.endpoint"] == "http://s3:9000"
     assert iceberg["s3.path-style-access"] == "true"
     assert COMPOSE["services"]["trino"]["ports"] == [
-        "127.0.0.1:${PLAYGROUND_TRINO_PORT:-8080}:8080"
+        "127.0.0.1:${PLAYGROUND_TRINO_PORT:-8080}:8443"
     ]
 
 
@@ -176,19 +189,23 @@ def test_rest_catalog_service_runs_what_the_local_stack_runs() -> None:
     from playground.stack import rest_catalog, s3_server
 
     folder = ROOT / "docker" / "iceberg-rest"
-    service = COMPOSE["services"]["iceberg-rest"]
+    service = COMPOSE["services"]["iceberg-rest-server"]
     assert service["build"]["context"] == "./docker/iceberg-rest"
     dockerfile = (folder / "Dockerfile").read_text()
-    assert "COPY jars.txt rest-catalog.xml ./" in dockerfile
+    assert "COPY jars.txt rest-catalog.xml unix-socket.xml ./" in dockerfile
     assert "sha1sum -c" in dockerfile
-    assert f'"{rest_catalog.MAIN}", "/opt/iceberg-rest/rest-catalog.xml"' in dockerfile
+    # the local stack's two files, in its order (the second replaces the TCP connector)
+    assert (f"{rest_catalog.MAIN} /opt/iceberg-rest/rest-catalog.xml "
+            "/opt/iceberg-rest/unix-socket.xml") in dockerfile  # fmt: skip
     assert re.search(r"^FROM eclipse-temurin:\d+\.\d+\.\d+_\d+-jre", dockerfile, re.M)
-    read = set(re.findall(r'<Env name="(\w+)"', (folder / "rest-catalog.xml").read_text()))
+    xml = "".join((folder / name).read_text() for name in ("rest-catalog.xml", "unix-socket.xml"))
+    read = set(re.findall(r'<Env name="(\w+)"', xml))
     assert read - {"REST_HOST", "REST_PORT"} == set(service["environment"])
     local = rest_catalog.environment(Settings(mode="stack"), 8181, ("127.0.0.1", 5432), "http://s3")
-    assert set(local) == read
+    assert set(local) == read - {"REST_SOCKET"}  # the local gate names its own socket
     assert local["REST_HOST"] == "127.0.0.1"
-    assert service["ports"] == ["127.0.0.1:8181:8181"]
+    assert "ports" not in service and "expose" not in service
+    assert COMPOSE["services"]["iceberg-rest"]["ports"] == ["127.0.0.1:8181:8181"]
     assert ENV_EXAMPLE["PLAYGROUND_CATALOG_URI"] == "http://localhost:8181"
     jars = rest_catalog.jars()
     assert all(re.fullmatch(r"[0-9a-f]{40}", jar.sha1) for jar in jars)
@@ -234,3 +251,193 @@ def test_init_sql_builds_the_shared_catalog(tmp_path, settings) -> None:
         assert rows == [(Settings.catalog_name, "pagila_raw", "t", "TABLE")]
     finally:
         postgres.stop(throwaway)
+
+
+# --- the logins: every value as Docker would resolve it from .env ------------------------------
+
+SECRET_VARIABLES = {secrets.variable(field) for field in secrets.SECRET_FIELDS}
+_REFERENCE = re.compile(r"\$\$|\$\{([A-Z0-9_]+)(?::([?-])([^}]*))?\}")
+
+
+def _resolve(text: str, env: dict[str, str]) -> str:
+    """The compose file with its `${VAR:?msg}`, `${VAR:-default}` and `$$` resolved from `env`,
+    as `docker compose` does (an unset `:?` variable is an error)."""
+
+    def value(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, kind, rest = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind == "?":
+            raise LookupError(f"{name}: {rest}")
+        return rest if kind == "-" else ""
+
+    return _REFERENCE.sub(value, text)
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, str]:
+    """This install's secrets as `make secrets` writes them into .env (generated afresh)."""
+    return {secrets.variable(field): make() for field, make in secrets.GENERATED.items()}
+
+
+@pytest.fixture(scope="module")
+def resolved(generated) -> dict:
+    return yaml.safe_load(_resolve((ROOT / "docker-compose.yml").read_text(), generated))
+
+
+def _argv(value) -> list[str]:
+    """A command, entrypoint or healthcheck test as the words Docker runs."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(word) for word in value]
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    """Container path -> source (a repository path or a named volume) of a service's volumes."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        mounts[target] = source
+    return mounts
+
+
+def test_without_the_secrets_compose_refuses_to_start(generated) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in generated:
+        with pytest.raises(LookupError, match=f"{variable}: run make secrets"):
+            _resolve(text, {k: v for k, v in generated.items() if k != variable})
+
+
+def test_every_published_port_is_bound_to_loopback(resolved) -> None:
+    published = {}
+    for name, service in resolved["services"].items():
+        assert "network_mode" not in service, name  # host networking would publish everything
+        for port in service.get("ports", []):
+            host_ip, host_port, container_port = str(port).split(":")
+            assert host_ip == "127.0.0.1", (name, port)
+            published[name] = (int(host_port), int(container_port))
+    assert published == {
+        "postgres": (5432, 5432), "s3": (9000, 9000), "iceberg-rest": (8181, 8181),
+        "trino": (8080, 8443), "metabase": (3030, 3000), "superset": (8088, 8088),
+    }  # fmt: skip
+
+
+def _trino_config(resolved: dict, name: str) -> dict[str, str]:
+    """The config.properties a Trino service runs: the files its command joins, read from the
+    repository through its mounts."""
+    service = resolved["services"][name]
+    command = " ".join(_argv(service["command"]))
+    joined = re.fullmatch(r"/bin/sh -c cat ((?:/etc/trino/\S+ )+)> (\S+) && exec "
+                          r"/usr/lib/trino/bin/run-trino -config (\S+)", command)  # fmt: skip
+    assert joined and joined.group(2) == joined.group(3), command
+    mounts, config = _mounts(service), {}
+    for path in joined.group(1).split():
+        assert mounts[path].startswith("./docker/trino/"), path  # the repository's files
+        config.update(_properties(ROOT / mounts[path]))
+    return config
+
+
+def test_trino_asks_for_a_password_over_https_only(resolved, generated) -> None:
+    from playground.stack import trino_server, trino_tls
+
+    trino = resolved["services"]["trino"]
+    config = _trino_config(resolved, "trino")
+    assert config["http-server.https.enabled"] == "true"
+    assert config["http-server.authentication.type"] == "PASSWORD"
+    # the published port is the HTTPS one; the plain port (the workers') is not published
+    assert trino["ports"] == [f"127.0.0.1:8080:{config['http-server.https.port']}"]
+    assert config["http-server.http.port"] == "8080" and config["http-server.https.port"] != "8080"
+    assert "http-server.authentication.allow-insecure-over-http" not in config  # Trino: false
+    # the same keys `playground stack up` adds for its own ports and paths
+    login = trino_tls.Login("u", "", Path("/c"), Path("/k"), Path("/p"))
+    local = {line.partition("=")[0] for line in trino_server._secured(1, login)}
+    assert local == set(_properties(TRINO / "coordinator" / "login.properties"))
+    # the nodes share one secret, from .env; the worker runs its own file with it
+    worker = _trino_config(resolved, "trino-worker")
+    assert worker["internal-communication.shared-secret"] == "${ENV:TRINO_INTERNAL_SECRET}"
+    assert config["internal-communication.shared-secret"] == "${ENV:TRINO_INTERNAL_SECRET}"
+    environment = trino["environment"]
+    assert environment["TRINO_INTERNAL_SECRET"] == generated["PLAYGROUND_TRINO_INTERNAL_SECRET"]
+    # the password file and the key: this install's, copied from the data directory's login
+    mounts = _mounts(trino)
+    authenticator = _properties(ROOT / mounts["/etc/trino/password-authenticator.properties"])
+    assert authenticator["password-authenticator.name"] == "file"
+    assert mounts["/etc/trino/login"] == "trino-login"
+    folder = Path("/etc/trino/login")
+    assert Path(authenticator["file.password-file"]).parent == folder
+    assert Path(config["http-server.https.keystore.path"]).parent == folder
+    copier = resolved["services"]["trino-login"]
+    copied = _mounts(copier)
+    assert copied["/from"] == ".playground/stack/trino-tls"  # trino_tls.folder(settings)
+    assert copied["/login"] == "trino-login"
+    script = " ".join(_argv(copier["command"]))
+    names = {Path(config["http-server.https.keystore.path"]).name,
+             Path(authenticator["file.password-file"]).name}  # fmt: skip
+    assert names == {"keystore.pem", "password.db"}  # the names trino_tls.ensure writes
+    for name in names:
+        assert f"/from/{name}" in script
+    assert "login.json" not in script  # the clear password stays in the data directory
+    assert "-m 0400" in script and "-o 1000" in script  # Trino's user only
+    assert trino["depends_on"]["trino-login"]["condition"] == "service_completed_successfully"
+
+
+def test_the_catalog_is_reached_only_through_its_gate(resolved, generated) -> None:
+    services = resolved["services"]
+    server, gate = services["iceberg-rest-server"], services["iceberg-rest"]
+    assert "ports" not in server and "expose" not in server and "network_mode" not in server
+    dockerfile = (ROOT / "docker" / "iceberg-rest" / "Dockerfile").read_text()
+    assert "EXPOSE" not in dockerfile and "REST_PORT" not in dockerfile
+    # the server listens on a socket in a volume only it and the gate mount
+    socket = Path(server["environment"]["REST_SOCKET"])
+    assert _mounts(server)[str(socket.parent)] == "iceberg-rest-socket"
+    assert _mounts(gate)[str(socket.parent)] == "iceberg-rest-socket"
+    sharing = {n for n, s in services.items() if "iceberg-rest-socket" in _mounts(s).values()}
+    assert sharing == {"iceberg-rest-server", "iceberg-rest"}
+    assert f"install -d -o 1000 -g 1000 -m 0700 {socket.parent}" in dockerfile
+    # the gate: the local stack's own file, fronting that socket with this install's token
+    assert _mounts(gate)["/gate/catalog_gate.py"] == "./playground/stack/catalog_gate.py"
+    assert _argv(gate["command"]) == ["python", "/gate/catalog_gate.py", "8181"]
+    assert gate["environment"]["REST_SOCKET"] == str(socket)
+    assert gate["environment"]["CATALOG_TOKEN"] == generated["PLAYGROUND_CATALOG_TOKEN"]
+    assert gate["user"] == "1000:1000"  # the socket's owner, not root
+    assert gate["depends_on"] == {"iceberg-rest-server": {"condition": "service_healthy"}}
+    # every client of the catalog goes to the gate: Trino by the service's name, with the token
+    iceberg = _properties(TRINO / "catalog" / "iceberg.properties")
+    assert iceberg["iceberg.rest-catalog.uri"] == "http://iceberg-rest:8181"
+    assert iceberg["iceberg.rest-catalog.oauth2.token"] == "${ENV:PLAYGROUND_CATALOG_TOKEN}"
+    token = services["trino"]["environment"]["PLAYGROUND_CATALOG_TOKEN"]
+    assert token == generated["PLAYGROUND_CATALOG_TOKEN"]
+    for name, service in services.items():
+        assert "iceberg-rest-server" not in service.get("depends_on", {}) or name == "iceberg-rest"
+
+
+def test_no_secret_is_in_the_file_or_on_a_command_line(resolved, generated) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    # each secret comes from .env: referenced with `:?` (no default), never written out
+    for variable in SECRET_VARIABLES:
+        for use in re.findall(rf"\${{{variable}(.?.?)", text):
+            assert use == ":?", (variable, use)
+    values = set(generated.values())
+    carriers = set()  # the variables that carry a secret inside a container
+    for service in resolved["services"].values():
+        for key, value in (service.get("environment") or {}).items():
+            if str(value) in values:
+                carriers.add(key)
+    assert {"CATALOG_TOKEN", "TRINO_INTERNAL_SECRET", "POSTGRES_PASSWORD"} <= carriers
+    for name, service in resolved["services"].items():
+        words = [*_argv(service.get("command")), *_argv(service.get("entrypoint")),
+                 *_argv((service.get("healthcheck") or {}).get("test"))]  # fmt: skip
+        words += [str(v) for v in (service.get("build") or {}).get("args", {}).values()]
+        words += service.get("volumes", [])
+        for word in words:
+            assert not any(value in word for value in values), name
+            # nor a shell expansion of one into another program's argv
+            for carrier in carriers:
+                assert not re.search(rf"\${{?{carrier}\b", word), (name, carrier)
+    # the Trino files read every secret from the environment
+    for path in TRINO.rglob("*.properties"):
+        for key, value in _properties(path).items():
+            if re.search(r"(password|secret|token|secret-key)$", key):
+                assert re.fullmatch(r"\$\{ENV:[A-Z0-9_]+\}", value), (path, key)
