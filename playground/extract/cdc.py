@@ -176,12 +176,26 @@ def advance(conn: psycopg.Connection, batch: Batch) -> None:
     conn.commit()
 
 
+def _check_schema(conn: psycopg.Connection, cat, table: str, identifier: str) -> None:
+    """Refuse a table whose columns PostgreSQL changed: the log carries no DDL, so a column
+    added or dropped with no change of a row after it would never reach the lakehouse."""
+    theirs = [r[0] for r in conn.execute(
+        "select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0 "
+        "and not attisdropped", (sql.Identifier("public", table).as_string(conn),),
+    ).fetchall()]  # fmt: skip
+    ours = cat.load_table(identifier).schema().column_names
+    if (refusal := cdc_apply.schema_changed(table, theirs, ours)) is not None:
+        raise refusal
+
+
 def catch_up(
     conn: psycopg.Connection, slot: str, cat, tables: dict[str, tuple[str, str | list[str]]],
     progress: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, tuple[int, int]]:  # fmt: skip
     """Peek, apply to each table (`{table: (identifier, key)}`), then advance; per table (keys
-    removed, rows written)."""
+    removed, rows written). A table whose columns differ from the lakehouse's is refused first."""
+    for table, (identifier, _key) in tables.items():
+        _check_schema(conn, cat, table, identifier)
     batch = peek(conn, slot)
     progress(f"peeked {len(batch.changes)} changes up to {lsn_text(batch.fence)}")
     done = {}

@@ -96,16 +96,23 @@ def _fits(text: str, kind: pa.DataType) -> bool:
     return True
 
 
+def schema_changed(table: str, theirs: Iterable[str], ours: Iterable[str]) -> CdcError | None:
+    """The refusal when PostgreSQL's columns (`theirs`) are not the lakehouse's (`ours`)."""
+    apart = sorted(set(theirs) ^ set(ours))
+    if not apart:
+        return None
+    return CdcError(
+        f"{table}: the columns {', '.join(apart)} are in only one of PostgreSQL and the "
+        "lakehouse (a schema change): start the slot again (`cdc.start`), then reload the "
+        "table whole (`incremental.full_reload`)"
+    )
+
+
 def _check_columns(table: str, entries: list, schema: pa.Schema) -> None:
     """Every change must carry the lakehouse table's columns, no fewer and no more."""
     for row, _base in entries:
-        if set(row) != set(schema.names):
-            apart = sorted(set(row) ^ set(schema.names))
-            raise CdcError(
-                f"{table}: the columns {', '.join(apart)} are in only one of PostgreSQL and the "
-                "lakehouse (a schema change): start the slot again (`cdc.start`), then reload "
-                "the table whole"
-            )
+        if (refusal := schema_changed(table, row, schema.names)) is not None:
+            raise refusal
 
 
 def _key_filter(keys: list[tuple], key: list[str]) -> BooleanExpression:
