@@ -54,8 +54,8 @@ def _(get_settings, mo):
     | warehouse | `{settings.warehouse}` |
 
     Everything that differs between **embedded** mode (this machine only) and **stack** mode
-    (`docker compose up --wait`, then `PLAYGROUND_MODE=stack`) comes from these settings; the code
-    below is the same in both.
+    (`playground stack up` or `docker compose up --wait`, then `PLAYGROUND_MODE=stack`) comes
+    from these settings; the code below is the same in both.
     """)
     return
 
@@ -80,7 +80,7 @@ def _(dataset, lakehouse):
         lakehouse.write_table("iris.iris_cleaned", dataset.clean(dataset.read_csv()), cat=catalog)
     iris_table = catalog.load_table("iris.iris_cleaned")
     snapshots = len(iris_table.snapshots())
-    return (snapshots,)
+    return iris_table, snapshots
 
 
 @app.cell
@@ -92,16 +92,22 @@ def _(mo, snapshots):
 
     ## DuckDB reads it
 
-    DuckDB cannot talk to our catalog directly, so `lakehouse.register_duckdb_view` asks the
-    catalog for the current metadata file and creates a view over `iceberg_scan(...)`.
+    DuckDB's `iceberg` extension reads a table from its *metadata file*; it can attach a REST
+    catalog (the stack has one, lesson 02 writes through it), but not the SQLite catalog of
+    embedded mode. So the next cell asks our catalog for the table's current metadata file
+    and creates a view over `iceberg_scan(...)` of it. The view reads the snapshot that was
+    current then: after the table changes, run the cell again.
     """)
     return
 
 
 @app.cell
-def _(duck, lakehouse):
-    con = duck.connect()
-    _view = lakehouse.register_duckdb_view(con, "iris.iris_cleaned", "iris")
+def _(duck, iris_table):
+    con = duck.connect()  # DuckDB with its iceberg extension (and, on the stack, an S3 secret)
+    # the metadata file the catalog calls current: a local path, or s3://... on the stack
+    _metadata = iris_table.metadata_location.removeprefix("file://")
+    _from = f"iceberg_scan({duck.literal(_metadata)})"  # the path as a quoted SQL string
+    con.execute(f"CREATE OR REPLACE VIEW iris AS SELECT * FROM {_from}")  # noqa: S608
     return (con,)
 
 
@@ -202,9 +208,10 @@ def _(con, sepal_query, tour):
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""
-    **2. Which flowers did cleaning drop?** The raw CSV has 150 flowers; `iris.iris_cleaned` has
-    fewer. Which species lost flowers, and how many? `dataset.read_csv()` reads the raw file;
-    `dataset.species_counts(table)` counts a table.
+    **2. Which flowers did cleaning drop?** Cleaning (rows with a missing value out, then
+    exact duplicates) kept fewer flowers than the raw CSV holds. Which species lost flowers,
+    and how many? `dataset.read_csv()` reads the raw file; `dataset.species_counts(table)`
+    counts a table.
     """)
     return
 
