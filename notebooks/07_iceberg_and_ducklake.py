@@ -40,8 +40,8 @@ def _(mo):
     measured as the lesson runs: Iceberg through PyIceberg and this project's SQL catalog,
     DuckLake through DuckDB with its catalog in the embedded PostgreSQL (a database of its own,
     `lesson07_ducklake`) and its files in `lesson07/ducklake/` of the data directory.
-    The lesson runs in embedded mode; with `PLAYGROUND_MODE=stack` its first cell says so and
-    stops (the stack's PostgreSQL and S3 are not wired in yet).
+    The lesson runs in embedded mode only (the stack's PostgreSQL and bucket are not wired in):
+    with `PLAYGROUND_MODE=stack` its first cell stops and names the command that runs it.
     """)
     return
 

@@ -64,8 +64,10 @@ def prepare(settings: Settings | None = None, progress=print) -> Setup:
     settings = settings or get_settings()
     if settings.is_stack:
         raise StackNotCovered(
-            "Lesson 07 runs in embedded mode for now (its DuckLake catalog lives in the embedded "
-            "PostgreSQL). Fix: run it with PLAYGROUND_MODE=embedded."
+            "Lesson 07 runs in embedded mode only (its DuckLake catalog in the embedded "
+            "PostgreSQL, its files and Iceberg tables in the data directory); fix: open it from "
+            "an editor started with `PLAYGROUND_MODE=embedded make run`, or run "
+            "`PLAYGROUND_MODE=embedded .venv/bin/python notebooks/07_iceberg_and_ducklake.py`."
         )
 
     def quiet_if_there(line: str) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from playground import lakehouse
-from playground.config.settings import get_settings
+from playground.config.settings import ENV_FILE_VARIABLE, get_settings
 from playground.lessons import ducklake
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
@@ -117,11 +117,23 @@ def _files_are_private_and_inside(folder: Path) -> None:
 
 
 @pytest.mark.notebook
-def test_in_stack_mode_the_lesson_says_it_runs_in_embedded_mode(fresh_data_dir) -> None:
-    lesson = str(lessons_dir() / "07_iceberg_and_ducklake.py")
-    result = run([sys.executable, lesson], env={"PLAYGROUND_MODE": "stack"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "This lesson stops here: Lesson 07 runs in embedded mode" in result.stdout
-    assert "PLAYGROUND_MODE=embedded" in result.stdout
-    assert "Traceback" not in result.stderr
-    assert "first load:" not in result.stdout  # nothing after the stop ran
+@pytest.mark.slow
+def test_in_stack_mode_the_lesson_says_what_to_do_and_that_works(own_data_dir) -> None:
+    """A learner whose `.env` says stack: the lesson stops in one line naming the command that
+    runs it, and that command (the mode set in front, the `.env` left as it is) runs it."""
+    env_file = own_data_dir.parent / ".env"
+    env_file.write_text("PLAYGROUND_MODE=stack\n")
+    lesson = "notebooks/07_iceberg_and_ducklake.py"
+    env = {ENV_FILE_VARIABLE: str(env_file)}
+    stopped = run([sys.executable, lesson], env=env, timeout=300)
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    (said,) = re.findall(r"^This lesson stops here: (.+)$", stopped.stdout, re.M)
+    assert said.startswith("Lesson 07 runs in embedded mode only"), said
+    assert f"`PLAYGROUND_MODE=embedded .venv/bin/python {lesson}`" in said, said
+    assert "Traceback" not in stopped.stderr
+    assert "first load:" not in stopped.stdout  # nothing after the stop ran
+    # the fix as said (this interpreter for `.venv/bin/python`, from the project root)
+    fixed = run([sys.executable, lesson], env={**env, "PLAYGROUND_MODE": "embedded"}, timeout=600)
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert "first load: {'DuckLake': " in fixed.stdout, fixed.stdout[-2000:]
+    assert "This lesson stops here" not in fixed.stdout
