@@ -13,8 +13,9 @@ internal shared secret). So the first `stack up` of a data directory makes, once
 All of it lives in `<data dir>/stack/trino-tls/`, mode 0600 files in a 0700 folder. The login file
 (`engines.trino.LOGIN_FILE`) also names the port the HTTPS server listens on: a client of these
 settings uses the login only for that port. `playground secrets` makes the same files for the
-compose stack's Trino, which reads the key and the password file (docs/security.md). Trino's plain HTTP port stays for its internal traffic: with a password
-authenticator set, Trino refuses a client's query there.
+compose stack's Trino, which reads the key and the password file (docs/security.md). Trino's
+plain HTTP port stays for its internal traffic: with a password authenticator set, Trino
+refuses a client's query there.
 """
 
 from __future__ import annotations
