@@ -8,6 +8,9 @@ Docker would resolve it; the Postgres init SQL run for real on a throw-away Post
 by PyIceberg's SqlCatalog as the stack uses it.
 """
 
+import hashlib
+import json
+import os
 import re
 import subprocess
 from dataclasses import fields, replace
@@ -441,3 +444,37 @@ def test_no_secret_is_in_the_file_or_on_a_command_line(resolved, generated) -> N
         for key, value in _properties(path).items():
             if re.search(r"(password|secret|token|secret-key)$", key):
                 assert re.fullmatch(r"\$\{ENV:[A-Z0-9_]+\}", value), (path, key)
+
+
+def test_make_secrets_makes_what_compose_reads(tmp_path, monkeypatch, capsys) -> None:
+    """`playground secrets` (what `make secrets` runs) in a fresh clone: `.env` gets every key
+    and password, the data directory Trino's login, in the files the compose services mount."""
+    import stat
+
+    from playground.cli import main
+
+    clone, data = tmp_path / "clone", tmp_path / "My Data é"
+    clone.mkdir()
+    (clone / ".env.example").write_text((ROOT / ".env.example").read_text())
+    monkeypatch.setattr("playground.config.settings.project_root", lambda: clone)
+    for name in [k for k in os.environ if k.startswith("PLAYGROUND_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    assert main._secrets(None) == 0
+    env = dotenv_values(clone / ".env")
+    written = {secrets.variable(field) for field in secrets.GENERATED}
+    assert all(len(env[variable]) >= 24 for variable in written), env.keys()
+    _resolve((ROOT / "docker-compose.yml").read_text(), env)  # compose now starts
+    folder = data / "stack" / "trino-tls"
+    login = json.loads((folder / "login.json").read_text())
+    assert login["port"] == int(ENV_EXAMPLE["PLAYGROUND_TRINO_PORT"]) == 8080
+    user, iterations, salt, digest = (folder / "password.db").read_text().strip().split(":")
+    assert user == login["user"] == ENV_EXAMPLE["PLAYGROUND_TRINO_USER"]
+    expected = hashlib.pbkdf2_hmac("sha1", login["password"].encode(), bytes.fromhex(salt),
+                                   int(iterations), dklen=64)  # fmt: skip
+    assert digest == expected.hex()  # the format Trino's file authenticator checks
+    assert "PRIVATE KEY" in (folder / "keystore.pem").read_text()
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    output = capsys.readouterr().out
+    assert login["password"] not in output and env["PLAYGROUND_PG_PASSWORD"] not in output
