@@ -176,15 +176,27 @@ def advance(conn: psycopg.Connection, batch: Batch) -> None:
     conn.commit()
 
 
-def _check_schema(conn: psycopg.Connection, cat, table: str, identifier: str) -> None:
-    """Refuse a table whose columns PostgreSQL changed: the log carries no DDL, so a column
-    added or dropped with no change of a row after it would never reach the lakehouse."""
-    theirs = [r[0] for r in conn.execute(
-        "select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0 "
-        "and not attisdropped", (sql.Identifier("public", table).as_string(conn),),
-    ).fetchall()]  # fmt: skip
+def _check_schema(conn: psycopg.Connection, cat, slot: str, table: str, identifier: str) -> None:
+    """Refuse a table whose columns PostgreSQL changed since `start`: the log carries no DDL, so
+    a column added, dropped or recreated with no change of a row after it never arrives.
+
+    A column's definition (`pg_attribute`) written by a transaction younger than the one that
+    created the slot's publication was changed after `start` (an ALTER of the column, a column
+    dropped and added back under its own name, a default or NOT NULL set: the last is refused
+    too, and the way out is the same).
+    """
+    columns = conn.execute(
+        "select attname, attisdropped, coalesce(age(xmin) < (select age(xmin) from "
+        "pg_publication where pubname = %s), false) from pg_attribute "
+        "where attrelid = to_regclass(%s) and attnum > 0",
+        (slot, sql.Identifier("public", table).as_string(conn)),
+    ).fetchall()
+    theirs = [name for name, dropped, _new in columns if not dropped]
     ours = cat.load_table(identifier).schema().column_names
-    if (refusal := cdc_apply.schema_changed(table, theirs, ours)) is not None:
+    changed = [name for name, dropped, new in columns if new and not dropped]
+    if any(new for _name, _dropped, new in columns) and not changed:
+        changed = ["(a dropped column)"]
+    if (refusal := cdc_apply.schema_changed(table, theirs, ours, changed)) is not None:
         raise refusal
 
 
@@ -195,7 +207,7 @@ def catch_up(
     """Peek, apply to each table (`{table: (identifier, key)}`), then advance; per table (keys
     removed, rows written). A table whose columns differ from the lakehouse's is refused first."""
     for table, (identifier, _key) in tables.items():
-        _check_schema(conn, cat, table, identifier)
+        _check_schema(conn, cat, slot, table, identifier)
     batch = peek(conn, slot)
     progress(f"peeked {len(batch.changes)} changes up to {lsn_text(batch.fence)}")
     done = {}

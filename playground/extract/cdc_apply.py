@@ -96,15 +96,21 @@ def _fits(text: str, kind: pa.DataType) -> bool:
     return True
 
 
-def schema_changed(table: str, theirs: Iterable[str], ours: Iterable[str]) -> CdcError | None:
-    """The refusal when PostgreSQL's columns (`theirs`) are not the lakehouse's (`ours`)."""
-    apart = sorted(set(theirs) ^ set(ours))
-    if not apart:
+def schema_changed(
+    table: str, theirs: Iterable[str], ours: Iterable[str], altered: Iterable[str] = ()
+) -> CdcError | None:
+    """The refusal when PostgreSQL's columns (`theirs`) are not the lakehouse's (`ours`), or
+    PostgreSQL `altered` some since the slot was started."""
+    apart, altered = sorted(set(theirs) ^ set(ours)), sorted(altered)
+    if apart:
+        said = f"the columns {', '.join(apart)} are in only one of PostgreSQL and the lakehouse"
+    elif altered:
+        said = f"the columns {', '.join(altered)} were altered in PostgreSQL after the slot began"
+    else:
         return None
     return CdcError(
-        f"{table}: the columns {', '.join(apart)} are in only one of PostgreSQL and the "
-        "lakehouse (a schema change): start the slot again (`cdc.start`), then reload the "
-        "table whole (`incremental.full_reload`)"
+        f"{table}: {said} (a schema change): start the slot again (`cdc.start`), then reload "
+        "the table whole (`incremental.full_reload`)"
     )
 
 
