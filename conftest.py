@@ -45,48 +45,49 @@ _basetemp: list[Path] = []
 _builds: list = []
 
 
-# Tests that share one heavy session fixture run on one worker, each group in one process:
-# the stack's Trino (with its object store and REST catalog) and Superset are started once.
-_SHARED = (("trino", ("trino_stack",)), ("superset", ("superset_env", "superset_running")))
+# Tests that use one of these run in one worker, so the stack's Trino (with its object store and
+# REST catalog) and Superset start once (one group: a test of Superset over Trino needs both).
+_STACK = ("trino_stack", "superset_env", "superset_running")
+
+
+def _uses(item: pytest.Item, fixtures: tuple[str, ...]) -> bool:
+    return any(name in getattr(item, "fixturenames", ()) for name in fixtures)
 
 
 def _group(item: pytest.Item) -> str:
-    names = getattr(item, "fixturenames", ())
-    for group, fixtures in _SHARED:
-        if any(name in names for name in fixtures):
-            return group
-    return item.nodeid.split("::")[0]  # the module: its module-scoped fixtures start once
+    """The stack's group, else the module's: its module-scoped fixtures start once."""
+    return "stack" if _uses(item, _STACK) else item.nodeid.split("::")[0]
 
 
-def _weight(item: pytest.Item, group: str) -> int:
-    """Heavier groups first, so no worker is left with a long one at the end."""
-    if group in dict(_SHARED):
-        return [name for name, _ in _SHARED].index(group)
-    slow = ("slow", "notebook", "browser")
-    return 2 if any(item.get_closest_marker(mark) for mark in slow) else 3
+def _weight(item: pytest.Item) -> int:
+    """Heavier first, so no worker is left with a long group at the end."""
+    if _uses(item, _STACK):
+        return 0
+    return 1 if any(item.get_closest_marker(m) for m in ("slow", "notebook", "browser")) else 2
 
 
 @pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle, before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests on the stack's Trino start a thread that downloads Trino and builds the object store
     (minutes on a fresh machine) beside the other tests. With workers (`--dist loadgroup`), the
-    tests are grouped (see `_SHARED`, else by module) and the heavier groups are handed out first
-    (with `--no-loadscope-reorder`, in this order); without them, the Trino tests run last."""
-    groups = {item.nodeid: _group(item) for item in items}
-    if any(group == "trino" for group in groups.values()):
+    tests are grouped (`_group`) and the heavier groups handed out first (with
+    `--no-loadscope-reorder`, in this order); in one process, the Trino tests run last."""
+    on_trino = {item.nodeid for item in items if _uses(item, ("trino_stack",))}
+    if on_trino:
         from playground.stack import control
 
         _builds.append(control.fetch_in_background())
-    if getattr(config.option, "dist", "no") == "loadgroup":
-        weights: dict[str, int] = {}
-        for item in items:
-            group = groups[item.nodeid]
-            weights[group] = min(weights.get(group, 9), _weight(item, group))
-            item.add_marker(pytest.mark.xdist_group(group))
-        order = {group: index for index, group in enumerate(dict.fromkeys(groups.values()))}
-        items.sort(key=lambda item: (weights[groups[item.nodeid]], order[groups[item.nodeid]]))
-    else:
-        items.sort(key=lambda item: groups[item.nodeid] == "trino")
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        items.sort(key=lambda item: item.nodeid in on_trino)
+        return
+    groups = {item.nodeid: _group(item) for item in items}
+    weights: dict[str, int] = {}
+    for item in items:
+        group = groups[item.nodeid]
+        weights[group] = min(weights.get(group, 9), _weight(item))
+        item.add_marker(pytest.mark.xdist_group(group))
+    order = {group: index for index, group in enumerate(dict.fromkeys(groups.values()))}
+    items.sort(key=lambda item: (weights[groups[item.nodeid]], order[groups[item.nodeid]]))
 
 
 def _servers_started_here() -> dict[int, str]:
