@@ -72,7 +72,11 @@ def _check_partitioning(partition_by: str | None, mode: str, columns) -> str | N
     if transform != "month":
         raise ExtractError(f"--partition-by {partition_by!r}: only COLUMN:month is supported.")
     if partition_column not in types:
-        raise ExtractError(f"--partition-by: the source has no column {partition_column!r}.")
+        dated = [n for n, k in types.items() if pa.types.is_timestamp(k) or pa.types.is_date(k)]
+        raise ExtractError(
+            f"--partition-by: the source has no column {partition_column!r}; partition by one "
+            f"of its date or timestamp columns ({', '.join(dated) or 'it has none'}), or by none."
+        )
     kind = types[partition_column]
     if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
         raise ExtractError(

@@ -16,7 +16,9 @@ was created until its reader says it has them, and `pgoutput` decodes them
 4. `advance` moves the slot to the fence; only then does PostgreSQL free that log.
 
 A kill between any two steps loses nothing (the slot still holds what no commit recorded) and
-applies nothing twice (a rerun skips what a commit recorded). `catch_up` runs steps 2 to 4.
+applies nothing twice (a rerun skips what a commit recorded). `catch_up` runs steps 2 to 4,
+after refusing a table whose columns PostgreSQL changed since `start` (the log carries no DDL;
+the way out is `start`, then a whole reload).
 
 A slot keeps write-ahead log until it is advanced: `drop` it when done. The playground's slots
 are named `playground_...` and remember the process that created them, so `playground clean`

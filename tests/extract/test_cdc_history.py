@@ -39,6 +39,7 @@ from psycopg import sql
 
 from playground import lakehouse
 from playground.extract import cdc, incremental, reconcile
+from playground.extract.errors import ExtractError
 from playground.services import postgres
 from tests.extract.test_cdc import DATABASE, SLOT, TABLE_DDL, load
 
@@ -355,6 +356,25 @@ def test_found_a_column_recreated_under_its_own_name(fresh_postgres, settings):
         state.lakehouse_equals_postgres()
         state.recreate_column(default=False, name="price")
         state.lakehouse_equals_postgres()
+        state.teardown()
+
+
+def test_the_partition_column_dropped_is_refused_in_one_line(fresh_postgres, settings):
+    """The machine never drops `seen`: the monthly copy cannot follow, and says so."""
+    with _history(settings):
+        state = History()
+        state.fresh(rows=[(1, "a", Decimal("1.00"), datetime(2024, 2, 29, 23, 30, tzinfo=UTC))])
+        state.conn.execute("alter table item drop column seen")
+        state.conn.commit()
+        with pytest.raises(ExtractError) as refused:
+            state._months_catch_up()
+        assert str(refused.value) == (
+            "--partition-by: the source has no column 'seen'; partition by one of its date or "
+            "timestamp columns (it has none), or by none."
+        )
+        assert [r["seen"] for r in lakehouse.read(MONTHS, cat=state.cat).to_pylist()] == [
+            datetime(2024, 2, 29, 23, 30, tzinfo=UTC)
+        ]  # the copy is left as it was
         state.teardown()
 
 
