@@ -1,9 +1,10 @@
 """Generated histories: a Hypothesis rule-based state machine plays random inserts, updates (key
 changes, key swaps, swapped prices, equal-length edits, TOASTed values over 2 kB, updates beside
-an unchanged TOASTed value), deletes, TRUNCATEs, schema changes (a column added, with or without
-a default, under an odd name; a column dropped) and interrupted catch-ups against a real
-PostgreSQL. After every step two lakehouse copies of the table are brought up to date, each the
-way the playground offers:
+an unchanged TOASTed value, dates moved), deletes, TRUNCATEs, schema changes (a column added,
+with or without a default, under an odd name; a column dropped; a column dropped and added back
+under its own name and type) and interrupted catch-ups against a real PostgreSQL. After every
+step two lakehouse copies of the table are brought up to date, each the way the playground
+offers:
 
 - by change data capture (`cdc.catch_up`) into `cdc.item`; after a schema change it may refuse,
   in one line naming the way out, which the machine then takes (`cdc.start`, then
