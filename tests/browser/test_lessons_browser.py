@@ -1,5 +1,7 @@
 """Every lesson served by `marimo run` renders in Chromium: its charts drawn, no cell failing."""
 
+import re
+
 import pytest
 
 from playground import lakehouse
@@ -126,6 +128,34 @@ def test_the_trino_lesson_renders_against_trino(trino_stack, page, tmp_path) -> 
         text = _check(page, log, 1, "Schema and partition evolution")
         assert "Trino is not running" not in text
         assert "Connected to Trino 476 (stack mode)." in text
+        # the rolled-back table against its source, in a callout (awaited: a locator sees it)
+        said = page.get_by_text(re.compile(r"^rolled back: \d+ rows")).first
+        said.wait_for(timeout=300_000)
+        rolled_back = said.inner_text()
+        assert re.fullmatch(r"rolled back: (\d+) rows summing ([\d.]+); .+: \1 rows summing \2; "
+                            r"equal: True", rolled_back.strip()), rolled_back  # fmt: skip
         screenshot(page, "lesson-03_trino_crud")
         answer, title = trino_crud.MOST_REMOVED_SQL, trino_crud.MOST_REMOVED.title
         type_answer(page, "select snapshot_id from ...", answer, title)
+
+
+@pytest.mark.stack
+def test_the_duckdb_lesson_writes_through_the_stack(trino_stack, page, tmp_path) -> None:
+    """Lesson 02's last part in the browser with the suite's stack: DuckDB's refused commit is
+    shown as DuckDB says it, and after the retry the table holds what PostgreSQL holds after
+    the same race."""
+    from tests.lessons.test_lessons import stack_endpoints
+
+    log = tmp_path / "marimo.log"
+    lesson = lessons_dir() / "02_duckdb_lakehouse.py"
+    with marimo_app(lesson, log, stack_endpoints(trino_stack)) as url:
+        page.goto(url)
+        # the last cell of the part: the text around the race, once the stack's steps are done
+        page.get_by_text("After the retry the two hold").wait_for(timeout=480_000)
+        text = _check(page, log, *LESSONS["02_duckdb_lakehouse"])
+        assert "The stack is not running" not in text
+        # DuckDB's refused commit, as it says it, in a callout (a locator sees into it)
+        assert page.get_by_text(re.compile("Conflict_409")).count() >= 1
+        race = page.get_by_text("After the retry the two hold").first.inner_text()
+        assert "After the retry the two hold the same rows." in race, race
+        screenshot(page, "lesson-02_duckdb_lakehouse-stack")
