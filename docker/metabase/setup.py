@@ -3,12 +3,18 @@ the pagila dashboard's questions (`questions.json`: the charts of Superset's pag
 native SQL on the warehouse).
 
 Runs once per `docker compose up` (the one-shot `metabase-init` service) and is idempotent: on a
-Metabase that is already set up it logs in as the admin and adds only the databases, questions and
-dashboard it lacks.
+Metabase that is already set up it logs in as the admin, sets the lakehouse's connection again
+(the password in .env may have changed) and adds only the databases, questions and dashboard it
+lacks.
+
+Trino asks for its login over HTTPS only: Metabase's Starburst driver (its Trino driver) gets the
+user and password, `ssl` on, and, in its additional JDBC options, the Trino JDBC driver's
+`SSLTrustStorePath` naming this install's certificate (a PEM file, which that driver reads as a
+trust store), so the server is verified against it and nothing else.
 Standard library only. Environment (from .env through docker-compose.yml):
 
     METABASE_URL, MB_ADMIN_EMAIL, MB_ADMIN_PASSWORD, TRINO_HOST, TRINO_PORT, TRINO_USER,
-    TRINO_CATALOG, DUCKDB_FILE
+    TRINO_PASSWORD, TRINO_CERTIFICATE, TRINO_CATALOG, DUCKDB_FILE
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ import urllib.request
 from pathlib import Path
 
 QUESTIONS = Path(__file__).with_name("questions.json")
+LAKEHOUSE = "Lakehouse (Trino)"
+NEEDED = ["METABASE_URL", "MB_ADMIN_EMAIL", "MB_ADMIN_PASSWORD", "TRINO_HOST", "TRINO_PORT",
+          "TRINO_USER", "TRINO_PASSWORD", "TRINO_CERTIFICATE", "TRINO_CATALOG",
+          "DUCKDB_FILE"]  # fmt: skip
 
 
 class SetupError(RuntimeError):
@@ -42,7 +52,7 @@ class Metabase:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 text = response.read().decode()
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode()[:500]
+            detail = exc.read().decode()  # whole: main() takes secrets out, then shortens it
             raise SetupError(f"{method} {path}: HTTP {exc.code} {detail}") from None
         return json.loads(text) if text else None
 
@@ -72,11 +82,14 @@ def databases(env: dict[str, str]) -> list[dict]:
     """The databases Playground registers: Trino's iceberg catalog and the DuckDB file."""
     return [
         {
-            "name": "Lakehouse (Trino)",
+            "name": LAKEHOUSE,
             "engine": "starburst",  # Metabase's Trino driver
             "details": {
                 "host": env["TRINO_HOST"], "port": int(env["TRINO_PORT"]),
-                "catalog": env["TRINO_CATALOG"], "user": env["TRINO_USER"], "ssl": False,
+                "catalog": env["TRINO_CATALOG"], "user": env["TRINO_USER"],
+                "password": env["TRINO_PASSWORD"], "ssl": True,
+                # appended to the JDBC URL; the path has no `&` or `=` (compose names it)
+                "additional-options": f"SSLTrustStorePath={env['TRINO_CERTIFICATE']}",
             },
         },
         {
@@ -107,9 +120,14 @@ def setup(env: dict[str, str], wait_seconds: float = 300, print_=print) -> list[
             "POST", "/api/session", {"username": email, "password": password}
         )["id"]
         print_(f"logged in as {email}")
-    existing = metabase.database_names()
+    existing = {d["name"]: d["id"] for d in metabase.listed("/api/database")}
     added = []
     for database in databases(env):
+        if database["name"] == LAKEHOUSE and LAKEHOUSE in existing:
+            # an earlier registration may lack the login, or hold an old password
+            metabase.call("PUT", f"/api/database/{existing[LAKEHOUSE]}", database)
+            print_(f"database {LAKEHOUSE!r} already registered: its connection set again")
+            continue
         if database["name"] in existing:
             print_(f"database {database['name']!r} already registered")
             continue
@@ -151,17 +169,25 @@ def dashboard(metabase: Metabase, print_=print) -> list[str]:
     return [*added, spec["dashboard"]]
 
 
+def _redacted(message: str) -> str:
+    """Metabase's answer without a password it may repeat (as written, or escaped in JSON)."""
+    for name in ("MB_ADMIN_PASSWORD", "TRINO_PASSWORD"):
+        secret = os.environ[name]
+        forms = (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
+        for form in forms:
+            message = message.replace(form, "***")
+    return message
+
+
 def main() -> int:
-    needed = ["METABASE_URL", "MB_ADMIN_EMAIL", "MB_ADMIN_PASSWORD", "TRINO_HOST", "TRINO_PORT",
-              "TRINO_USER", "TRINO_CATALOG", "DUCKDB_FILE"]  # fmt: skip
-    missing = [name for name in needed if not os.environ.get(name)]
+    missing = [name for name in NEEDED if not os.environ.get(name)]
     if missing:
         print(f"metabase setup: set {', '.join(missing)}", file=sys.stderr)
         return 2
     try:
-        setup({name: os.environ[name] for name in needed})
+        setup({name: os.environ[name] for name in NEEDED})
     except SetupError as exc:
-        print(f"metabase setup: {exc}", file=sys.stderr)
+        print(f"metabase setup: {_redacted(str(exc))[:700]}", file=sys.stderr)
         return 1
     return 0
 

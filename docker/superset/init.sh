@@ -2,6 +2,8 @@
 # Superset's one-time set-up, safe to run again: the compose stack's superset-init service runs it
 # on every `docker compose up`, and `playground bi start` runs it without Docker (with its own
 # paths in DASHBOARDS_DIR, WAREHOUSE_URI and TRINO_URI; TRINO_URI empty when Trino is not running).
+# The compose stack passes TRINO_URI, TRINO_PASSWORD and TRINO_EXTRA (HTTPS to trino:8443, its
+# certificate mounted read-only); lakehouse.py says what each holds.
 set -eu
 
 superset db upgrade
@@ -31,23 +33,8 @@ rm -rf "$bundle_dir"
 # opens the warehouse read-only, so a pipeline run can write it while Superset is up.
 superset set-database-uri --database_name "Warehouse (DuckDB)" \
     --uri "${WAREHOUSE_URI:-duckdb:////warehouse/playground.duckdb?access_mode=read_only}"
-trino_uri="${TRINO_URI-trino://${TRINO_USER}@trino:8080/iceberg}"
-if [ -n "$trino_uri" ]; then
-    # What set-database-uri does, reading the URI from the environment: it may carry Trino's
-    # password (`playground stack up`'s Trino asks for one), which no command line may show.
-    # TRINO_EXTRA, when set, gives the connection its HTTPS settings.
-    TRINO_URI="$trino_uri" python - <<'PY'
-import os
-
-from superset.app import create_app
-
-with create_app().app_context():
-    from superset.extensions import db
-    from superset.utils.database import get_or_create_db
-
-    database = get_or_create_db("Lakehouse (Trino)", os.environ["TRINO_URI"])
-    if os.environ.get("TRINO_EXTRA"):
-        database.extra = os.environ["TRINO_EXTRA"]
-        db.session.commit()
-PY
+if [ -n "${TRINO_URI:-}" ]; then
+    # What set-database-uri does, reading the URI and the password from the environment
+    # (lakehouse.py, beside this script): no command line may show Trino's password.
+    python "$(dirname "$0")/lakehouse.py"
 fi

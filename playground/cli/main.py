@@ -60,16 +60,17 @@ def _secrets(_args: argparse.Namespace) -> int:
     from playground.config.settings import get_settings, project_root
 
     settings = get_settings()
+    from playground.stack import trino_tls  # the compose stack's Trino reads the same login
+
+    login = trino_tls.ensure(settings, settings.trino_port)
     values = {field: getattr(settings, field) for field in secrets.GENERATED}
+    values["trino_password"] = login.password  # what the compose stack's BI services log in with
     env_file = project_root() / ".env"
     written = secrets.write_env(env_file, values, project_root() / ".env.example")
     if written:
         print(f"wrote {', '.join(written)} into {env_file} (mode 0600; the values are not shown)")
     else:
         print(f"{env_file} already sets every key and password")
-    from playground.stack import trino_tls  # the compose stack's Trino reads the same login
-
-    login = trino_tls.ensure(settings, settings.trino_port)
     print(f"Trino's login (certificate, password file): {login.keystore.parent}")
     return 0
 

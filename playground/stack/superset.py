@@ -124,9 +124,13 @@ def trino_uri(settings: Settings) -> str:
 def trino_extra(settings: Settings) -> str:
     """The database's `extra` for the local stack's Trino (HTTPS, its certificate), else ""."""
     login = trino.local_login(settings)
-    if not login:
-        return ""
-    args = {"http_scheme": "https", "verify": login["certificate"]}
+    return https_extra(login["certificate"]) if login else ""
+
+
+def https_extra(certificate: str) -> str:
+    """A Trino database's `extra`: HTTPS, the server verified against `certificate` (a PEM file
+    as the Superset process sees it; the compose stack's TRINO_EXTRA is this, for its mount)."""
+    args = {"http_scheme": "https", "verify": certificate}
     return json.dumps({"engine_params": {"connect_args": args}})
 
 
@@ -149,6 +153,7 @@ def environment(settings: Settings) -> dict[str, str]:
         WAREHOUSE_URI=f"duckdb:///{settings.duckdb_path}?access_mode=read_only",
         TRINO_URI=trino_uri(settings),
         TRINO_EXTRA=trino_extra(settings),
+        TRINO_PASSWORD="",  # the compose stack's; here TRINO_URI carries the password
         TRINO_USER=settings.trino_user,
     )
     # requests lets these replace a connection's own `verify` (the Trino certificate its
@@ -164,7 +169,8 @@ def initialise(settings: Settings, progress=print, env: dict[str, str] | None = 
 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
-    wanted = _fingerprint(files() / "init.sh", files() / "dashboards") + _digest(env["TRINO_URI"])
+    scripts = (files() / "init.sh", files() / "lakehouse.py", files() / "dashboards")
+    wanted = _fingerprint(*scripts) + _digest(env["TRINO_URI"])
     # the stamp holds digests (of the admin's user and password, of the Trino URI, which may
     # carry Trino's password), never a password itself
     user, password = (_digest(env[k]) for k in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"))

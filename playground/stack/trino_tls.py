@@ -67,7 +67,11 @@ def _certificate(keystore: Path, certificate: Path) -> None:
         .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("trino"),  # the compose stack's coordinator, as its BI sees it
+                ]
             ),
             critical=False,
         )
@@ -121,7 +125,9 @@ def ensure(settings: Settings, port: int) -> Login:
         password = known["password"] if known.get("user") == login.user else ""
     except (OSError, ValueError, KeyError, TypeError):
         password = ""
-    password = password or secrets.token_urlsafe(24)
+    # a password the settings give (PLAYGROUND_TRINO_PASSWORD, which `playground secrets` writes
+    # into .env for the compose stack's BI services) wins, so the password file agrees with it
+    password = settings.trino_password or password or secrets.token_urlsafe(24)
     write_private(login.password_file, f"{login.user}:{hashed(password)}\n")
     record = {"user": login.user, "password": password, "port": port,
               "certificate": str(login.certificate)}  # fmt: skip

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from playground.config.settings import get_settings
 from tests.helpers import BIN, ROOT
@@ -38,6 +40,7 @@ def _load(path: Path):
 
 fetch_driver = _load(DOCKER / "metabase" / "fetch_driver.py")
 metabase_setup = _load(DOCKER / "metabase" / "setup.py")
+lakehouse = _load(DOCKER / "superset" / "lakehouse.py")
 
 
 @contextmanager
@@ -154,12 +157,16 @@ class FakeMetabase(BaseHTTPRequestHandler):
     def do_PUT(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.state["calls"].append((self.path, body))
-        board = int(self.path.rsplit("/", 1)[1])
-        if self._authorized() and 0 < board <= len(self.state["dashboard"]):
-            self.state["dashboard"][board - 1]["dashcards"] = body["dashcards"]
-            self._reply(200, self.state["dashboard"][board - 1])
-        else:
+        kind, number = self.path.rsplit("/", 1)
+        items = self.state["dashboard" if kind == "/api/dashboard" else "databases"]
+        if not (self._authorized() and 0 < int(number) <= len(items)):
             self._reply(404, "Not found")
+        elif kind == "/api/dashboard":
+            items[int(number) - 1]["dashcards"] = body["dashcards"]
+            self._reply(200, items[int(number) - 1])
+        else:  # a database's connection, replaced
+            items[int(number) - 1].update(body)
+            self._reply(200, items[int(number) - 1])
 
     def do_POST(self):  # noqa: N802
         state = self.state
@@ -183,6 +190,9 @@ class FakeMetabase(BaseHTTPRequestHandler):
             else:
                 self._reply(401, {"errors": {"password": "did not match stored password"}})
         elif self.path == "/api/database" and self._authorized():
+            if state.get("echo"):  # a Metabase whose error repeats the request, password and all
+                self._reply(400, {"message": "cannot connect", "details": body})
+                return
             state["databases"].append({"id": len(state["databases"]) + 1, **body})
             self._reply(200, state["databases"][-1])
         elif self.path in ("/api/card", "/api/dashboard") and self._authorized():
@@ -196,11 +206,15 @@ class FakeMetabase(BaseHTTPRequestHandler):
         pass
 
 
+TRINO_PASSWORD = "Trino-pass %41 @:/ é"  # quoting and percent signs must survive
+
+
 def _env(url: str, password: str = "Playground-metabase-1") -> dict[str, str]:
     return {
         "METABASE_URL": url, "MB_ADMIN_EMAIL": "admin@example.com",
-        "MB_ADMIN_PASSWORD": password, "TRINO_HOST": "trino", "TRINO_PORT": "8080",
-        "TRINO_USER": "playground", "TRINO_CATALOG": "iceberg",
+        "MB_ADMIN_PASSWORD": password, "TRINO_HOST": "trino", "TRINO_PORT": "8443",
+        "TRINO_USER": "playground", "TRINO_PASSWORD": TRINO_PASSWORD,
+        "TRINO_CERTIFICATE": "/etc/playground/trino/certificate.pem", "TRINO_CATALOG": "iceberg",
         "DUCKDB_FILE": "/warehouse/playground.duckdb",
     }  # fmt: skip
 
@@ -221,8 +235,9 @@ def test_metabase_setup_creates_the_admin_once_and_each_database_once() -> None:
         assert setup_call[1]["prefs"]["allow_tracking"] is False
         trino_db, duck_db = state["databases"]
         assert (trino_db["engine"], trino_db["details"]) == ("starburst", {
-            "host": "trino", "port": 8080, "catalog": "iceberg", "user": "playground",
-            "ssl": False,
+            "host": "trino", "port": 8443, "catalog": "iceberg", "user": "playground",
+            "password": TRINO_PASSWORD, "ssl": True,
+            "additional-options": "SSLTrustStorePath=/etc/playground/trino/certificate.pem",
         })  # fmt: skip
         assert duck_db["engine"] == "duckdb"
         assert duck_db["details"] == {
@@ -237,12 +252,98 @@ def test_metabase_setup_creates_the_admin_once_and_each_database_once() -> None:
         assert board["name"] == "pagila"
         assert sorted(d["card_id"] for d in board["dashcards"]) == [c["id"] for c in state["card"]]
         calls = len(state["calls"])
-        # the next `docker compose up` logs in and adds nothing
+        # the next `docker compose up` logs in, sets Trino's connection again and adds nothing
         assert metabase_setup.setup(_env(url), wait_seconds=5, print_=lines.append) == []
-        assert [c[0] for c in state["calls"][calls:]] == ["/api/session"]
+        assert [c[0] for c in state["calls"][calls:]] == ["/api/session", "/api/database/1"]
+        assert state["calls"][-1][1]["details"] == trino_db["details"]
+        assert len(state["databases"]) == 2
         assert lines[-1] == "database 'Warehouse (DuckDB)' already registered"
         with pytest.raises(metabase_setup.SetupError, match="POST /api/session: HTTP 401"):
             metabase_setup.setup(_env(url, password="wrong"), wait_seconds=5)
+
+
+def test_metabase_setup_gives_an_earlier_plain_registration_the_login() -> None:
+    """A Metabase set up before Trino asked for a login has "Lakehouse (Trino)" on the plain port
+    without SSL: the next run replaces that connection, keeping the database (its id)."""
+    admin = {"email": "admin@example.com", "password": "Playground-metabase-1"}
+    plain = {"id": 1, "name": "Lakehouse (Trino)", "engine": "starburst", "details": {
+        "host": "trino", "port": 8080, "catalog": "iceberg", "user": "playground", "ssl": False,
+    }}  # fmt: skip
+    FakeMetabase.state = {"token": "tok", "admin": admin, "sessions": set(), "databases": [plain],
+                          "card": [], "dashboard": [], "calls": []}  # fmt: skip
+    with _serve(FakeMetabase) as url:
+        added = metabase_setup.setup(_env(url), wait_seconds=5, print_=lambda _line: None)
+    assert added[0] == "Warehouse (DuckDB)" and "Lakehouse (Trino)" not in added
+    trino_db, _warehouse = FakeMetabase.state["databases"]
+    assert trino_db["id"] == 1
+    details = trino_db["details"]
+    assert (details["port"], details["ssl"], details["password"]) == (8443, True, TRINO_PASSWORD)
+    assert (
+        details["additional-options"] == "SSLTrustStorePath=/etc/playground/trino/certificate.pem"
+    )
+
+
+def test_metabase_gets_what_the_compose_file_gives_metabase_init(tmp_path) -> None:
+    """The payload setup.py sends, from metabase-init's environment as Docker resolves it from
+    `make secrets`' values: Trino's HTTPS port, SSL on, the password from .env, and the JDBC
+    trust store set to the certificate where the metabase service (whose JVM connects) mounts
+    it, which trino-login fills with the certificate alone."""
+    from playground.config import secrets
+    from tests.stack.test_compose_config import _mounts, _resolve, _trino_config
+
+    values = {secrets.variable(field): make() for field, make in secrets.GENERATED.items()}
+    values["PLAYGROUND_TRINO_PASSWORD"] = TRINO_PASSWORD
+    resolved = yaml.safe_load(_resolve((ROOT / "docker-compose.yml").read_text(), values))
+    services = resolved["services"]
+    env = {k: str(v) for k, v in services["metabase-init"]["environment"].items()}
+    FakeMetabase.state = {"token": "tok", "admin": None, "sessions": set(), "databases": [],
+                          "card": [], "dashboard": [], "calls": []}  # fmt: skip
+    with _serve(FakeMetabase) as url:
+        metabase_setup.setup({**env, "METABASE_URL": url}, wait_seconds=5, print_=lambda _: None)
+    (posted,) = [body for path, body in FakeMetabase.state["calls"] if path == "/api/database"
+                 and body["name"] == "Lakehouse (Trino)"]  # fmt: skip
+    details = posted["details"]
+    https_port = _trino_config(resolved, "trino")["http-server.https.port"]
+    assert (details["host"], details["port"]) == ("trino", int(https_port))
+    assert details["ssl"] is True
+    assert (details["user"], details["password"]) == ("playground", TRINO_PASSWORD)
+    option, _, certificate = details["additional-options"].partition("=")
+    assert option == "SSLTrustStorePath"
+    folder, name = certificate.rsplit("/", 1)
+    assert _mounts(services["metabase"])[folder] == "trino-certificate"
+    assert name == "certificate.pem"  # trino_tls.ensure's public certificate
+    copier = " ".join(services["trino-login"]["command"])
+    assert "install -m 0444 -t /certificate /from/certificate.pem" in copier
+    assert _mounts(services["trino-login"])["/certificate"] == "trino-certificate"
+
+
+def test_metabase_setup_never_prints_a_password(monkeypatch, capsys) -> None:
+    """A Metabase whose error repeats the request (the password in it): shown without it."""
+    FakeMetabase.state = {"token": "tok", "admin": None, "sessions": set(), "databases": [],
+                          "card": [], "dashboard": [], "calls": [], "echo": True}  # fmt: skip
+    with _serve(FakeMetabase) as url:
+        for name, value in _env(url).items():
+            monkeypatch.setenv(name, value)
+        assert metabase_setup.main() == 1
+    err = capsys.readouterr().err
+    assert "POST /api/database: HTTP 400" in err and "cannot connect" in err
+    assert TRINO_PASSWORD not in err and json.dumps(TRINO_PASSWORD)[1:-1] not in err
+    assert "***" in err
+
+
+@given(password=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+                        min_size=1))  # fmt: skip
+def test_superset_gets_any_trino_password_back_whole(password: str) -> None:
+    """init.sh's lakehouse.py sets the compose stack's TRINO_PASSWORD into TRINO_URI: whatever
+    its characters, SQLAlchemy reads back that password, user and address."""
+    from sqlalchemy.engine import make_url
+
+    environ = {"TRINO_URI": "trino://playground@trino:8443/iceberg", "TRINO_PASSWORD": password}
+    url = make_url(lakehouse.uri(environ))
+    assert (url.username, url.password) == ("playground", password)
+    assert (url.host, url.port, url.database) == ("trino", 8443, "iceberg")
+    # a URI that carries its password (`playground bi`'s) is left as it is
+    assert lakehouse.uri({**environ, "TRINO_PASSWORD": ""}) == environ["TRINO_URI"]
 
 
 def test_metabase_setup_reports_an_unreachable_metabase_and_missing_settings(monkeypatch) -> None:
@@ -306,10 +407,18 @@ def test_superset_scripts_parse() -> None:
     assert result.returncode == 0, result.stderr
     compile((DOCKER / "superset" / "superset_config.py").read_text(), "superset_config.py", "exec")
     init = (DOCKER / "superset" / "init.sh").read_text()
-    assert "trino://${TRINO_USER}@trino:8080/iceberg" in init
     assert "duckdb:////warehouse/playground.duckdb?access_mode=read_only" in init
-    environment = COMPOSE["services"]["superset"]["environment"]
-    assert environment == COMPOSE["services"]["superset-init"]["environment"]
+    assert 'python "$(dirname "$0")/lakehouse.py"' in init
+    compile((DOCKER / "superset" / "lakehouse.py").read_text(), "lakehouse.py", "exec")
+    dockerfile = (DOCKER / "superset" / "Dockerfile").read_text()
+    # lakehouse.py lies beside init.sh in the image, as in the repository
+    assert "init.sh /app/docker/playground-init.sh" in dockerfile
+    assert "lakehouse.py /app/docker/lakehouse.py" in dockerfile
+    server = COMPOSE["services"]["superset"]["environment"]
+    environment = COMPOSE["services"]["superset-init"]["environment"]
+    # the one-shot gets Trino's login; the long-running server only what it needs
+    assert set(environment) - set(server) == {"TRINO_URI", "TRINO_PASSWORD", "TRINO_EXTRA"}
+    assert {k: environment[k] for k in server} == server
     for variable in set(re.findall(r"\$\{(\w+)\}", init)) | {"SUPERSET_SECRET_KEY"}:
         assert variable in environment, variable
 

@@ -281,8 +281,10 @@ def _resolve(text: str, env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def generated() -> dict[str, str]:
-    """This install's secrets as `make secrets` writes them into .env (generated afresh)."""
-    return {secrets.variable(field): make() for field, make in secrets.GENERATED.items()}
+    """This install's secrets as `make secrets` writes them into .env (generated afresh), with
+    the password of Trino's login, which it writes there too."""
+    values = {secrets.variable(field): make() for field, make in secrets.GENERATED.items()}
+    return {**values, "PLAYGROUND_TRINO_PASSWORD": secrets.GENERATED["pg_password"]()}
 
 
 @pytest.fixture(scope="module")
@@ -428,7 +430,12 @@ def test_no_secret_is_in_the_file_or_on_a_command_line(resolved, generated) -> N
         for key, value in (service.get("environment") or {}).items():
             if str(value) in values:
                 carriers.add(key)
-    assert {"CATALOG_TOKEN", "TRINO_INTERNAL_SECRET", "POSTGRES_PASSWORD"} <= carriers
+    assert {
+        "CATALOG_TOKEN",
+        "TRINO_INTERNAL_SECRET",
+        "POSTGRES_PASSWORD",
+        "TRINO_PASSWORD",
+    } <= carriers
     for name, service in resolved["services"].items():
         words = [*_argv(service.get("command")), *_argv(service.get("entrypoint")),
                  *_argv((service.get("healthcheck") or {}).get("test"))]  # fmt: skip
@@ -463,6 +470,7 @@ def test_make_secrets_makes_what_compose_reads(tmp_path, monkeypatch, capsys) ->
     assert main._secrets(None) == 0
     env = dotenv_values(clone / ".env")
     written = {secrets.variable(field) for field in secrets.GENERATED}
+    written.add("PLAYGROUND_TRINO_PASSWORD")  # the BI services' Trino login
     assert all(len(env[variable]) >= 24 for variable in written), env.keys()
     _resolve((ROOT / "docker-compose.yml").read_text(), env)  # compose now starts
     folder = data / "stack" / "trino-tls"
@@ -470,6 +478,7 @@ def test_make_secrets_makes_what_compose_reads(tmp_path, monkeypatch, capsys) ->
     assert login["port"] == int(ENV_EXAMPLE["PLAYGROUND_TRINO_PORT"]) == 8080
     user, iterations, salt, digest = (folder / "password.db").read_text().strip().split(":")
     assert user == login["user"] == ENV_EXAMPLE["PLAYGROUND_TRINO_USER"]
+    assert env["PLAYGROUND_TRINO_PASSWORD"] == login["password"]  # compose's BI log in with it
     expected = hashlib.pbkdf2_hmac("sha1", login["password"].encode(), bytes.fromhex(salt),
                                    int(iterations), dklen=64)  # fmt: skip
     assert digest == expected.hex()  # the format Trino's file authenticator checks
@@ -478,3 +487,59 @@ def test_make_secrets_makes_what_compose_reads(tmp_path, monkeypatch, capsys) ->
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     output = capsys.readouterr().out
     assert login["password"] not in output and env["PLAYGROUND_PG_PASSWORD"] not in output
+
+
+def test_the_bi_services_reach_trino_over_https_with_its_login(resolved, generated) -> None:
+    """Superset and Metabase register Trino at its HTTPS port with the user and password from
+    .env (referenced, never written out), verifying it against this install's certificate,
+    which reaches them alone, read-only, in a volume of its own; Trino's key does not."""
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    from playground.stack import superset
+
+    services = resolved["services"]
+    https_port = int(_trino_config(resolved, "trino")["http-server.https.port"])
+    # the password is only ever a ${...} reference to .env, in the file as written
+    for name in ("superset-init", "metabase-init"):
+        raw = COMPOSE["services"][name]["environment"]["TRINO_PASSWORD"]
+        assert re.fullmatch(r"\$\{PLAYGROUND_TRINO_PASSWORD:\?[^$}]*\}", raw), raw
+    assert "TRINO_PASSWORD" not in services["superset"]["environment"]  # the server: no need
+    # Superset: the URI init.sh registers (lakehouse.py sets the password into it)
+    path = ROOT / "docker" / "superset" / "lakehouse.py"
+    spec = importlib.util.spec_from_file_location("lakehouse", path)
+    lakehouse = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lakehouse)
+    init = {k: str(v) for k, v in services["superset-init"]["environment"].items()}
+    url = make_url(lakehouse.uri(init))
+    assert (url.drivername, url.host, url.port) == ("trino", "trino", https_port)
+    assert url.database == "iceberg"
+    assert (url.username, url.password) == ("playground", generated["PLAYGROUND_TRINO_PASSWORD"])
+    # its extra is what `playground bi` registers against the local stack, for the mount
+    extra = json.loads(init["TRINO_EXTRA"])
+    certificate = extra["engine_params"]["connect_args"]["verify"]
+    assert extra["engine_params"]["connect_args"]["http_scheme"] == "https"
+    assert extra == json.loads(superset.https_extra(certificate))
+    metabase = services["metabase-init"]["environment"]
+    assert (metabase["TRINO_HOST"], int(metabase["TRINO_PORT"])) == ("trino", https_port)
+    assert metabase["TRINO_PASSWORD"] == generated["PLAYGROUND_TRINO_PASSWORD"]
+    assert metabase["TRINO_CERTIFICATE"] == certificate
+    # the certificate: where each process that connects reads it, read-only
+    folder, name = certificate.rsplit("/", 1)
+    assert name == "certificate.pem"  # trino_tls.ensure's public certificate
+    for service in ("superset-init", "superset", "metabase"):
+        assert f"trino-certificate:{folder}:ro" in services[service]["volumes"], service
+    readers = {n for n, s in services.items() if "trino-certificate" in _mounts(s).values()}
+    assert readers == {"trino-login", "superset-init", "superset", "metabase"}
+    # trino-login fills it with the certificate alone; the key goes only to Trino's volume
+    script = " ".join(_argv(services["trino-login"]["command"]))
+    copies = [copy.strip() for copy in re.findall(r"install ([^&;]*)", script)]
+    assert copies == ["-o 1000 -g 1000 -m 0400 -t /login /from/keystore.pem /from/password.db",
+                      "-m 0444 -t /certificate /from/certificate.pem"]  # fmt: skip
+    assert _mounts(services["trino-login"])["/certificate"] == "trino-certificate"
+    keyed = {n for n, s in services.items() if "trino-login" in _mounts(s).values()}
+    assert keyed == {"trino-login", "trino"}
+    for name, service in services.items():  # the data directory: trino-login's alone
+        sources = [v.split(":")[0] for v in service.get("volumes", [])]
+        assert not any("trino-tls" in source for source in sources) or name == "trino-login"

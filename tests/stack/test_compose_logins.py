@@ -124,14 +124,15 @@ def compose_stack(tmp_path_factory):
     pg_port, trino_port = free_port(), free_port()
     settings = _settings(data, pg_port, trino_port)
     env_file = folder / ".env"
+    login = trino_tls.ensure(settings, trino_port)  # what `make secrets` does
     values = {field: getattr(settings, field) for field in secrets.GENERATED}
+    values["trino_password"] = login.password  # the BI services' Trino login
     secrets.write_env(env_file, values, ROOT / ".env.example")  # what `make secrets` does
     own = {"PLAYGROUND_DATA_DIR": data, "PLAYGROUND_PG_PORT": pg_port,
            "PLAYGROUND_TRINO_PORT": trino_port}  # fmt: skip
     lines = [line for line in env_file.read_text().splitlines()
              if line.partition("=")[0] not in own]  # fmt: skip
     env_file.write_text("\n".join([*lines, *(f"{k}={v}" for k, v in own.items())]) + "\n")
-    login = trino_tls.ensure(settings, trino_port)  # what `make secrets` does
     compose = Compose(base, file, env_file)
     started = time.monotonic()
     try:

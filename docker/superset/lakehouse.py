@@ -1,0 +1,44 @@
+"""Register Trino as Superset's "Lakehouse (Trino)" database, from the environment (init.sh runs
+this in Superset's Python; nothing here is on a command line, which `ps` shows to everyone).
+
+    TRINO_URI       the SQLAlchemy URI, e.g. trino://playground@trino:8443/iceberg; it may carry
+                    the password itself (`playground bi` passes it so)
+    TRINO_PASSWORD  the password, when the URI has none (the compose stack passes it from .env);
+                    any character is quoted into the URI here
+    TRINO_EXTRA     the database's `extra` JSON: HTTPS and the certificate to verify Trino against
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+
+def uri(environ: dict[str, str]) -> str:
+    """TRINO_URI with TRINO_PASSWORD set into it, when one is given, every character quoted (as
+    `playground bi` quotes its own; SQLAlchemy 1.4's URL.set leaves `%` unquoted, so a password
+    holding `%41` would come back as `A`)."""
+    if not environ.get("TRINO_PASSWORD"):
+        return environ["TRINO_URI"]
+    scheme, _, rest = environ["TRINO_URI"].partition("://")
+    user, _, address = rest.rpartition("@")
+    user = user.partition(":")[0]  # a password the URI held gives way to TRINO_PASSWORD
+    return f"{scheme}://{user}:{quote(environ['TRINO_PASSWORD'], safe='')}@{address}"
+
+
+def main() -> None:
+    from superset.app import create_app
+
+    with create_app().app_context():
+        from superset.extensions import db
+        from superset.utils.database import get_or_create_db
+
+        # creates the entry, or updates its URI (a changed password, another address)
+        database = get_or_create_db("Lakehouse (Trino)", uri(dict(os.environ)))
+        if os.environ.get("TRINO_EXTRA"):
+            database.extra = os.environ["TRINO_EXTRA"]
+            db.session.commit()
+
+
+if __name__ == "__main__":
+    main()
