@@ -26,7 +26,7 @@ def _nested_run(tmp_path, source: str):
     return run(
         [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q",
          "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
-        env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=300,
     )  # fmt: skip
 
 

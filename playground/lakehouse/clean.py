@@ -256,9 +256,14 @@ def drop_stale_slots(settings: Settings, dry_run: bool = False, progress=print) 
     """Drop the playground's replication slots killed runs left (never another's); their names."""
     if not postgres.status(settings).running:
         return []
-    stale = slots.stale(settings)
-    for slot in [] if dry_run else stale:
-        slots.drop(slot, settings)
-    for slot in stale:
+    dropped = []
+    for slot in slots.stale(settings):
+        try:
+            if not dry_run:
+                slots.drop(slot, settings)
+        except slots.SlotError as exc:
+            progress(f"kept replication slot {slot.line()}\nnext: {exc}")
+            continue
         progress(f"{'would drop' if dry_run else 'dropped'} replication slot {slot.line()}")
-    return [slot.name for slot in stale]
+        dropped.append(slot.name)
+    return dropped

@@ -10,12 +10,12 @@ creator gone) from one still in use, and never touches a slot someone else made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
-from psycopg import sql
+from psycopg import errors, sql
 
-from playground.config.settings import Settings
+from playground.config.settings import Settings, get_settings
 from playground.services import postgres
 
 PREFIX = "playground_"
@@ -95,8 +95,32 @@ def stale(settings: Settings | None = None) -> list[Slot]:
     return [slot for slot in list_slots(settings) if slot.stale]
 
 
+class SlotError(RuntimeError):
+    """A slot this role may not drop; the message names how to drop it."""
+
+
 def drop(slot: Slot, settings: Settings | None = None) -> None:
-    """Drop a slot and its publication (the slot only if it is still inactive)."""
+    """Drop a slot and its publication (the slot only if it is still inactive).
+
+    Only a role with REPLICATION may drop a slot; the local stack's role has none, but its server
+    is the data directory's embedded one, whose superuser drops it (the same slot, checked by its
+    position in the log). Otherwise SlotError names what to run."""
+    settings = settings or get_settings()
+    try:
+        _drop(slot, settings)
+    except errors.InsufficientPrivilege:
+        superuser = replace(settings, mode="embedded")
+        if settings.is_stack and _same_slot(slot, settings, superuser):
+            _drop(slot, superuser)
+            return
+        raise SlotError(
+            f"cannot drop replication slot {slot.name} as role {settings.pg_user!r} (only a role "
+            "with REPLICATION may): as the server's superuser, run "
+            f"select pg_drop_replication_slot('{slot.name}')"
+        ) from None
+
+
+def _drop(slot: Slot, settings: Settings) -> None:
     with postgres.connect(slot.database or "postgres", settings, autocommit=True) as conn:
         conn.execute(
             "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
@@ -105,3 +129,15 @@ def drop(slot: Slot, settings: Settings | None = None) -> None:
         )
         if slot.database:
             conn.execute(sql.SQL("drop publication if exists {}").format(sql.Identifier(slot.name)))
+
+
+def _same_slot(slot: Slot, settings: Settings, other: Settings) -> bool:
+    """Do both connections see this slot at the same place in the same log (one server)?"""
+    if not postgres.status(other).running:
+        return False
+    query = "select database, restart_lsn::text from pg_replication_slots where slot_name = %s"
+    seen = []
+    for each in (settings, other):
+        with postgres.connect("postgres", each) as conn:
+            seen.append(conn.execute(query, (slot.name,)).fetchone())
+    return seen[0] is not None and seen[0] == seen[1]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from playground.config.settings import get_settings
+from playground.lakehouse import clean
 from playground.lessons import incremental_loading, tour
 from playground.orchestration.promote import lessons_dir
 from tests.browser.conftest import (
@@ -37,6 +39,9 @@ def editor(tmp_path_factory):
     with marimo_editor(log, token, home=folder) as base:  # a new learner: no recent notebooks
         yield base, token, log
     assert {p: p.read_bytes() for p in opened} == before
+    # lesson 05's kernel, stopped with the editor mid-run, leaves its replication slot, as a
+    # learner's Ctrl-C would: `playground clean` drops it (the suite's server is shared)
+    clean.drop_stale_slots(get_settings(), progress=lambda _line: None)
 
 
 def _open(page, editor, query: str = "") -> None:

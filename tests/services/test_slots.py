@@ -67,3 +67,36 @@ def test_doctor_lists_every_slot_and_clean_drops_only_a_killed_runs(fresh_postgr
         assert "playground_alive" in check.detail and "MB of WAL" in check.detail
         cdc.drop(conn, "playground_alive")
         conn.execute("select pg_drop_replication_slot('their_slot')")
+
+
+def test_a_role_without_replication_drops_the_slot_through_the_embedded_superuser(
+    fresh_postgres, settings, tmp_path
+) -> None:
+    """The local stack's role may not drop a slot; its server is the data directory's embedded
+    one, whose superuser does. A server that is not (no embedded one runs there) keeps the slot
+    and clean says, in one line, what to run."""
+    from dataclasses import replace
+
+    postgres.ensure_database(DATABASE)
+    with postgres.connect(DATABASE, autocommit=True) as conn:
+        conn.execute("create table t (id int primary key)")
+        conn.execute("create role plain_owner login password 'not-a-secret-1'")
+        kill_at_line([sys.executable, "-c", CREATE_AND_WAIT], "^started", extra_wait=0)
+        port = postgres.running(settings).port
+        stack = replace(settings, mode="stack", pg_host="127.0.0.1", pg_port=port,
+                        pg_user="plain_owner", pg_password="not-a-secret-1")  # fmt: skip
+        assert [slot.name for slot in slots.stale(stack)] == ["playground_killed_run"]
+
+        elsewhere = replace(stack, data_dir=tmp_path / "no server here")
+        lines: list[str] = []
+        assert clean.drop_stale_slots(elsewhere, progress=lines.append) == []
+        assert _names(conn) == {"playground_killed_run"}
+        assert lines[0].startswith("kept replication slot playground_killed_run"), lines
+        assert "next: cannot drop replication slot playground_killed_run as role " in lines[0]
+        assert "select pg_drop_replication_slot('playground_killed_run')" in lines[0]
+        assert "Traceback" not in lines[0] and "not-a-secret-1" not in lines[0]
+
+        lines.clear()
+        assert clean.drop_stale_slots(stack, progress=lines.append) == ["playground_killed_run"]
+        assert _names(conn) == set() and lines[0].startswith("dropped replication slot")
+        conn.execute("drop role plain_owner")
