@@ -172,6 +172,10 @@ def _bench(args: argparse.Namespace) -> int:
         from playground.bench.duckdb import bench_duckdb
 
         bench_duckdb(args.scale, repeat=args.repeat)
+    elif args.bench == "incremental":
+        from playground.bench.incremental import bench_incremental
+
+        bench_incremental(args.scale)
     elif args.bench == "catalog":
         from playground.bench.catalog import bench_catalog
 
@@ -291,6 +295,12 @@ def parser() -> argparse.ArgumentParser:
     )
     bench_pipeline.add_argument("--scale", type=float, default=10.0)
     bench_pipeline.set_defaults(func=_bench)
+
+    bench_incremental = bench_commands.add_parser(
+        "incremental", help="lesson 05: changed months and change data capture vs a full reload"
+    )
+    bench_incremental.add_argument("--scale", type=float, default=10.0)
+    bench_incremental.set_defaults(func=_bench)
 
     bench_duckdb = bench_commands.add_parser(
         "duckdb", help="lesson 02's queries over Iceberg, raw Parquet and PostgreSQL"
