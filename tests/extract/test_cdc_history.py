@@ -26,6 +26,7 @@ The suite runs a few examples (under 90 s); `-m slow` runs the longer search.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +40,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from psycopg import sql
 
 from playground import lakehouse
+from playground.config.settings import Settings, get_settings
 from playground.extract import cdc, incremental, reconcile
 from playground.extract.errors import ExtractError
 from playground.services import postgres
@@ -301,6 +303,21 @@ class History(RuleBasedStateMachine):
             assert rows == expected[1], identifier
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Settings]:
+    """A data directory and embedded PostgreSQL for this module's tests (a server per test cost
+    about 6 s each). Every history begins with `fresh`, which drops and makes again the table,
+    the slot and both lakehouse copies: no test sees another's rows."""
+    data = tmp_path_factory.mktemp("histories") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLAYGROUND_DATA_DIR", str(data))
+        postgres.start(get_settings(), progress=lambda _line: None)
+        try:
+            yield get_settings()
+        finally:
+            postgres.stop(get_settings())
+
+
 @contextmanager
 def _history(data_settings):
     postgres.ensure_database(DATABASE)
@@ -316,9 +333,9 @@ def _history(data_settings):
             cdc.drop(conn, SLOT)
 
 
-def test_found_a_key_reused_then_moved_across_interrupted_catch_ups(fresh_postgres, settings):
+def test_found_a_key_reused_then_moved_across_interrupted_catch_ups(server):
     """A history the machine found against a fold that ignored old keys, kept as it printed it."""
-    with _history(settings):
+    with _history(server):
         state = History()
         state.fresh(rows=[(10, "9羞þ@i\x9bè", Decimal("19.70"), None),
                           (0, "", Decimal("0.00"), None),
@@ -336,10 +353,10 @@ def test_found_a_key_reused_then_moved_across_interrupted_catch_ups(fresh_postgr
         state.teardown()
 
 
-def test_found_a_column_dropped_with_no_change_after_it(fresh_postgres, settings):
+def test_found_a_column_dropped_with_no_change_after_it(server):
     """A history the machine found: CDC said it had caught up while the lakehouse still held the
     dropped column (no change of a row followed the drop, so the log had nothing to refuse)."""
-    with _history(settings):
+    with _history(server):
         state = History()
         state.fresh(rows=[])
         state.lakehouse_equals_postgres()
@@ -348,10 +365,10 @@ def test_found_a_column_dropped_with_no_change_after_it(fresh_postgres, settings
         state.teardown()
 
 
-def test_found_a_column_recreated_under_its_own_name(fresh_postgres, settings):
+def test_found_a_column_recreated_under_its_own_name(server):
     """A history the machine found: a migration dropped `price` and added it back (same name,
     same type, every value now NULL); CDC compared names only and kept the old prices."""
-    with _history(settings):
+    with _history(server):
         state = History()
         state.fresh(rows=[(-2, "", Decimal("2.17"), datetime(2194, 10, 3, 5, 58, 59, tzinfo=UTC))])
         state.lakehouse_equals_postgres()
@@ -360,9 +377,9 @@ def test_found_a_column_recreated_under_its_own_name(fresh_postgres, settings):
         state.teardown()
 
 
-def test_the_partition_column_dropped_is_refused_in_one_line(fresh_postgres, settings):
+def test_the_partition_column_dropped_is_refused_in_one_line(server):
     """The machine never drops `seen`: the monthly copy cannot follow, and says so."""
-    with _history(settings):
+    with _history(server):
         state = History()
         state.fresh(rows=[(1, "a", Decimal("1.00"), datetime(2024, 2, 29, 23, 30, tzinfo=UTC))])
         state.conn.execute("alter table item drop column seen")
@@ -380,7 +397,6 @@ def test_the_partition_column_dropped_is_refused_in_one_line(fresh_postgres, set
 
 
 def _run(
-    fresh_postgres,
     data_settings,
     examples: int,
     steps: int,
@@ -398,12 +414,12 @@ def _run(
         machine().runTest()
 
 
-def test_generated_histories_keep_the_lakehouse_equal(fresh_postgres, settings) -> None:
+def test_generated_histories_keep_the_lakehouse_equal(server) -> None:
     """A failure shows its history unshrunk (shrinking can take minutes): `-m slow` shrinks."""
     # the suite plays the same histories every run (a red run names a bug, never bad luck);
     # `CDC_EXAMPLES=N` and `-m slow` search new ones
     examples = os.environ.get("CDC_EXAMPLES")
-    _run(fresh_postgres, settings, int(examples or 8), 8, shrink=False, derandomize=not examples)
+    _run(server, int(examples or 8), 8, shrink=False, derandomize=not examples)
 
 
 @pytest.mark.slow
@@ -411,5 +427,4 @@ def test_longer_generated_histories_keep_the_lakehouse_equal(request) -> None:
     """Minutes: runs only when asked for, with `-m slow`."""
     if request.config.option.markexpr.strip() != "slow":
         pytest.skip("the longer search runs with `pytest -m slow`")
-    fresh = request.getfixturevalue("fresh_postgres")  # first: it sets the data directory
-    _run(fresh, request.getfixturevalue("settings"), 60, 15, shrink=True)
+    _run(request.getfixturevalue("server"), 60, 15, shrink=True)
