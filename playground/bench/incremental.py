@@ -21,6 +21,11 @@ from collections import Counter
 
 from playground.bench.measure import child_report, run_measured
 from playground.bench.seed import scratch_pagila
+from playground.config.settings import get_settings
+from playground.extract import cdc, incremental
+from playground.extract.reconcile import Source
+from playground.lakehouse.tables import catalog
+from playground.services import postgres
 
 SLOT = "playground_bench_incremental"
 TABLES = {  # table → (key, the month column of its Iceberg table)
@@ -95,10 +100,6 @@ def _print(scale: float, found: dict, print_) -> None:
 
 
 def _prepare() -> dict:
-    from playground.config.settings import get_settings
-    from playground.extract import cdc, incremental
-    from playground.extract.reconcile import Source
-    from playground.services import postgres
 
     database = get_settings().pagila_db
     with postgres.connect(database) as conn:  # the slot first: a change made during the loads
@@ -115,11 +116,6 @@ def _prepare() -> dict:
 
 def _way(way: str) -> dict:
     """One way, timed from its first connection to its last commit (imports are not counted)."""
-    from playground.config.settings import get_settings
-    from playground.extract import cdc, incremental
-    from playground.extract.reconcile import Source
-    from playground.lakehouse.tables import catalog
-    from playground.services import postgres
 
     database, namespace = get_settings().pagila_db, WAYS[way]
     started = time.perf_counter()
@@ -162,9 +158,6 @@ def _rows_differ(postgres_rows: Counter, lake_rows: Counter) -> str | None:
 
 def _verify(namespace: str) -> dict:
     """Every row of each table, read whole on both sides (psycopg; PyIceberg's scan), compared."""
-    from playground.config.settings import get_settings
-    from playground.lakehouse.tables import catalog
-    from playground.services import postgres
 
     settings = get_settings()
     cat, problems, rows = catalog(settings), [], 0
