@@ -76,6 +76,8 @@ def _child(args: list[str], env: dict) -> dict:
 
 def _print(scale: float, found: dict, print_) -> None:
     print_(f"lesson 05's ways at SF {scale:g}: {', '.join(TABLES)} brought up to date")
+    print_("  (seconds: the way's own work; process: with its imports; read: rows fetched to load, "
+           "change records for CDC)")  # fmt: skip
     print_(
         f"  {'way':<22} {'seconds':>8} {'process':>8} {'read':>10} {'written':>10} {'peak RSS':>10}"
     )
@@ -142,7 +144,7 @@ def _way(way: str) -> dict:
                 read += rows
                 replaced += [f"{table} {m}" for m in months]
         written = read
-        detail = f"replaced {', '.join(replaced) or 'nothing'}"
+        detail = f"every row hashed on both sides, then replaced {', '.join(replaced) or 'nothing'}"
         if way == "full reload":
             detail = f"{len(TABLES)} tables replaced whole"
     seconds = time.perf_counter() - started
