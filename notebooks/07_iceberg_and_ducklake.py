@@ -37,11 +37,19 @@ def _(mo):
     snapshot, schema and file is a row, and a commit is one database transaction.
 
     Here the same pagila payments (April and May 2022) go into both, and every figure below is
-    measured as the lesson runs: Iceberg through PyIceberg and this project's SQL catalog,
-    DuckLake through DuckDB with its catalog in the embedded PostgreSQL (a database of its own,
-    `lesson07_ducklake`) and its files in `lesson07/ducklake/` of the data directory.
-    The lesson runs in embedded mode only (the stack's PostgreSQL and bucket are not wired in):
-    with `PLAYGROUND_MODE=stack` its first cell stops and names the command that runs it.
+    measured as the lesson runs. Where each lives depends on the mode:
+
+    | | embedded mode | stack mode (`PLAYGROUND_MODE=stack`) |
+    |---|---|---|
+    | Iceberg's catalog | this project's SQL catalog (SQLite) | the stack's REST catalog |
+    | Iceberg's files | `warehouse/` of the data directory | the stack's bucket |
+    | DuckLake's catalog | the embedded PostgreSQL | the stack's PostgreSQL |
+    | DuckLake's files | `lesson07/ducklake/` of the data directory | the same, in the bucket |
+
+    DuckLake's catalog is a PostgreSQL database of its own, `lesson07_ducklake`, in either.
+
+    Iceberg is written through PyIceberg, DuckLake through DuckDB. Each run starts again from
+    empty: the catalog database, the folder and the lesson's Iceberg namespace are recreated.
     """)
     return
 
@@ -50,15 +58,11 @@ def _(mo):
 def _(ducklake, mo):
     # Plumbing: pagila seeded if missing; DuckLake's catalog database and folder and the
     # Iceberg namespace `lesson07` emptied, so every run starts from the same place.
-    _why = ""
-    try:
-        setup = ducklake.prepare()
-    except ducklake.StackNotCovered as _exc:
-        setup, _why = None, str(_exc)
-        if not mo.running_in_notebook():
-            print(f"This lesson stops here: {_why}")  # run as a script: say why
-    mo.stop(setup is None, mo.callout(mo.md(f"**The cells below wait.** {_why}"), kind="warn"))
-    con = ducklake.connect(setup)  # DuckDB in UTC, ducklake loaded, pagila attached as `pg`
+    setup = ducklake.prepare()
+    # DuckDB in UTC, ducklake loaded, pagila attached as `pg`; on the stack, with an S3 secret
+    # for the bucket
+    con = ducklake.connect(setup)
+    mo.md(f"Mode: **{setup.settings.mode}**; DuckLake's files go to `{setup.data_path}`.")
     return con, setup
 
 
@@ -68,7 +72,10 @@ def _(mo):
     ## Attaching DuckLake
 
     A DuckLake is attached like a database: `ducklake:` and the catalog's connection string,
-    and where its Parquet files go. `DATA_INLINING_ROW_LIMIT 10` lets a write of up to ten rows
+    and where its Parquet files go (a folder, or an `s3://` prefix that DuckDB writes with the
+    connection's S3 secret). On the stack the connection string names a password file, not the
+    password.
+    `DATA_INLINING_ROW_LIMIT 10` lets a write of up to ten rows
     stay in the catalog itself instead of becoming a file (more on that below).
     """)
     return
@@ -102,7 +109,7 @@ def _(con, ducklake, lakehouse, setup):
     con.execute("create table lake.payment as select * from two_months")
     iceberg_name = ducklake.iceberg_table(setup, "payment")
     _rows = con.sql("from two_months").to_arrow_table()
-    iceberg = lakehouse.catalog().create_table(iceberg_name, schema=_rows.schema)
+    iceberg = lakehouse.catalog(setup.settings).create_table(iceberg_name, schema=_rows.schema)
     iceberg.append(_rows)
     loaded = {
         "DuckLake": con.sql("select count(*) from lake.payment").fetchone()[0],
@@ -132,7 +139,7 @@ def _(con, ducklake, iceberg, pd, setup):
         4.99::decimal(5, 2) as amount, timestamptz '2022-06-15 12:00:00+00' as payment_date"""
     with ducklake.lake_measured(setup) as lake_insert:
         con.execute(f"insert into lake.payment {ONE_ROW}")
-    with ducklake.iceberg_measured(iceberg) as iceberg_insert:
+    with ducklake.iceberg_measured(iceberg, setup.settings) as iceberg_insert:
         iceberg.append(con.sql(ONE_ROW).to_arrow_table().cast(iceberg.schema().as_arrow()))
     one_row = pd.DataFrame({"DuckLake": lake_insert, "Iceberg": iceberg_insert})
     print(f"one row: ducklake files {lake_insert['files added']}, "
@@ -193,7 +200,7 @@ def _(UTC, con, datetime, ducklake, iceberg, pd, setup):
     _rows = con.execute(
         "select * from two_months where payment_date >= $start and payment_date < $end", may
     ).to_arrow_table()
-    with ducklake.iceberg_measured(iceberg) as iceberg_month:
+    with ducklake.iceberg_measured(iceberg, setup.settings) as iceberg_month:
         # one transaction: the rows the filter matches deleted, the new ones appended
         iceberg.overwrite(_rows, overwrite_filter=(
             f"payment_date >= '{may['start'].isoformat()}' "
@@ -214,8 +221,9 @@ def _(mo):
 
 
 @app.cell
-def _(UTC, con, datetime, ducklake, iceberg_name, lakehouse, may):
-    lakehouse.register_duckdb_view(con, iceberg_name, "iceberg_payment")  # Iceberg, as it is now
+def _(UTC, con, datetime, ducklake, iceberg_name, lakehouse, may, setup):
+    # Iceberg, as it is now (DuckDB reads the metadata file the catalog points to)
+    lakehouse.register_duckdb_view(con, iceberg_name, "iceberg_payment", setup.settings)
     _april = datetime(2022, 4, 1, tzinfo=UTC)
     compared = {
         _name: str(ducklake.payment_differences(con, _relation, _april, may["end"]))
@@ -284,7 +292,7 @@ def _(iceberg_history, lake_history, mo):
 def _(StringType, con, ducklake, iceberg, pd, setup):
     with ducklake.lake_measured(setup) as lake_column:
         con.execute("alter table lake.payment add column note varchar")
-    with ducklake.iceberg_measured(iceberg) as iceberg_column:
+    with ducklake.iceberg_measured(iceberg, setup.settings) as iceberg_column:
         with iceberg.update_schema() as _update:
             _update.add_column("note", StringType())
     columns = {
@@ -316,7 +324,7 @@ def _(mo):
 @app.cell
 def _(con, ducklake, iceberg, iceberg_name, lakehouse, pd, setup):
     # Expire every snapshot but the first load's and the current one (kept to travel to).
-    _lake = {"files before": ducklake.files(setup.data_path)}
+    _lake = {"files before": ducklake.files(setup.data_path, setup.settings)}
     con.execute("call ducklake_merge_adjacent_files('lake')")  # compaction: small files merged
     _old = [_v for (_v,) in con.sql(
         "select snapshot_id from ducklake_snapshots('lake') where snapshot_id <> 1 "
@@ -328,16 +336,16 @@ def _(con, ducklake, iceberg, iceberg_name, lakehouse, pd, setup):
     _lake["files deleted"] = len(
         con.sql("call ducklake_cleanup_old_files('lake', cleanup_all => true)").fetchall()
     )
-    _lake["files after"] = ducklake.files(setup.data_path)
-    _table = lakehouse.catalog().load_table(iceberg_name)
-    _ice = {"files before": ducklake.files(iceberg.location())}
+    _lake["files after"] = ducklake.files(setup.data_path, setup.settings)
+    _table = lakehouse.catalog(setup.settings).load_table(iceberg_name)
+    _ice = {"files before": ducklake.files(iceberg.location(), setup.settings)}
     _ids = [_s.snapshot_id for _s in _table.snapshots()]
     _table.maintenance.expire_snapshots().by_ids(_ids[1:-1]).commit()
     _ice["snapshots expired"] = len(_ids) - len(
-        lakehouse.catalog().load_table(iceberg_name).snapshots()
+        lakehouse.catalog(setup.settings).load_table(iceberg_name).snapshots()
     )
     _ice["files deleted"] = 0  # PyIceberg has no file cleanup: see below
-    _ice["files after"] = ducklake.files(iceberg.location())
+    _ice["files after"] = ducklake.files(iceberg.location(), setup.settings)
     cleaned = {"DuckLake": _lake, "Iceberg": _ice}
     print(f"cleaned: {cleaned}")
     pd.DataFrame(cleaned)
@@ -358,11 +366,17 @@ def _(cleaned, mo):
     ## Who reads each
 
     - **Iceberg**: Trino (lesson 03), Spark, Flink, DuckDB, PyIceberg, Snowflake, BigQuery,
-      Athena and more, through a catalog they share (here the SQL catalog; on the stack the
-      REST catalog that Trino reads).
+      Athena and more, through a catalog they share. In embedded mode that catalog is a SQLite
+      file only PyIceberg opens (DuckDB reads the tables through views of their metadata
+      files); on the stack it is the REST catalog, and Trino reads this lesson's
+      `iceberg.lesson07.payment` as it reads the pipeline's tables.
     - **DuckLake**: DuckDB only, with the `ducklake` extension (1.5.5, the version this project
-      pins). No other engine reads it yet; its catalog is plain SQL tables, so any SQL client
-      can inspect the metadata, but only DuckDB turns it into rows.
+      pins), in both modes. In embedded mode its catalog is in the embedded PostgreSQL and its
+      files under the data directory; on the stack, in the stack's PostgreSQL and bucket, where
+      Trino, which shares that PostgreSQL and bucket, still cannot read it: Trino has no
+      DuckLake connector. The catalog is plain SQL tables, so any PostgreSQL client (psql,
+      psycopg) can inspect the metadata, and any S3 client can list the files,
+      but only DuckDB turns them into rows.
     """)
     return
 

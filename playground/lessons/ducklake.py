@@ -1,6 +1,7 @@
-"""Lesson 07's plumbing and checks: the lesson's own DuckLake catalog database (in PostgreSQL) and
-data folder, a DuckDB connection with the ducklake extension, timing, counting files and catalog
-rows. The DuckLake and Iceberg statements themselves are in the lesson's cells."""
+"""Lesson 07's plumbing and checks: the lesson's own DuckLake catalog database (in the mode's
+PostgreSQL) and data folder (under the data directory, or in the stack's bucket), a DuckDB
+connection with the ducklake extension, timing, counting files and catalog rows. The DuckLake and
+Iceberg statements themselves are in the lesson's cells."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 from psycopg import sql
+from pyarrow import fs
 
 from playground import lakehouse
 from playground.config.files import private_dir_mode
@@ -23,6 +25,7 @@ from playground.config.settings import Settings, get_settings
 from playground.datasets.pagila import seed
 from playground.engines import duck
 from playground.extract.reconcile import Differences
+from playground.lakehouse.objectstore import filesystem
 from playground.lessons.exercises import Exercise, run_answer
 from playground.services import postgres
 
@@ -30,10 +33,6 @@ CATALOG_DB = "lesson07_ducklake"  # DuckLake's catalog: a PostgreSQL database of
 NAMESPACE = "lesson07"  # the Iceberg side
 SOURCE_DB = "pagila"
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-class StackNotCovered(RuntimeError):
-    """Lesson 07 runs in embedded mode only, for now."""
 
 
 def check_name(name: str) -> str:
@@ -53,47 +52,73 @@ class Setup:
     settings: Settings
     catalog_dsn: str  # DuckLake's catalog database
     source_dsn: str  # pagila, read-only
-    data_path: Path  # DuckLake's Parquet files
+    data_path: Path | str  # DuckLake's Parquet files: a folder, or an s3:// prefix on the stack
     namespace: str = NAMESPACE
     tables: tuple[str, ...] = field(default=("payment",))
 
 
 def prepare(settings: Settings | None = None, progress=print) -> Setup:
     """Start from scratch on every run: pagila seeded if missing, DuckLake's catalog database
-    and data folder recreated (private), the lesson's Iceberg namespace emptied."""
+    and data folder recreated (private; on the stack, the bucket's `lesson07/ducklake/` emptied),
+    the lesson's Iceberg namespace emptied. The mode's PostgreSQL, catalog and files throughout."""
     settings = settings or get_settings()
-    if settings.is_stack:
-        raise StackNotCovered(
-            "Lesson 07 runs in embedded mode only (its DuckLake catalog in the embedded "
-            "PostgreSQL, its files and Iceberg tables in the data directory); fix: open it from "
-            "an editor started with `PLAYGROUND_MODE=embedded make run`, or run "
-            "`PLAYGROUND_MODE=embedded .venv/bin/python notebooks/07_iceberg_and_ducklake.py`."
-        )
 
     def quiet_if_there(line: str) -> None:
         if not line.endswith("left as it is"):
             progress(line)
 
-    seed.seed(scale=1, target="embedded", database=SOURCE_DB, if_missing=True,
+    seed.seed(scale=1, target=settings.mode, database=SOURCE_DB, if_missing=True,
               progress=quiet_if_there)  # fmt: skip
     postgres.drop_database(CATALOG_DB, settings)
     postgres.ensure_database(CATALOG_DB, settings)
-    data_path = settings.data_dir / "lesson07" / "ducklake"
-    shutil.rmtree(data_path, ignore_errors=True)
-    data_path.mkdir(parents=True, mode=private_dir_mode())
-    data_path.parent.chmod(private_dir_mode())
+    data_path = _fresh_data_path(settings)
     cat = lakehouse.catalog(settings)
     cat.create_namespace_if_not_exists(NAMESPACE)
     for _namespace, table in cat.list_tables(NAMESPACE):
-        location = _local(cat.load_table(f"{NAMESPACE}.{table}").location())
+        location = cat.load_table(f"{NAMESPACE}.{table}").location()
         cat.purge_table(f"{NAMESPACE}.{table}")
-        shutil.rmtree(location, ignore_errors=True)  # what the purge left (old metadata files)
+        _remove(location, settings)  # what the purge left (old metadata files)
     return Setup(
         settings,
         postgres.libpq_dsn(CATALOG_DB, settings),
         postgres.libpq_dsn(SOURCE_DB, settings),
         data_path,
     )
+
+
+def _fresh_data_path(settings: Settings) -> Path | str:
+    """DuckLake's data folder, empty: `lesson07/ducklake/` of the data directory (private), or
+    of the stack's bucket."""
+    if settings.is_stack:
+        data_path = f"s3://{settings.s3_bucket}/lesson07/ducklake/"
+        _remove(data_path, settings)
+        return data_path
+    data_path = settings.data_dir / "lesson07" / "ducklake"
+    shutil.rmtree(data_path, ignore_errors=True)
+    data_path.mkdir(parents=True, mode=private_dir_mode())
+    data_path.parent.chmod(private_dir_mode())
+    return data_path
+
+
+def _remove(location: Path | str, settings: Settings) -> None:
+    """Every file under a folder, `file://` URI or s3:// prefix, gone (none there is fine)."""
+    text = str(location)
+    if not text.startswith("s3://"):
+        shutil.rmtree(_local(text), ignore_errors=True)
+        return
+    where, path = filesystem(settings, text)
+    path = path.rstrip("/")
+    found = where.get_file_info(fs.FileSelector(path, recursive=True, allow_not_found=True))
+    # files first, then folders deepest first: the stack's object store (versitygw on a
+    # folder) refuses a folder marker while something is under it, so one batch delete fails
+    for info in sorted(found, key=lambda info: (info.type != fs.FileType.File, -len(info.path))):
+        try:
+            if info.type == fs.FileType.File:
+                where.delete_file(info.path)
+            else:
+                where.delete_dir(info.path)
+        except FileNotFoundError:  # gone with what was under it
+            pass
 
 
 def connect(setup: Setup) -> duckdb.DuckDBPyConnection:
@@ -108,9 +133,16 @@ def _local(path: Path | str) -> Path:
     return Path(unquote(urlparse(text).path)) if text.startswith("file:") else Path(text)
 
 
-def files(path: Path | str) -> int:
-    """How many files are under `path` (a folder, or a `file://` URI), recursively."""
-    return sum(1 for found in _local(path).rglob("*") if found.is_file())
+def files(path: Path | str, settings: Settings | None = None) -> int:
+    """How many files are under `path` (a folder, a `file://` URI, or an s3:// prefix of the
+    stack's bucket), recursively."""
+    text = str(path)
+    if not text.startswith("s3://"):
+        return sum(1 for found in _local(text).rglob("*") if found.is_file())
+    where, prefix = filesystem(settings or get_settings(), text)
+    listed = where.get_file_info(fs.FileSelector(prefix.rstrip("/"), recursive=True,
+                                                 allow_not_found=True))  # fmt: skip
+    return sum(1 for found in listed if found.type == fs.FileType.File)
 
 
 def catalog_rows(setup: Setup) -> int:
@@ -129,15 +161,17 @@ def catalog_rows(setup: Setup) -> int:
 
 
 @contextmanager
-def measured(folder: Path | str, catalog: Callable[[], object]) -> Iterator[dict]:
+def measured(
+    folder: Path | str, catalog: Callable[[], object], settings: Settings | None = None
+) -> Iterator[dict]:
     """Milliseconds, files added under `folder`, and catalog writes by the block: `catalog()` is
     read before and after (a row count: the rows added; anything else: 1 if it changed)."""
     result: dict = {}
-    files_before, catalog_before = files(folder), catalog()
+    files_before, catalog_before = files(folder, settings), catalog()
     start = time.perf_counter()
     yield result
     result["ms"] = round((time.perf_counter() - start) * 1000, 1)
-    result["files added"] = files(folder) - files_before
+    result["files added"] = files(folder, settings) - files_before
     after = catalog()
     if isinstance(catalog_before, int) and isinstance(after, int):
         result["catalog writes"] = after - catalog_before
@@ -147,13 +181,18 @@ def measured(folder: Path | str, catalog: Callable[[], object]) -> Iterator[dict
 
 def lake_measured(setup: Setup):
     """`measured` for the DuckLake side: files under its data folder, rows of its catalog."""
-    return measured(setup.data_path, lambda: catalog_rows(setup))
+    return measured(setup.data_path, lambda: catalog_rows(setup), setup.settings)
 
 
-def iceberg_measured(table):
+def iceberg_measured(table, settings: Settings | None = None):
     """`measured` for an Iceberg table (a PyIceberg `Table`): files under its location, and
     whether the catalog's pointer to its current metadata file moved."""
-    return measured(table.location(), lambda: lakehouse.metadata_location(_identifier(table)))
+    settings = settings or get_settings()
+    return measured(
+        table.location(),
+        lambda: lakehouse.metadata_location(_identifier(table), settings),
+        settings,
+    )
 
 
 def _identifier(table) -> str:

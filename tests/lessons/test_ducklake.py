@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pyarrow import fs
 
 from playground import lakehouse
-from playground.config.settings import ENV_FILE_VARIABLE, get_settings
+from playground.config.settings import get_settings
 from playground.lessons import ducklake
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
@@ -118,22 +119,51 @@ def _files_are_private_and_inside(folder: Path) -> None:
 
 @pytest.mark.notebook
 @pytest.mark.slow
-def test_in_stack_mode_the_lesson_says_what_to_do_and_that_works(own_data_dir) -> None:
-    """A learner whose `.env` says stack: the lesson stops in one line naming the command that
-    runs it, and that command (the mode set in front, the `.env` left as it is) runs it."""
-    env_file = own_data_dir.parent / ".env"
-    env_file.write_text("PLAYGROUND_MODE=stack\n")
-    lesson = "notebooks/07_iceberg_and_ducklake.py"
-    env = {ENV_FILE_VARIABLE: str(env_file)}
-    stopped = run([sys.executable, lesson], env=env, timeout=300)
-    assert stopped.returncode == 0, stopped.stderr[-3000:]
-    (said,) = re.findall(r"^This lesson stops here: (.+)$", stopped.stdout, re.M)
-    assert said.startswith("Lesson 07 runs in embedded mode only"), said
-    assert f"`PLAYGROUND_MODE=embedded .venv/bin/python {lesson}`" in said, said
-    assert "Traceback" not in stopped.stderr
-    assert "first load:" not in stopped.stdout  # nothing after the stop ran
-    # the fix as said (this interpreter for `.venv/bin/python`, from the project root)
-    fixed = run([sys.executable, lesson], env={**env, "PLAYGROUND_MODE": "embedded"}, timeout=600)
-    assert fixed.returncode == 0, fixed.stderr[-3000:]
-    assert "first load: {'DuckLake': " in fixed.stdout, fixed.stdout[-2000:]
-    assert "This lesson stops here" not in fixed.stdout
+@pytest.mark.stack
+def test_on_the_stack_the_lesson_runs_twice_with_the_stacks_postgresql_bucket_and_catalog(
+    trino_stack, own_data_dir
+) -> None:
+    """Stack mode, a data directory of the lesson's own: DuckLake's catalog in the stack's
+    PostgreSQL and its files in the stack's bucket, Iceberg through the REST catalog, which
+    Trino reads. Run twice in a row (a learner re-running it), far from UTC and at UTC."""
+    from playground.engines import trino
+    from playground.lakehouse.objectstore import filesystem
+    from tests.helpers import settings_env
+    from tests.lessons.test_lessons import share_trino_login
+
+    lesson = str(lessons_dir() / "07_iceberg_and_ducklake.py")
+    env = {**settings_env(trino_stack), "PLAYGROUND_DATA_DIR": str(own_data_dir)}
+    first = run([sys.executable, lesson], env={**env, "TZ": "Pacific/Kiritimati"}, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run([sys.executable, lesson], env={**env, "TZ": "UTC"}, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    with postgres.connect("pagila", trino_stack) as conn:  # the stack's, counted in UTC
+        (rows,) = conn.execute(
+            "select count(*) from payment where payment_date >= '2022-04-01 00:00:00+00' "
+            "and payment_date < '2022-06-01 00:00:00+00'"
+        ).fetchone()
+    assert rows > 0
+    equal = "{'DuckLake': 'equal, row by row', 'Iceberg': 'equal, row by row'}"
+    for done in (first, second):
+        lines = done.stdout.splitlines()
+        assert f"first load: {{'DuckLake': {rows}, 'Iceberg': {rows}}}" in lines, lines[-20:]
+        assert f"April and May against PostgreSQL: {equal}" in lines, lines[-20:]
+        assert trino_stack.pg_password not in done.stdout + done.stderr
+        assert trino_stack.s3_secret_key not in done.stdout + done.stderr
+    assert len(_figures(first.stdout)) == 5, first.stdout[-2000:]
+    assert _figures(first.stdout) == _figures(second.stdout)
+    # the stack's REST catalog holds the Iceberg table: PyIceberg and Trino read the two
+    # months and the one row inserted
+    assert lakehouse.read("lesson07.payment", settings=trino_stack).num_rows == rows + 1
+    share_trino_login(trino_stack)
+    _, counted = trino.execute("select count(*) from lesson07.payment", settings=trino_stack)
+    assert counted == [(rows + 1,)]
+    with postgres.connect(ducklake.CATALOG_DB, trino_stack) as conn:  # the stack's PostgreSQL
+        (tables,) = conn.execute(
+            "select count(*) from pg_tables where tablename like 'ducklake%'"
+        ).fetchone()
+    assert tables > 10
+    bucket, prefix = filesystem(trino_stack, f"s3://{trino_stack.s3_bucket}/lesson07/ducklake")
+    listed = bucket.get_file_info(fs.FileSelector(prefix, recursive=True))
+    assert [f.path for f in listed if f.path.endswith(".parquet")], "no DuckLake file in S3"
+    assert not (own_data_dir / "lesson07").exists()  # nothing of the lake on the laptop
