@@ -96,18 +96,25 @@ def _(mo, snapshots):
     catalog (the stack has one, lesson 02 writes through it), but not the SQLite catalog of
     embedded mode. So the next cell asks our catalog for the table's current metadata file
     and creates a view over `iceberg_scan(...)` of it. The view reads the snapshot that was
-    current then: after the table changes, run the cell again.
+    current then: after the table changes, run the cell again. The cell then compares the view
+    with PyIceberg's own reading of the same table, species by species (how many flowers, their
+    mean petal length): green when the two engines agree.
     """)
     return
 
 
 @app.cell
-def _(duck, iris_table):
+def _(duck, iris_table, mo, tour):
     con = duck.connect()  # DuckDB with its iceberg extension (and, on the stack, an S3 secret)
     # the metadata file the catalog calls current: a local path, or s3://... on the stack
     _metadata = iris_table.metadata_location.removeprefix("file://")
     _from = f"iceberg_scan({duck.literal(_metadata)})"  # the path as a quoted SQL string
     con.execute(f"CREATE OR REPLACE VIEW iris AS SELECT * FROM {_from}")  # noqa: S608
+    # the view against PyIceberg's own reading of the table: flowers and mean petal length
+    _compared = tour.view_against_pyiceberg(con, iris_table)
+    print(f"the iris view against PyIceberg: {_compared}")
+    _kind = "success" if _compared.startswith("equal") else "danger"
+    mo.callout(mo.md(f"The `iris` view against PyIceberg: {_compared}"), kind=_kind)
     return (con,)
 
 

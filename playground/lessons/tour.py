@@ -37,6 +37,47 @@ def _oracle_means() -> dict[str, dict[str, float]]:
     }
 
 
+def _per_species(table: pa.Table) -> dict[str, tuple[int, float]]:
+    """Flowers and mean petal length of each species in an Arrow table."""
+    grouped = table.group_by("species").aggregate(
+        [("species", "count"), ("petal_length_cm", "mean")]
+    )
+    return {
+        row["species"]: (row["species_count"], row["petal_length_cm_mean"])
+        for row in grouped.to_pylist()
+    }
+
+
+def _same(ours: tuple[int, float] | None, theirs: tuple[int, float] | None) -> bool:
+    if ours is None or theirs is None:
+        return ours is theirs
+    return ours[0] == theirs[0] and math.isclose(ours[1], theirs[1], rel_tol=1e-9)
+
+
+def _shown(found: tuple[int, float] | None) -> str:
+    return "none" if found is None else f"{found[0]} flowers, {found[1]:.3f} cm"
+
+
+def view_against_pyiceberg(con, table, view: str = "iris") -> str:
+    """DuckDB's `view` against PyIceberg's own reading of `table` (a PyIceberg `Table`), species
+    by species: flowers and mean petal length. "equal: ..." or "differ: ..." naming each
+    species that differs."""
+    if not view.isidentifier():
+        raise ValueError(f"{view!r} is not a plain view name")
+    query = f'select species, petal_length_cm from "{view}"'  # noqa: S608 - a checked name
+    ours = _per_species(con.sql(query).to_arrow_table())
+    theirs = _per_species(table.scan(selected_fields=("species", "petal_length_cm")).to_arrow())
+    differing = [
+        f"{species}: the view {_shown(ours.get(species))}, PyIceberg {_shown(theirs.get(species))}"
+        for species in sorted(set(ours) | set(theirs))
+        if not _same(ours.get(species), theirs.get(species))
+    ]
+    if differing:
+        return "differ: " + "; ".join(differing)
+    rows = sum(count for count, _mean in theirs.values())
+    return f"equal: {rows} rows, the same flowers and mean petal length in each species"
+
+
 def _near(value, wanted: float) -> bool:
     """A finite number within 0.006 of `wanted` (NaN, infinity, text and NULL never are)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

@@ -90,7 +90,10 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
             page.get_by_text(LESSONS[lesson][1]).first.wait_for(timeout=120_000)
         _check(page, log, *LESSONS[lesson])
         screenshot(page, f"lesson-{lesson}")
-        if lesson == "00_tour":
+        if lesson == "00_tour":  # the view against PyIceberg, in a callout (a locator sees it)
+            rows = lakehouse.read("iris.iris_cleaned").num_rows
+            said = page.get_by_text(re.compile(r"view against PyIceberg: ")).first.inner_text()
+            assert f"view against PyIceberg: equal: {rows} rows" in said, said
             for exercise in tour.EXERCISES:  # both wait for an answer
                 page.get_by_text(f"⏳ {exercise.title}").wait_for(timeout=60_000)
             box, title = "SELECT species, ... FROM iris ...", tour.SEPAL_MEANS.title
@@ -137,6 +140,25 @@ def test_the_trino_lesson_renders_against_trino(trino_stack, page, tmp_path) -> 
         screenshot(page, "lesson-03_trino_crud")
         answer, title = trino_crud.MOST_REMOVED_SQL, trino_crud.MOST_REMOVED.title
         type_answer(page, "select snapshot_id from ...", answer, title)
+
+
+@pytest.mark.stack
+def test_the_ducklake_lesson_renders_against_the_stack(trino_stack, page, tmp_path) -> None:
+    """Lesson 07 in stack mode, in a data directory of its own: DuckLake's catalog in the
+    stack's PostgreSQL and its files in the bucket, Iceberg through the REST catalog; both
+    equal PostgreSQL's payments in the page, and exercise 07.1's answer is ✅."""
+    log = tmp_path / "marimo.log"
+    env = {**settings_env(trino_stack), "PLAYGROUND_DATA_DIR": str(tmp_path / "My Data #1 é")}
+    with marimo_app(lessons_dir() / "07_iceberg_and_ducklake.py", log, env) as url:
+        page.goto(url)
+        page.get_by_text(LESSONS["07_iceberg_and_ducklake"][1]).first.wait_for(timeout=300_000)
+        text = _check(page, log, *LESSONS["07_iceberg_and_ducklake"])
+        assert "Mode: stack; DuckLake's files go to s3://" in text, text[:3000]
+        assert text.count("equal, row by row") >= 2, text  # DuckLake and Iceberg
+        assert "rows missing" not in text
+        screenshot(page, "lesson-07_iceberg_and_ducklake-stack")
+        exercise = ducklake.FIRST
+        type_answer(page, "select count(*) from lake.payment ...", exercise.worked, exercise.title)
 
 
 @pytest.mark.stack
