@@ -1,9 +1,12 @@
 """Lesson 07's plumbing: names are checked, files are counted where they are, and the lesson runs
 twice in one data directory, in two time zones, with the same figures PostgreSQL agrees with."""
 
+import os
 import re
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +22,7 @@ from playground.config.settings import get_settings
 from playground.lessons import ducklake
 from playground.orchestration.promote import lessons_dir
 from playground.services import postgres
-from tests.helpers import run
+from tests.helpers import ROOT, run
 
 PLAIN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -125,7 +128,8 @@ def test_on_the_stack_the_lesson_runs_twice_with_the_stacks_postgresql_bucket_an
 ) -> None:
     """Stack mode, a data directory of the lesson's own: DuckLake's catalog in the stack's
     PostgreSQL and its files in the stack's bucket, Iceberg through the REST catalog, which
-    Trino reads. Run twice in a row (a learner re-running it), far from UTC and at UTC."""
+    Trino reads. A first run killed (-9) halfway, then two runs in a row (a learner running
+    it again), far from UTC and at UTC."""
     from playground.engines import trino
     from playground.lakehouse.objectstore import filesystem
     from tests.helpers import settings_env
@@ -133,6 +137,7 @@ def test_on_the_stack_the_lesson_runs_twice_with_the_stacks_postgresql_bucket_an
 
     lesson = str(lessons_dir() / "07_iceberg_and_ducklake.py")
     env = {**settings_env(trino_stack), "PLAYGROUND_DATA_DIR": str(own_data_dir)}
+    _killed_after_the_one_row_insert(lesson, env)
     first = run([sys.executable, lesson], env={**env, "TZ": "Pacific/Kiritimati"}, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
     second = run([sys.executable, lesson], env={**env, "TZ": "UTC"}, timeout=600)
@@ -167,3 +172,19 @@ def test_on_the_stack_the_lesson_runs_twice_with_the_stacks_postgresql_bucket_an
     listed = bucket.get_file_info(fs.FileSelector(prefix, recursive=True))
     assert [f.path for f in listed if f.path.endswith(".parquet")], "no DuckLake file in S3"
     assert not (own_data_dir / "lesson07").exists()  # nothing of the lake on the laptop
+
+
+def _killed_after_the_one_row_insert(lesson: str, env: dict[str, str]) -> None:
+    """Run the lesson and kill it (-9, by its PID) once it has printed the one-row insert: its
+    catalog database, files in the bucket and Iceberg table are left half done."""
+    env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    killed = subprocess.Popen([sys.executable, lesson], cwd=ROOT, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        said = next((line for line in killed.stdout if line.startswith("one row:")), None)
+        assert killed.poll() is None, "the lesson ended before it could be killed"
+    finally:
+        killed.kill()
+        killed.wait()
+    assert said, "the lesson ended without its one-row insert"
+    assert killed.returncode == -signal.SIGKILL
