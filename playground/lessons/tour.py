@@ -37,25 +37,37 @@ def _oracle_means() -> dict[str, dict[str, float]]:
     }
 
 
-def _per_species(table: pa.Table) -> dict[str, tuple[int, float]]:
+def _per_species(table: pa.Table) -> dict[str, tuple[int, float | None]]:
     """Flowers and mean petal length of each species in an Arrow table."""
     grouped = table.group_by("species").aggregate(
-        [("species", "count"), ("petal_length_cm", "mean")]
+        [([], "count_all"), ("petal_length_cm", "mean")]  # every row, a NULL species too
     )
     return {
-        row["species"]: (row["species_count"], row["petal_length_cm_mean"])
+        row["species"]: (row["count_all"], row["petal_length_cm_mean"])
         for row in grouped.to_pylist()
     }
 
 
-def _same(ours: tuple[int, float] | None, theirs: tuple[int, float] | None) -> bool:
+def _close(ours: float | None, theirs: float | None) -> bool:
+    """Two means alike: both NULL (no length measured), both NaN, or within 1e-9 of each other."""
     if ours is None or theirs is None:
         return ours is theirs
-    return ours[0] == theirs[0] and math.isclose(ours[1], theirs[1], rel_tol=1e-9)
+    if math.isnan(ours) or math.isnan(theirs):
+        return math.isnan(ours) and math.isnan(theirs)
+    return math.isclose(ours, theirs, rel_tol=1e-9)
 
 
-def _shown(found: tuple[int, float] | None) -> str:
-    return "none" if found is None else f"{found[0]} flowers, {found[1]:.3f} cm"
+def _same(ours: tuple[int, float | None] | None, theirs: tuple[int, float | None] | None) -> bool:
+    if ours is None or theirs is None:
+        return ours is theirs
+    return ours[0] == theirs[0] and _close(ours[1], theirs[1])
+
+
+def _shown(found: tuple[int, float | None] | None) -> str:
+    if found is None:
+        return "none"
+    mean = "no length" if found[1] is None else f"{found[1]:.3f} cm"
+    return f"{found[0]} flowers, {mean}"
 
 
 def view_against_pyiceberg(con, table, view: str = "iris") -> str:
@@ -69,7 +81,7 @@ def view_against_pyiceberg(con, table, view: str = "iris") -> str:
     theirs = _per_species(table.scan(selected_fields=("species", "petal_length_cm")).to_arrow())
     differing = [
         f"{species}: the view {_shown(ours.get(species))}, PyIceberg {_shown(theirs.get(species))}"
-        for species in sorted(set(ours) | set(theirs))
+        for species in sorted(set(ours) | set(theirs), key=lambda name: (name is None, str(name)))
         if not _same(ours.get(species), theirs.get(species))
     ]
     if differing:
