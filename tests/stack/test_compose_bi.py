@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from playground.config.settings import get_settings
@@ -331,6 +332,9 @@ def test_metabase_setup_never_prints_a_password(monkeypatch, capsys) -> None:
     assert "***" in err
 
 
+@hypothesis_settings(deadline=None)  # the first call imports SQLAlchemy
+@example(password="p@ss:w/rd#?&=+")
+@example(password="100%41")
 @given(password=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
                         min_size=1))  # fmt: skip
 def test_superset_gets_any_trino_password_back_whole(password: str) -> None:
