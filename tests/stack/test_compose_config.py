@@ -543,3 +543,31 @@ def test_the_bi_services_reach_trino_over_https_with_its_login(resolved, generat
     for name, service in services.items():  # the data directory: trino-login's alone
         sources = [v.split(":")[0] for v in service.get("volumes", [])]
         assert not any("trino-tls" in source for source in sources) or name == "trino-login"
+
+
+def test_a_trino_password_set_in_env_is_the_one_trino_checks(tmp_path, monkeypatch) -> None:
+    """A learner who set PLAYGROUND_TRINO_PASSWORD in .env (or whose .env kept an earlier one
+    while the data directory was made anew): `playground secrets` keeps it there and writes it
+    into Trino's password file, so the BI services' login and Trino's agree; a second run
+    changes neither."""
+    from playground.cli import main
+
+    clone, data = tmp_path / "clone", tmp_path / "My Data #1 é"
+    clone.mkdir()
+    chosen = "learners-own:pass/é"
+    example = (ROOT / ".env.example").read_text()
+    empty = "PLAYGROUND_TRINO_PASSWORD=\n"
+    (clone / ".env").write_text(example.replace(empty, f"PLAYGROUND_TRINO_PASSWORD={chosen}\n"))
+    monkeypatch.setattr("playground.config.settings.project_root", lambda: clone)
+    for name in [k for k in os.environ if k.startswith("PLAYGROUND_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(data))
+    folder = data / "stack" / "trino-tls"
+    for _ in range(2):
+        assert main._secrets(None) == 0
+        assert dotenv_values(clone / ".env")["PLAYGROUND_TRINO_PASSWORD"] == chosen
+        assert json.loads((folder / "login.json").read_text())["password"] == chosen
+        _, iterations, salt, digest = (folder / "password.db").read_text().strip().split(":")
+        expected = hashlib.pbkdf2_hmac("sha1", chosen.encode(), bytes.fromhex(salt),
+                                       int(iterations), dklen=64)  # fmt: skip
+        assert digest == expected.hex()
