@@ -155,6 +155,7 @@ def test_on_the_stack_the_lesson_runs_twice_with_the_stacks_postgresql_bucket_an
         assert f"April and May against PostgreSQL: {equal}" in lines, lines[-20:]
         assert trino_stack.pg_password not in done.stdout + done.stderr
         assert trino_stack.s3_secret_key not in done.stdout + done.stderr
+    print("\n".join(_figures(first.stdout)))  # the figures measured on the stack (pytest -rP)
     assert len(_figures(first.stdout)) == 5, first.stdout[-2000:]
     assert _figures(first.stdout) == _figures(second.stdout)
     # the stack's REST catalog holds the Iceberg table: PyIceberg and Trino read the two
