@@ -27,7 +27,7 @@ stack: install-stack
 ## (on up to TEST_WORKERS cores; tests sharing a heavy server run together: conftest.py)
 TEST_WORKERS ?= 4
 test: install-stack lint
-	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 ## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
 screenshots: install

@@ -7,6 +7,7 @@ the run fails if any server or process it started is still running then.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -66,28 +67,53 @@ def _weight(item: pytest.Item) -> int:
     return 1 if any(item.get_closest_marker(m) for m in ("slow", "notebook", "browser")) else 2
 
 
-@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle, before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests on the stack's Trino start a thread that downloads Trino and builds the object store
-    (minutes on a fresh machine) beside the other tests. With workers (`--dist loadgroup`), the
-    tests are grouped (`_group`) and the heavier groups handed out first (with
-    `--no-loadscope-reorder`, in this order); in one process, the Trino tests run last."""
+    (minutes on a fresh machine) beside the other tests. In a worker, the tests are grouped
+    (`_group`), the heavier groups first, and the groups written for the scheduler (below); in
+    one process, the Trino tests run last."""
     on_trino = {item.nodeid for item in items if _uses(item, ("trino_stack",))}
     if on_trino:
         from playground.stack import control
 
         _builds.append(control.fetch_in_background())
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    groups_file = getattr(config, "workerinput", {}).get("groups_file")
+    if not groups_file:
         items.sort(key=lambda item: item.nodeid in on_trino)
         return
     groups = {item.nodeid: _group(item) for item in items}
     weights: dict[str, int] = {}
     for item in items:
-        group = groups[item.nodeid]
-        weights[group] = min(weights.get(group, 9), _weight(item))
-        item.add_marker(pytest.mark.xdist_group(group))
+        weights[groups[item.nodeid]] = min(weights.get(groups[item.nodeid], 9), _weight(item))
     order = {group: index for index, group in enumerate(dict.fromkeys(groups.values()))}
     items.sort(key=lambda item: (weights[groups[item.nodeid]], order[groups[item.nodeid]]))
+    from playground.config.files import write_private
+
+    write_private(Path(groups_file), json.dumps(groups))  # every worker writes the same
+
+
+def pytest_configure_node(node) -> None:
+    """(pytest-xdist, in the controller) Where each worker leaves the groups of its tests."""
+    node.workerinput["groups_file"] = str(Path(_session_dir) / "groups.json")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's scheduling by scope (`--dist loadscope`), with this suite's groups as the
+    scopes: a group runs whole in one worker, the groups handed out in the workers' order (with
+    `--no-loadscope-reorder`). (xdist's own `xdist_group` marks do not take with pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once every worker has collected (and written it)
+                file = Path(_session_dir) / "groups.json"
+                self.groups = json.loads(file.read_text()) if file.is_file() else {}
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def _servers_started_here() -> dict[int, str]:
