@@ -77,7 +77,8 @@ def field(value: str, kind: pa.DataType, dialect: str) -> str:
                      f"from unnest({value}) with ordinality as u(e, n))")  # fmt: skip
         else:
             items = f"array_to_string(list_transform({value}, e -> {inner}), ',')"
-        text = f"('[' || coalesce({items}, '') || ']')"
+        # an empty list is `[]`, a NULL one stays NULL (its field `-`)
+        text = f"(case when {value} is null then null else '[' || coalesce({items}, '') || ']' end)"
     else:
         text = _scalar(value, kind, dialect)
     return f"coalesce(length({text})::text || ':' || {text}, '-')"

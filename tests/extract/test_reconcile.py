@@ -132,6 +132,19 @@ def test_equal_rows_give_equal_text_in_both_engines_and_a_change_is_seen(
     assert months, f"{name}: {old!r} → {new!r} not seen"
 
 
+@pytest.mark.parametrize(("old", "new"), [(None, []), ([], None), ([None], []), ([None], None)])
+def test_a_null_list_and_an_empty_one_differ(source, old, new) -> None:
+    """Found by the generated test above: a NULL list and an empty one had the same text."""
+    row = (None,) * 11 + (0, None, old, None)
+    identifier = _load(source, "lists", [row])
+    assert reconcile.changed_months(source, "lists", identifier, "tz") == []
+    with postgres.connect(source.database) as conn:
+        conn.execute("update lists set arr = %s::text[] where id = 0", (new,))
+        stored = conn.execute("select arr from lists").fetchone()[0]
+    assert stored == new  # PostgreSQL holds what the test wrote
+    assert reconcile.changed_months(source, "lists", identifier, "tz") == ["1970-01"]
+
+
 def assume_different(old, new, column: int) -> None:
     """Skip a draw whose new value the lakehouse holds the same as the old one."""
     if isinstance(old, float) and isinstance(new, float):
