@@ -21,6 +21,8 @@ WRAPPERS = {
     ("playground/orchestration/defs/dbt/assets.py", "_initialize_dbt_core_adapter"),
     # the wrapper's own test, which checks the library still has and calls them
     ("tests/orchestration/test_dbt_resource.py", "_initialize_dbt_core_adapter"),
+    # the suite's scheduler for pytest-xdist (tests/test_suite_guard.py runs it for real)
+    ("conftest.py", "_split_scope"),
 }
 
 

@@ -52,3 +52,41 @@ def test_a_leaked_server_fails_the_run_and_is_stopped(tmp_path) -> None:
     except psutil.NoSuchProcess:
         pass
     assert not psutil.pid_exists(pid)
+
+
+GROUPED = """
+import os, pytest
+
+@pytest.fixture
+def superset_env():  # a stand-in named like the suite's Superset fixture, which groups by name
+    return None
+
+@pytest.mark.parametrize("n", range(4))
+def test_here(n, {fixture}):
+    with open({log!r}, "a") as out:
+        out.write(f"{{__name__}} {{os.environ['PYTEST_XDIST_WORKER']}}\\n")
+"""
+
+
+def test_workers_run_each_module_and_the_stack_group_whole(tmp_path) -> None:
+    """`make test`'s scheduling, run for real on two workers: a module's tests stay on one
+    worker, and so do tests that share the stack's fixtures across modules."""
+    log = tmp_path / "ran.txt"
+    for name, fixture in (("one", "tmp_path"), ("two", "tmp_path"), ("three", "superset_env"),
+                          ("four", "superset_env"), ("five", "tmp_path")):  # fmt: skip
+        (tmp_path / f"test_{name}.py").write_text(GROUPED.format(fixture=fixture, log=str(log)))
+    result = run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q",
+         "-n", "2", "--dist", "loadscope", "--no-loadscope-reorder",
+         "--rootdir", str(tmp_path), str(tmp_path)],
+        env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert "20 passed" in result.stdout, result.stdout[-2000:]
+    workers: dict[str, set[str]] = {}
+    for line in log.read_text().splitlines():
+        module, worker = line.split()
+        workers.setdefault(module, set()).add(worker)
+    assert sorted(workers) == ["test_five", "test_four", "test_one", "test_three", "test_two"]
+    assert all(len(seen) == 1 for seen in workers.values()), workers
+    assert workers["test_three"] == workers["test_four"]  # the stack's group, across modules
+    assert set().union(*workers.values()) == {"gw0", "gw1"}
