@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 _session_dir = tempfile.mkdtemp(prefix="playground-test-")
+# where the workers leave the groups of their tests for the controller's scheduler (below)
+_GROUPS_FILE = Path(_session_dir) / "groups.json"
 
 
 def _controller(config: pytest.Config) -> bool:
@@ -95,7 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure_node(node) -> None:
     """(pytest-xdist, in the controller) Where each worker leaves the groups of its tests."""
-    node.workerinput["groups_file"] = str(Path(_session_dir) / "groups.json")
+    node.workerinput["groups_file"] = str(_GROUPS_FILE)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
@@ -109,8 +111,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
         def _split_scope(self, nodeid: str) -> str:
             if self.groups is None:  # read once every worker has collected (and written it)
-                file = Path(_session_dir) / "groups.json"
-                self.groups = json.loads(file.read_text()) if file.is_file() else {}
+                found = _GROUPS_FILE.is_file()
+                self.groups = json.loads(_GROUPS_FILE.read_text()) if found else {}
             return self.groups.get(nodeid) or super()._split_scope(nodeid)
 
     return GroupScheduling(config, log)
