@@ -31,8 +31,9 @@ def test_promoted_lessons_materialize_through_dagstermill(fresh_data_dir) -> Non
     with dg.DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
         succeeded = {event.step_key for event in instance.all_logs(
             run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}  # fmt: skip
-    assert {"iris__iris_dataset", "iris__iris_cleaned", "lessons__tour", "lessons__duckdb_lakehouse",
-            "lessons__io_managers"} <= succeeded, (succeeded, log[-4000:])  # fmt: skip
+    steps = {"iris__iris_dataset", "iris__iris_cleaned", "lessons__tour",
+             "lessons__duckdb_lakehouse", "lessons__io_managers"}  # fmt: skip
+    assert steps <= succeeded, (succeeded, log[-4000:])  # fmt: skip
     summary = lakehouse.catalog().load_table("lessons.tour_summary").scan().to_arrow()
     assert summary.num_rows == 3
     assert sorted(summary.column("flowers").to_pylist()) == [49, 50, 50]
