@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -18,28 +19,27 @@ def test_the_suite_started_with_a_current_manifest(settings) -> None:
     assert dbt_project.prepare(settings=settings, progress=lambda _: None) is False
 
 
-def test_an_edited_model_makes_the_manifest_stale(settings) -> None:
-    model = dbt_project.project_dir() / "models" / "marts" / "sales_by_store.sql"
-    stamp = model.stat().st_mtime
-    try:
-        os.utime(model, (time.time() + 5, time.time() + 5))
-        assert not dbt_project.is_prepared()
-    finally:
-        os.utime(model, (stamp, stamp))
+def test_an_edited_model_makes_the_manifest_stale(settings, tmp_path, monkeypatch) -> None:
+    # a copy of the project: the suite's other workers read the real one's times meanwhile
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(dbt_project.project_dir(), copy, ignore=shutil.ignore_patterns("logs"))
+    monkeypatch.setattr(dbt_project, "project_dir", lambda: copy)
     assert dbt_project.is_prepared()
-
-
-def test_the_code_location_refuses_a_stale_manifest_with_the_fix() -> None:
-    model = dbt_project.project_dir() / "models" / "marts" / "sales_by_store.sql"
-    stamp = model.stat().st_mtime
+    model = copy / "models" / "marts" / "sales_by_store.sql"
     os.utime(model, (time.time() + 5, time.time() + 5))
-    try:
-        loaded = subprocess.run(
-            [str(BIN / "python"), "-c", "import playground.orchestration.definitions"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-    finally:
-        os.utime(model, (stamp, stamp))
+    assert not dbt_project.is_prepared()
+
+
+def test_the_code_location_refuses_a_stale_manifest_with_the_fix(fresh_data_dir) -> None:
+    # the data directory's own manifest made older than the project's newest file (the project's
+    # files stay untouched: other workers of the suite load the code location meanwhile)
+    manifest = dbt_project.manifest_path()
+    newest = max(f.stat().st_mtime for f in dbt_project.project_dir().rglob("*.sql"))
+    os.utime(manifest, (newest - 5, newest - 5))
+    loaded = subprocess.run(
+        [str(BIN / "python"), "-c", "import playground.orchestration.definitions"],
+        capture_output=True, text=True,
+    )  # fmt: skip
     assert loaded.returncode != 0
     assert "Run `playground dbt prepare`" in loaded.stderr
 
