@@ -180,6 +180,26 @@ def _target(stack) -> dict:
     return target
 
 
+def assert_trino_refused(results: dict, target: dict, who: str) -> None:
+    """Every Trino attack got no query through, on the client port and on the plain one."""
+    for name in TRINO:
+        status, body = results[f"{target['trino_url']} {name}"]
+        assert status == 401 and "nextUri" not in body, (who, name, status, body)
+        # the plain port serves Trino's own traffic; a client's query is refused there
+        status, body = results[f"{target['trino_internal_url']} {name}"]
+        assert status in (401, 403) and "nextUri" not in body, (who, name, status, body)
+
+
+def assert_catalog_and_postgres_refused(results: dict, who: str) -> None:
+    """The catalog gate answered 401 to each request; PostgreSQL asked each role for a password."""
+    for name in REST:
+        status, body = results[f"rest {name}"]
+        assert status == 401 and "NotAuthorized" in body, (who, name, status, body)
+    for user in ("postgres", "playground", "playground_reader"):
+        # 10: SASL (scram-sha-256) asked for; 0 would be a login without a password
+        assert results[f"postgres login {user}"] == "auth request 10", (who, user, results)
+
+
 @pytest.fixture
 def local_stack(trino_stack):
     if not control.recorded(trino_stack):
@@ -195,13 +215,7 @@ def attacked(local_stack):
 @pytest.mark.stack
 def test_another_user_is_refused_by_trino_on_both_its_ports(local_stack, attacked) -> None:
     results, who = attacked
-    target = _target(local_stack)
-    for name in TRINO:
-        status, body = results[f"{target['trino_url']} {name}"]
-        assert status == 401 and "nextUri" not in body, (who, name, status, body)
-        # the plain port serves Trino's own traffic; a client's query is refused there
-        status, body = results[f"{target['trino_internal_url']} {name}"]
-        assert status in (401, 403) and "nextUri" not in body, (who, name, status, body)
+    assert_trino_refused(results, _target(local_stack), who)
 
 
 @pytest.mark.stack
@@ -209,12 +223,7 @@ def test_another_user_is_refused_by_the_catalog_postgres_and_the_files(
     local_stack, attacked
 ) -> None:
     results, who = attacked
-    for name in REST:
-        status, body = results[f"rest {name}"]
-        assert status == 401 and "NotAuthorized" in body, (who, name, status, body)
-    for user in ("postgres", "playground", "playground_reader"):
-        # 10: SASL (scram-sha-256) asked for; 0 would be a login without a password
-        assert results[f"postgres login {user}"] == "auth request 10", (who, user, results)
+    assert_catalog_and_postgres_refused(results, who)
     if who != OTHER_USER:
         pytest.skip(f"as {who} the data directory is one's own: its permissions are tested as "
                     f"{OTHER_USER} (as root, or where sudo lets this user act as it)")  # fmt: skip

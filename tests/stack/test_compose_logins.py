@@ -35,7 +35,14 @@ from playground.config.settings import Settings
 from playground.engines import trino
 from playground.stack import trino_tls
 from tests.helpers import ROOT, free_port
-from tests.stack.test_another_user import OTHER_USER, REST, TRINO, attack
+from tests.stack.test_another_user import (
+    OTHER_USER,
+    REST,
+    TRINO,
+    assert_catalog_and_postgres_refused,
+    assert_trino_refused,
+    attack,
+)
 
 PROJECT = "playground-compose-test"
 STARTED = ("postgres", "s3", "iceberg-rest-server", "iceberg-rest", "trino", "trino-worker")
@@ -182,16 +189,8 @@ def test_another_user_is_refused_by_trino_the_catalog_and_postgres(compose_stack
         },
     }
     results, who = attack(target)
-    for name in TRINO:
-        status, body = results[f"{target['trino_url']} {name}"]
-        assert status == 401 and "nextUri" not in body, (who, name, status, body)
-        status, body = results[f"{target['trino_internal_url']} {name}"]
-        assert status in (401, 403) and "nextUri" not in body, (who, name, status, body)
-    for name in REST:
-        status, body = results[f"rest {name}"]
-        assert status == 401 and "NotAuthorized" in body, (who, name, status, body)
-    for user in ("postgres", "playground", "playground_reader"):
-        assert results[f"postgres login {user}"] == "auth request 10", (who, user, results)
+    assert_trino_refused(results, target, who)
+    assert_catalog_and_postgres_refused(results, who)
     if who != OTHER_USER:
         pytest.skip(f"as {who} the data directory is one's own (see test_another_user.py)")
     for name in target["data_dir"]:
