@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export MARIMO_SKIP_UPDATE_CHECK := 1
 
-.PHONY: run stack test install install-stack lint format doctor promote services-stop lock clean screenshots bi bi-stop secrets
+.PHONY: run stack test test-quick install install-stack lint format doctor promote services-stop lock clean screenshots bi bi-stop secrets
 
 ## run: install if needed, start the embedded services, serve Dagster (:3000) and marimo (:2718)
 run: install
@@ -28,6 +28,11 @@ stack: install-stack
 TEST_WORKERS ?= 4
 test: install-stack lint
 	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+
+## test-quick: the tests not marked slow (`-m "not slow"`: no stack, no browser, no lesson run),
+## on the same workers, without lint: the loop while editing (`make test` before a commit)
+test-quick: install-stack
+	$(BIN)/pytest -m "not slow" -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 ## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
 screenshots: install
