@@ -26,13 +26,14 @@ stack: install-stack
 ## test: install if needed (with the stack's Java and Go), then lint and the whole test suite
 ## (on up to TEST_WORKERS cores; tests sharing a heavy server run together: conftest.py)
 TEST_WORKERS ?= 4
+WORKERS := -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 test: install-stack lint
-	$(BIN)/pytest -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+	$(BIN)/pytest $(WORKERS)
 
 ## test-quick: the tests not marked slow (`-m "not slow"`: no stack, no browser, no lesson run),
 ## on the same workers, without lint: the loop while editing (`make test` before a commit)
 test-quick: install-stack
-	$(BIN)/pytest -m "not slow" -n auto --maxprocesses $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+	$(BIN)/pytest -m "not slow" $(WORKERS)
 
 ## screenshots: re-take the pictures in docs/images with the browser tests (needs Chromium)
 screenshots: install

@@ -87,7 +87,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     groups = {item.nodeid: _group(item) for item in items}
     weights: dict[str, int] = {}
     for item in items:
-        weights[groups[item.nodeid]] = min(weights.get(groups[item.nodeid], 9), _weight(item))
+        group = groups[item.nodeid]
+        weights[group] = min(weights.get(group, 9), _weight(item))
     order = {group: index for index, group in enumerate(dict.fromkeys(groups.values()))}
     items.sort(key=lambda item: (weights[groups[item.nodeid]], order[groups[item.nodeid]]))
     from playground.config.files import write_private
