@@ -164,28 +164,35 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def initialise(settings: Settings, progress=print, env: dict[str, str] | None = None) -> None:
-    """Run init.sh (the compose service's) unless it already ran with the same files and URIs;
-    when only the admin's password changed, reset just that (one command, not the whole set-up).
+    """Run init.sh (the compose service's) unless it already ran with the same files; when only
+    the admin's password or Trino's URI changed, run just what applies it (a Superset command
+    each, not the whole set-up: Trino coming up or going away is common).
 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
-    scripts = (files() / "init.sh", files() / "lakehouse.py", files() / "dashboards")
-    wanted = _fingerprint(*scripts) + _digest(env["TRINO_URI"])
-    # the stamp holds digests (of the admin's user and password, of the Trino URI, which may
-    # carry Trino's password), never a password itself
-    user, password = (_digest(env[k]) for k in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"))
+    scripts = _fingerprint(files() / "init.sh", files() / "lakehouse.py", files() / "dashboards")
+    # the stamp holds digests (of the scripts, of the Trino URI, which may carry Trino's
+    # password, of the admin's user and password), never a password itself
+    wanted = [scripts, _digest(env["TRINO_URI"]), *(
+        _digest(env[k]) for k in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"))]  # fmt: skip
     stamp = home(settings) / "initialised"
-    found = stamp.read_text() if stamp.is_file() else ""
-    if found == f"{wanted} {user} {password}":
+    found = stamp.read_text().split() if stamp.is_file() else []
+    if found == wanted:
         return
-    if found.startswith(f"{wanted} {user} "):
-        progress("applying the changed Superset admin password ...")
-        command = ["superset", "fab", "reset-password", "--username", env["SUPERSET_ADMIN_USER"]]
+    if len(found) == len(wanted) and found[0] == scripts and found[2] == wanted[2]:
+        # init.sh keeps a lakehouse registered when Trino is not running: only a new URI is news
+        if found[1] != wanted[1] and env["TRINO_URI"]:
+            progress("registering Trino as Superset's lakehouse ...")
+            _superset(["python", str(files() / "lakehouse.py")], env, home(settings))
+        if found[3] != wanted[3]:
+            progress("applying the changed Superset admin password ...")
+            command = ["superset", "fab", "reset-password", "--username",
+                       env["SUPERSET_ADMIN_USER"]]  # fmt: skip
+            _superset(command, env, home(settings))
     else:
         progress("setting Superset up (admin, the pagila dashboard, the databases) ...")
-        command = ["sh", str(files() / "init.sh")]
-    _superset(command, env, home(settings))
-    stamp.write_text(f"{wanted} {user} {password}")
+        _superset(["sh", str(files() / "init.sh")], env, home(settings))
+    stamp.write_text(" ".join(wanted))
 
 
 def _digest(value: str) -> str:

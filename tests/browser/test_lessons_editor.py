@@ -116,6 +116,9 @@ def test_lesson_05_runs_in_the_editor_and_checks_an_answer(page, editor) -> None
     _open(page, editor, "file=05_incremental_loading.py")
     # nothing pressed: the late cells ran (the table's verdict, the exercises waiting)
     page.get_by_text("What the table says").first.wait_for(timeout=180_000)
+    text = wait_until_settled(page, charts=0)
+    assert page.locator(CHARTS).count() == 0
+    assert "An internal error occurred" not in text
     exercise = incremental_loading.CHANGED_CUSTOMERS
     page.get_by_text(f"⏳ {exercise.title}").wait_for(timeout=60_000)
     type_answer(page, "select customer_id from pg.public.customer ...", exercise.worked,
