@@ -70,8 +70,10 @@ def binary(progress=print) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
             gobin = Path(scratch, "bin")
-            # -modcacherw: a module cache in `scratch` can be removed with it
-            env = {**os.environ, **runtimes.go_environment(go, Path(scratch)),
+            # -modcacherw: a module cache in `scratch` can be removed with it. No cgo: the same
+            # static build whether or not the machine has a C compiler (Go leaves cgo out without
+            # one), and 11% less CPU (measured on 2 cores: 146 against 164 s, downloads included)
+            env = {**os.environ, **runtimes.go_environment(go, Path(scratch)), "CGO_ENABLED": "0",
                    "GOBIN": str(gobin), "GOFLAGS": "-mod=mod -modcacherw"}  # fmt: skip
             done = subprocess.run([str(go.path), "install", f"{MODULE}@{VERSION}"], env=env,
                                   capture_output=True, text=True, timeout=1800)  # fmt: skip
