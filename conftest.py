@@ -69,17 +69,16 @@ def _weight(item: pytest.Item) -> int:
     return 1 if any(item.get_closest_marker(m) for m in ("slow", "notebook", "browser")) else 2
 
 
-@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle
+@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle, before `-m` deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the stack's Trino start a thread that downloads Trino and builds the object store
-    (minutes on a fresh machine) beside the other tests. In a worker, the tests are grouped
-    (`_group`), the heavier groups first, and the groups written for the scheduler (below); in
-    one process, the Trino tests run last."""
+    """A test on the stack's servers or Superset is `slow` (it starts them: a minute, or
+    minutes on a fresh machine), so `-m "not slow"` starts none. In a worker, the tests are
+    grouped (`_group`), the heavier groups first, and the groups written for the scheduler
+    (below); in one process, the Trino tests run last."""
+    for item in items:
+        if _uses(item, _STACK):
+            item.add_marker(pytest.mark.slow)
     on_trino = {item.nodeid for item in items if _uses(item, ("trino_stack",))}
-    if on_trino:
-        from playground.stack import control
-
-        _builds.append(control.fetch_in_background())
     groups_file = getattr(config, "workerinput", {}).get("groups_file")
     if not groups_file:
         items.sort(key=lambda item: item.nodeid in on_trino)
@@ -94,6 +93,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from playground.config.files import write_private
 
     write_private(Path(groups_file), json.dumps(groups))  # every worker writes the same
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a test that will run needs the stack's Trino, a thread downloads Trino and builds the
+    object store (minutes on a fresh machine) beside the other tests."""
+    if session.config.option.collectonly:
+        return
+    if any(_uses(item, ("trino_stack",)) for item in session.items):
+        from playground.stack import control
+
+        _builds.append(control.fetch_in_background())
 
 
 def pytest_configure_node(node) -> None:

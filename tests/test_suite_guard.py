@@ -21,11 +21,11 @@ def test_leaves_a_server_running(tmp_path, monkeypatch):
 """
 
 
-def _nested_run(tmp_path, source: str):
+def _nested_run(tmp_path, source: str, *options: str):
     (tmp_path / "test_leaky.py").write_text(source)
     return run(
         [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q",
-         "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
+         *options, "--rootdir", str(tmp_path), str(tmp_path / "test_leaky.py")],
         env={"PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=300,
     )  # fmt: skip
 
@@ -90,3 +90,27 @@ def test_workers_run_each_module_and_the_stack_group_whole(tmp_path) -> None:
     assert all(len(seen) == 1 for seen in workers.values()), workers
     assert workers["test_three"] == workers["test_four"]  # the stack's group, across modules
     assert set().union(*workers.values()) == {"gw0", "gw1"}
+
+
+ON_THE_STACK = """
+import pytest
+
+@pytest.fixture
+def superset_env():  # named like the suite's Superset fixture, which starts Superset
+    return None
+
+def test_on_the_stack(superset_env):
+    pass
+
+def test_plain():
+    pass
+"""
+
+
+def test_the_quick_loop_starts_no_stack_server(tmp_path) -> None:
+    """`make test-quick` (`-m "not slow"`) leaves out every test on the stack's or Superset's
+    fixtures, marked `slow` or not: each would start those servers."""
+    result = _nested_run(tmp_path, ON_THE_STACK, "-m", "not slow", "-rA")
+    assert "1 passed, 1 deselected" in result.stdout, result.stdout[-2000:]
+    assert "PASSED test_leaky.py::test_plain" in result.stdout
+    assert _nested_run(tmp_path, ON_THE_STACK, "-m", "slow", "-rA").stdout.count("PASSED") == 1
