@@ -15,7 +15,8 @@ can enter, and this gate listens on the catalog's TCP port in front of it:
 Chosen over a loopback port for the server, which any local user could find and reach around
 the gate, and over a catalog with accounts (Polaris, Lakekeeper), which no package index ships
 (docs/stack.md). The gate starts the Java server as its child, in its own process group, so
-stopping the group stops both; it exits when the server does, and removes the socket's folder.
+stopping the group stops both; it exits when the server does, and removes the socket's folder
+(a gate killed with SIGKILL cannot: the next gate to start removes it).
 
 `python -m playground.stack.catalog_gate PORT -- JAVA ARGS...`, with the token in the
 environment (`CATALOG_TOKEN`, never on the command line; the server does not inherit it).
@@ -34,9 +35,12 @@ import hmac
 import os
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 TOKEN_VARIABLE = "CATALOG_TOKEN"
@@ -51,6 +55,10 @@ UNAUTHORIZED = (
     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_REFUSAL), _REFUSAL)
 )
 _HEAD_LIMIT = 64 * 1024
+# the folder of a gate's server socket, in the temporary directory (a socket's path is short)
+FOLDER_PREFIX = "playground-catalog-"
+PID_FILE = "gate.pid"
+_PIDLESS_AGE = 600  # seconds: a folder without PID_FILE this old is not a gate starting up
 
 
 def authorized(head: bytes, token: str) -> bool:
@@ -129,6 +137,56 @@ async def serve(port: int, token: str, socket_path: Path, server: subprocess.Pop
     return code if code >= 0 else 128 - code
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _recorded_pid(folder: Path) -> int | None:
+    try:
+        pid = int((folder / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 else None
+
+
+def _listening(socket_path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(socket_path))
+        except OSError:
+            return False
+    return True
+
+
+def sweep_killed_gates() -> list[Path]:
+    """Remove the socket folders that this user's killed gates left (a SIGKILL skips the
+    gate's own removal); those of running gates stay. The folders removed."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        try:
+            info = folder.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            pid = _recorded_pid(folder)
+            if pid is not None:
+                stale = not _alive(pid)
+            else:  # killed before it wrote its PID, or started by an earlier version
+                old = time.time() - info.st_mtime > _PIDLESS_AGE
+                stale = old and not _listening(folder / "rest.sock")
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     fronting = len(argv) == 1 and argv[0].isdigit()  # a server started elsewhere (compose)
@@ -147,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         socket_path = Path(os.environ[SOCKET_VARIABLE])
         return asyncio.run(serve(int(argv[0]), token, socket_path, None, host))
-    folder = Path(tempfile.mkdtemp(prefix="playground-catalog-"))  # 0700, short enough for a socket
+    sweep_killed_gates()
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # 0700, short enough for a socket
+    (folder / PID_FILE).write_text(str(os.getpid()))
     socket_path = folder / "rest.sock"
     env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE}
     env[SOCKET_VARIABLE] = str(socket_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -110,6 +111,42 @@ def test_the_gate_exits_when_its_server_does(gate) -> None:
     (server,) = psutil.Process(process.pid).children()
     server.kill()
     assert process.wait(10) == 128 + 9  # the server's end, as a shell reports a SIGKILL
+
+
+def _socket_folder(process) -> str:
+    (server,) = psutil.Process(process.pid).children()
+    return os.path.dirname(server.environ()[catalog_gate.SOCKET_VARIABLE])
+
+
+def _start_gate(tmp_path, name: str):
+    env = {**os.environ, catalog_gate.TOKEN_VARIABLE: "a-token-of-this-install"}
+    port = free_port()
+    process = processes.spawn(
+        [sys.executable, "-m", "playground.stack.catalog_gate", str(port), "--",
+         sys.executable, "-c", DOUBLE],
+        tmp_path / f"{name}.log", env,
+    )  # fmt: skip
+    _wait(f"http://127.0.0.1:{port}/v1/config", "a-token-of-this-install")
+    return process
+
+
+def test_a_killed_gates_folder_is_removed_by_the_next_gate_and_a_running_ones_kept(tmp_path):
+    killed, running = _start_gate(tmp_path, "killed"), _start_gate(tmp_path, "running")
+    try:
+        killed_folder, running_folder = _socket_folder(killed), _socket_folder(running)
+        os.killpg(killed.pid, signal.SIGKILL)  # gate and server: no chance to clean up
+        killed.wait(10)
+        assert os.path.isdir(killed_folder)
+        nxt = _start_gate(tmp_path, "next")
+        try:
+            assert not os.path.exists(killed_folder)
+            assert os.path.isdir(running_folder) and os.path.isdir(_socket_folder(nxt))
+        finally:
+            processes.stop(nxt.pid)
+    finally:
+        processes.stop(running.pid)
+        processes.stop(killed.pid)
+    assert not os.path.exists(running_folder)
 
 
 def test_the_gate_refuses_to_start_without_a_token(tmp_path) -> None:

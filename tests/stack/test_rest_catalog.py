@@ -9,7 +9,9 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import psutil
 import psycopg
 import pyarrow as pa
 import pytest
@@ -20,7 +22,7 @@ from playground import lakehouse
 from playground.engines import duck, trino
 from playground.lakehouse import objectstore
 from playground.services import postgres, processes
-from playground.stack import rest_catalog
+from playground.stack import catalog_gate, rest_catalog
 from tests.helpers import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -181,11 +183,15 @@ def test_server_killed_mid_commit_leaves_a_complete_snapshot(trino_stack, tmp_pa
             while not _waiting_update(trino_stack):  # new metadata written, row update waiting
                 assert time.monotonic() < deadline, "the commit never reached the catalog row"
                 time.sleep(0.1)
+            (java,) = psutil.Process(server.pid).children()
+            folder = os.path.dirname(java.environ()[catalog_gate.SOCKET_VARIABLE])
             os.killpg(server.pid, signal.SIGKILL)
             writer.join(30)
             lock.rollback()
     finally:
         processes.stop(server.pid)
+    assert os.path.isdir(folder)  # the killed gate's socket folder, which the next gate removes
+    assert Path(folder) in catalog_gate.sweep_killed_gates()
     assert errors, "the client of the killed server must not report success"
     time.sleep(0.5)  # the orphaned backend's statement, if it runs, runs now
     current = cat.load_table("rest_engines.killed")
