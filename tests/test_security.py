@@ -170,6 +170,7 @@ def _shared(data: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # a seed, an extract and the whole pipeline, as tests/orchestration/ marks them
 def test_a_whole_run_stays_inside_its_data_directory_and_private(tmp_path) -> None:
     parent, home, temporary = tmp_path / "parent", tmp_path / "home", tmp_path / "tmp"
     for folder in (parent, home, temporary):
