@@ -35,6 +35,17 @@ def listening(pids: set[int]) -> list[tuple[int, str, int]]:
     ]
 
 
+def exited(pid: int) -> bool:
+    """Whether the process has ended: gone, or a zombie (ended; its parent, or init for a
+    daemon such as PostgreSQL's postmaster, has not collected its exit status yet)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def settings_env(settings) -> dict[str, str]:
     """`settings` as the PLAYGROUND_* variables a child process reads them from."""
     from playground.config.settings import as_environment

@@ -36,6 +36,7 @@ from pathlib import Path
 import psutil
 
 from playground.config.settings import ServiceUnavailable
+from playground.services import processes
 from playground.services.net import free_port
 
 # postmaster.pid, line by line (PostgreSQL's miscadmin.h, LOCK_FILE_LINE_*)
@@ -167,11 +168,11 @@ def start_lock(pgdata: Path):
 def signal_stop(server: Postmaster, timeout: float = 60) -> None:
     """Fast shutdown of a server `find()` identified (SIGINT to its PID), waiting for its exit."""
     try:
-        process = psutil.Process(server.pid)
         os.kill(server.pid, signal.SIGINT)
-        process.wait(timeout)
-    except (psutil.NoSuchProcess, ProcessLookupError):
-        pass
+    except ProcessLookupError:
+        return
+    if not processes.wait_ended(server.pid, timeout):
+        raise RuntimeError(f"PostgreSQL pid {server.pid} did not stop within {timeout:.0f} s")
 
 
 def _run(program: str, args: list[str], bin_path: Path, cwd: Path | None = None) -> str:

@@ -82,9 +82,12 @@ def _start_locked(pgdata: Path, progress) -> None:
     try:
         pgserver.start(pgdata)
     except RuntimeError as exc:
+        lines = str(exc).strip().splitlines()
+        # the program's own error lines say why (initdb ends with its clean-up's line)
+        reasons = [line for line in lines if "error" in line.lower() or "FATAL" in line]
         raise ServiceUnavailable(
-            f"the embedded PostgreSQL did not start ({str(exc).strip().splitlines()[-1]}); its "
-            f"log is {pgdata / 'log'}. Next: `playground doctor`."
+            f"the embedded PostgreSQL did not start ({'; '.join(reasons[:3] or lines[-1:])}); "
+            f"its log is {pgdata / 'log'}. Next: `playground doctor`."
         ) from None
 
 

@@ -103,6 +103,27 @@ def _warn(line: str) -> None:
     print(f"note: {line}", file=sys.stderr)
 
 
+def ended(pid: int) -> bool:
+    """Whether `pid` has exited: gone, or a zombie not reaped yet (a server whose parent has
+    exited is reaped by init, which on some machines takes a second or two)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:  # another user's: it runs
+        return False
+
+
+def wait_ended(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for `pid` to exit (`ended`); whether it did."""
+    deadline = time.monotonic() + timeout
+    while not ended(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def stop(pid: int, grace: float = 20) -> None:
     """Stop the server started with `pid` (its whole process group): SIGTERM, then SIGKILL."""
     try:
@@ -116,11 +137,9 @@ def stop(pid: int, grace: float = 20) -> None:
                 return
         except ChildProcessError:  # started by another process (`playground stack up`)
             pass
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if ended(pid):
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
     try:
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

@@ -11,7 +11,7 @@ from playground.cli import doctor
 from playground.engines import duck, trino
 from playground.services.net import port_free
 from playground.stack import control
-from tests.helpers import free_port, run
+from tests.helpers import exited, free_port, run
 
 
 def test_a_taken_port_is_named_with_the_setting_to_change(stack_settings, tmp_path) -> None:
@@ -71,7 +71,7 @@ def test_down_stops_the_server_up_started_unless_someone_uses_it(
                         "(`playground services stop` stops it)"]  # fmt: skip
     control.down(stack, progress=said.append)
     assert said[-1] == f"stopped embedded PostgreSQL pid {pid}"
-    assert postgres.running(embedded) is None and not psutil.pid_exists(pid)
+    assert postgres.running(embedded) is None and exited(pid)
     assert not mark.exists()
 
 
@@ -104,7 +104,7 @@ def test_down_stops_every_process_and_up_brings_the_data_back(trino_stack) -> No
 
     pids = {s: control._running(trino_stack, s)["pid"] for s in control.SERVICES}
     control.down(trino_stack, progress=lambda _l: None)
-    assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]
+    assert not [pid for pid in pids.values() if not exited(pid)]
     assert all(port_free(port) for _, port in control.ports(trino_stack).values())
     assert [line.ok for line in control.status(trino_stack)] == [False] * 4
 

@@ -13,7 +13,7 @@ from playground.orchestration import pipeline
 from playground.services import postgres, processes
 from playground.services.net import port_free
 from playground.stack import superset
-from tests.helpers import LOOPBACK, listening
+from tests.helpers import LOOPBACK, exited, listening
 
 pytestmark = [pytest.mark.bi, pytest.mark.slow]
 
@@ -94,12 +94,11 @@ def test_a_pipeline_run_while_superset_is_up_succeeds_and_shows(superset_running
 
 
 def test_stop_ends_the_recorded_process_and_start_comes_back(superset_running) -> None:
-    import psutil
 
     settings = get_settings()
     pid = int(superset_running.detail.split("(pid ")[1].split(")")[0])
     assert superset.stop().detail == f"stopped Superset (pid {pid})"
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert exited(pid)
     assert port_free(settings.superset_port)
     assert not superset.status().running and "`playground bi start`" in superset.status().detail
     assert superset.stop().detail == "Superset was not running"
