@@ -151,10 +151,12 @@ def render_etc(
     # (/tmp/.java_pid<pid>), which JOL, Trino's object sizer, opens to load itself as an agent,
     # and no second JVM that JOL would start to attach to this one (it leaves
     # /tmp/hsperfdata_<user>). JOL sizes objects without either.
+    # Only the quick JIT compiler (C1): on a laptop's small tables, starting Trino took 26 % less
+    # CPU (16.8 against 22.7 s), a few queries and an idle minute less too, in the same time.
     (data / "tmp").mkdir(parents=True, exist_ok=True)
     jvm = ["-server", "-Xmx1G", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
-           "-XX:+DisableAttachMechanism", runtimes.NO_PERF_DATA, "-Djol.skipHotspotSAAttach=true",
-           f"-Djava.io.tmpdir={data / 'tmp'}"]  # fmt: skip
+           "-XX:TieredStopAtLevel=1", "-XX:+DisableAttachMechanism", runtimes.NO_PERF_DATA,
+           "-Djol.skipHotspotSAAttach=true", f"-Djava.io.tmpdir={data / 'tmp'}"]  # fmt: skip
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
     host, port = pg
     sources = [*sorted((docker / "catalog").glob("*.properties")), docker / SPOOLING]
