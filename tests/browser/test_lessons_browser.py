@@ -1,5 +1,5 @@
 """Every lesson served by `marimo run` renders in Chromium: its charts drawn, no cell failing
-(lesson 05 in the editor, test_lessons_editor.py)."""
+(lessons 01 and 05 in the editor, test_lessons_editor.py)."""
 
 import re
 
@@ -7,7 +7,6 @@ import pytest
 
 from playground import lakehouse
 from playground.lessons import (
-    chunked_loading,
     duckdb_lakehouse,
     ducklake,
     io_managers,
@@ -28,11 +27,11 @@ from tests.helpers import settings_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebook]
 
-# lesson -> (charts it draws, a heading near its end: the page rendered through). Lesson 05 is
-# rendered, checked and answered in the editor (test_lessons_editor.py), as a learner opens it.
+# lesson -> (charts it draws, a heading near its end: the page rendered through). Lessons 01
+# and 05 are rendered, checked and answered in the editor (test_lessons_editor.py), as a learner
+# opens them.
 LESSONS = {
     "00_tour": (1, "DuckDB reads it"),
-    "01_chunked_loading": (3, "In the library"),
     "02_duckdb_lakehouse": (1, "Recap"),
     "04_io_managers": (1, "Recap"),
     "07_iceberg_and_ducklake": (0, "Who reads each"),
@@ -84,8 +83,6 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
     log = tmp_path / "marimo.log"
     with marimo_app(lessons_dir() / f"{lesson}.py", log) as url:
         page.goto(url)
-        if lesson == "01_chunked_loading":  # it measures when asked
-            page.get_by_role("button", name="Measure at this size").click(timeout=120_000)
         if not LESSONS[lesson][0]:  # no chart to wait for: its marker is a late cell's output
             page.get_by_text(LESSONS[lesson][1]).first.wait_for(timeout=120_000)
         _check(page, log, *LESSONS[lesson])
@@ -101,8 +98,6 @@ def test_lesson_renders(lesson, page, tmp_path) -> None:
             page.set_viewport_size({"width": 1280, "height": 760})
             page.get_by_text(f"✅ {tour.SEPAL_MEANS.title}").scroll_into_view_if_needed()
             screenshot(page, "exercise-checked", whole=False)
-        if lesson == "01_chunked_loading":
-            _choose(page, "method", chunked_loading.GROWS.worked, chunked_loading.GROWS.title)
         if lesson == "02_duckdb_lakehouse":
             exercise = duckdb_lakehouse.STAFF
             box = "select staff_id, ... from payment ..."

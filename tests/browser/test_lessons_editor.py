@@ -11,7 +11,7 @@ import pytest
 
 from playground.config.settings import get_settings
 from playground.lakehouse import clean
-from playground.lessons import incremental_loading, tour
+from playground.lessons import chunked_loading, incremental_loading, tour
 from playground.orchestration.promote import lessons_dir
 from tests.browser.conftest import (
     CHARTS,
@@ -126,6 +126,21 @@ def test_lesson_05_runs_in_the_editor_and_checks_an_answer(page, editor) -> None
     says_right(page, exercise.title)
     screenshot(page, "editor-lesson-05")
     assert page.title() == "Lesson 05: Incremental loading"
+    assert "Traceback" not in editor[2].read_text()
+
+
+def test_lesson_01_measures_in_the_editor_and_checks_an_answer(page, editor) -> None:
+    _open(page, editor, "file=01_chunked_loading.py")
+    # it measures when asked: then its three charts, and the cells after them, run
+    page.get_by_role("button", name="Measure at this size").click(timeout=180_000)
+    text = wait_until_settled(page, charts=3)
+    assert page.locator(CHARTS).count() == 3
+    assert "In the library" in text
+    assert "An internal error occurred" not in text
+    screenshot(page, "lesson-01_chunked_loading")
+    exercise = chunked_loading.GROWS
+    page.get_by_label("method").select_option(exercise.worked)
+    says_right(page, exercise.title)
     assert "Traceback" not in editor[2].read_text()
 
 
