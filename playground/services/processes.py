@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from playground.config.files import write_private
+from playground.services.net import port_free
 
 
 @dataclass(frozen=True)
@@ -124,22 +125,49 @@ def wait_ended(pid: int, timeout: float) -> bool:
     return True
 
 
-def stop(pid: int, grace: float = 20) -> None:
-    """Stop the server started with `pid` (its whole process group): SIGTERM, then SIGKILL."""
+def _group(pgid: int) -> list[int]:
+    """The processes of group `pgid`: a server and the workers it started."""
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid:
+                members.append(process.pid)
+        except OSError:  # gone meanwhile, or not ours to ask
+            pass
+    return members
+
+
+def _wait_free(port: int | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while port is not None and not port_free(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _reap(pid: int) -> None:
+    """Collect `pid`'s exit status if it is this process's child (so no zombie is left)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # started by another process (`playground stack up`)
+        pass
+
+
+def stop(pid: int, grace: float = 20, port: int | None = None) -> None:
+    """Stop the server started with `pid` (its whole process group): SIGTERM, then SIGKILL.
+    It is stopped once every process of the group has exited and, given its `port`, once that
+    port is free again (the kernel closes a listening socket a moment after its process ends)."""
+    members = _group(pid) or [pid]
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child: reaped, so no zombie is left
-                return
-        except ChildProcessError:  # started by another process (`playground stack up`)
-            pass
-        if ended(pid):
+        _reap(pid)
+        if all(ended(member) for member in members):
+            _reap(pid)
+            _wait_free(port, min(5.0, deadline - time.monotonic()))
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     try:
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

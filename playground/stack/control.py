@@ -196,7 +196,7 @@ def down(settings: Settings | None = None, progress=print) -> list[Line]:
         if record is None:
             _stop_orphan(service, wanted[service][1], progress)
             continue
-        processes.stop(record["pid"])  # its process group: SIGTERM, then SIGKILL
+        processes.stop(record["pid"], port=record["port"])  # its group: SIGTERM, then SIGKILL
         _state(stack, service).unlink(missing_ok=True)
         progress(f"stopped {service} (pid {record['pid']})")
     _stop_started_server(stack, progress)

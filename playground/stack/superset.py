@@ -256,7 +256,7 @@ def stop(settings: Settings | None = None) -> Status:
     found = processes.running(_record_path(settings))
     if found is None:
         return Status(False, "Superset was not running")
-    processes.stop(found["pid"])
+    processes.stop(found["pid"], port=found["port"])
     _record_path(settings).unlink(missing_ok=True)
     return Status(False, f"stopped Superset (pid {found['pid']})")
 
