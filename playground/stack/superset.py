@@ -91,12 +91,16 @@ def install(settings: Settings, progress=print) -> Path:
     uv = Path(sys.executable).parent / "uv"
     progress(f"installing Superset 6.1 into {venv} (once: 0.7 GB, up to a minute) ...")
     shutil.rmtree(venv, ignore_errors=True)
+    # the locks uv takes to build source packages (uv-setuptools-*.lock) stay in the data directory
+    temporary = home(settings) / "tmp"
+    temporary.mkdir(parents=True, exist_ok=True)
     for command in (
         [str(uv), "venv", "-q", "--python", base_python(), str(venv)],
         [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
          "-r", str(files() / "requirements.txt"), "-c", str(files() / "constraints.txt")],
     ):  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, "TMPDIR": str(temporary)})  # fmt: skip
         if done.returncode != 0:
             raise BIError(f"installing Superset failed:\n{(done.stdout + done.stderr)[-2000:]}")
     (venv / "playground-installed").write_text(_lock())

@@ -48,6 +48,8 @@ def _charts(client: superset.Client) -> dict[str, int]:
 
 def test_bi_start_serves_the_dashboard_with_the_warehouse(superset_running) -> None:
     assert superset_running.running and "/superset/dashboard/pagila/" in superset_running.detail
+    # uv's locks for the source packages it built (four) are in the data directory, not in /tmp
+    assert list((superset.home(get_settings()) / "tmp").glob("uv-setuptools-*.lock"))
     record = processes.running(superset.home(get_settings()) / "superset.json")
     sockets = listening({record["pid"]})
     assert get_settings().superset_port in {port for _, _, port in sockets}

@@ -209,7 +209,7 @@ def test_seeding_image_dependencies_are_enough(seeded, tmp_path) -> None:
     python = str(venv / "bin" / "python")
     result = run([str(BIN / "uv"), "pip", "install", "--quiet", "--python", python,
                   "-c", str(ROOT / "constraints.txt"), *(p.strip('"') for p in packages)],
-                 timeout=600)  # fmt: skip
+                 env={"TMPDIR": str(tmp_path)}, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr
     app = tmp_path / "app"
     shutil.copytree(ROOT / "playground", app / "playground",
