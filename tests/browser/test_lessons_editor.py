@@ -107,7 +107,11 @@ def test_next_leads_to_lesson_01_and_the_list_back_home(page, editor) -> None:
     screenshot(page, "editor-lesson-01", whole=False)
 
     _open(page, editor, "file=05_incremental_loading.py")
-    page.get_by_role("link", name="the lesson list").click(timeout=180_000)
+    # read first here too: the home, opened while lesson 05's cells still ran, once listed
+    # nothing within 30 s on two busy cores
+    page.get_by_text("What the table says").first.wait_for(timeout=180_000)
+    wait_until_settled(page, charts=0)
+    page.get_by_role("link", name="the lesson list").click(timeout=60_000)
     page.get_by_text("00_tour.py").first.wait_for(timeout=30_000)
     assert "Not Found" not in page.inner_text("body")
 
