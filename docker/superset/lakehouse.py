@@ -1,5 +1,6 @@
-"""Register Trino as Superset's "Lakehouse (Trino)" database, from the environment (init.sh runs
-this in Superset's Python; nothing here is on a command line, which `ps` shows to everyone).
+"""Register Trino as Superset's "Lakehouse (Trino)" database, from the environment (init.py calls
+this in Superset's Python, and `playground bi` runs it alone when only Trino's URI changed; nothing
+here is on a command line, which `ps` shows to everyone).
 
     TRINO_URI       the SQLAlchemy URI, e.g. trino://playground@trino:8443/iceberg; it may carry
                     the password itself (`playground bi` passes it so)
@@ -41,7 +42,8 @@ def unusable(password: str) -> str:
     return ""
 
 
-def main() -> None:
+def main(app=None) -> None:
+    """Register Trino on `app` (Superset's, when the caller has it), else on a new one."""
     from sqlalchemy.engine import make_url
 
     registered = uri(dict(os.environ))
@@ -50,9 +52,11 @@ def main() -> None:
         sys.exit(f"Superset cannot use this Trino password (it {why}): set another "
                  "PLAYGROUND_TRINO_PASSWORD in .env, then run `make secrets` again.")  # fmt: skip
 
-    from superset.app import create_app
+    if app is None:
+        from superset.app import create_app
 
-    with create_app().app_context():
+        app = create_app()
+    with app.app_context():
         from superset.extensions import db
         from superset.utils.database import get_or_create_db
 

@@ -3,10 +3,11 @@
 Superset 6.1 cannot share the playground's environment (it pins SQLAlchemy < 2, pyarrow < 19 and
 numpy < 2.3), so it gets a virtualenv of its own under `<data dir>/superset/venv`, installed once
 from `docker/superset/requirements.txt` and its lock `constraints.txt`. It is set up by the compose
-service's own files, `docker/superset/superset_config.py` and `init.sh` (admin from the settings,
-the pagila dashboard imported from `docker/superset/dashboards`, "Warehouse (DuckDB)" read-only
-and, when Trino runs, "Lakehouse (Trino)"); only paths differ. The server binds to 127.0.0.1, its
-PID is recorded in `<data dir>/superset/superset.json`, and `stop` ends exactly that PID.
+service's own files, `docker/superset/superset_config.py` and `init.sh` with its `init.py` (admin
+from the settings, the pagila dashboard imported from `docker/superset/dashboards`, "Warehouse
+(DuckDB)" read-only and, when Trino runs, "Lakehouse (Trino)"); only paths differ. The server
+binds to 127.0.0.1, its PID is recorded in `<data dir>/superset/superset.json`, and `stop` ends
+exactly that PID.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def https_extra(certificate: str) -> str:
 
 
 def environment(settings: Settings) -> dict[str, str]:
-    """What superset_config.py and init.sh read, for this machine's paths."""
+    """What superset_config.py and init.py read, for this machine's paths."""
     bin_dir = home(settings) / "venv" / "bin"
     env = {
         key: value
@@ -174,7 +175,8 @@ def initialise(settings: Settings, progress=print, env: dict[str, str] | None = 
 
     `env` is `environment(settings)` when the caller has it already (it probes Trino)."""
     env = env or environment(settings)
-    scripts = _fingerprint(files() / "init.sh", files() / "lakehouse.py", files() / "dashboards")
+    scripts = _fingerprint(*(files() / name for name in (
+        "init.sh", "init.py", "lakehouse.py", "dashboards")))  # fmt: skip
     # the stamp holds digests (of the scripts, of the Trino URI, which may carry Trino's
     # password, of the admin's user and password), never a password itself
     wanted = [scripts, _digest(env["TRINO_URI"]), *(

@@ -20,7 +20,7 @@ def _log_in(page, base: str, settings) -> None:
     leaves, can race the login: its answer (an anonymous session) then replaces the new session
     cookie and Superset shows the login page again (seen once in the suite, both requests in the
     same millisecond). A learner signs in again; so does this, once."""
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         page.goto(base + "/login/")
         page.fill("[data-test=username-input]", settings.superset_admin_user)
         page.fill("[data-test=password-input]", settings.superset_admin_password)
@@ -28,7 +28,8 @@ def _log_in(page, base: str, settings) -> None:
         page.wait_for_url(re.compile(r"/superset/welcome/|/login/\?next="), timeout=60_000)
         if "/superset/welcome/" in page.url:
             return
-    pytest.fail(f"still on the login page after {attempt} sign-ins: {page.inner_text('body')[:500]}")
+    said = page.inner_text("body")[:500]
+    pytest.fail(f"still on the login page after 2 sign-ins: {said}")
 
 
 def test_the_dashboard_draws_every_chart_with_real_numbers(superset_running, page) -> None:

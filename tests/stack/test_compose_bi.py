@@ -426,13 +426,16 @@ def test_superset_scripts_parse() -> None:
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     compile((DOCKER / "superset" / "superset_config.py").read_text(), "superset_config.py", "exec")
-    init = (DOCKER / "superset" / "init.sh").read_text()
-    assert "duckdb:////warehouse/playground.duckdb?access_mode=read_only" in init
-    assert 'python "$(dirname "$0")/lakehouse.py"' in init
-    compile((DOCKER / "superset" / "lakehouse.py").read_text(), "lakehouse.py", "exec")
+    assert 'exec python "$(dirname "$0")/init.py"' in (DOCKER / "superset" / "init.sh").read_text()
+    init = (DOCKER / "superset" / "init.py").read_text()
+    assert '"duckdb:////warehouse/playground.duckdb?access_mode=read_only"' in init
+    assert "import lakehouse" in init and "lakehouse.main(app)" in init
+    for script in ("init.py", "lakehouse.py"):
+        compile((DOCKER / "superset" / script).read_text(), script, "exec")
     dockerfile = (DOCKER / "superset" / "Dockerfile").read_text()
-    # lakehouse.py lies beside init.sh in the image, as in the repository
+    # init.py and lakehouse.py lie beside init.sh in the image, as in the repository
     assert "init.sh /app/docker/playground-init.sh" in dockerfile
+    assert "init.py /app/docker/init.py" in dockerfile
     assert "lakehouse.py /app/docker/lakehouse.py" in dockerfile
     server = COMPOSE["services"]["superset"]["environment"]
     environment = COMPOSE["services"]["superset-init"]["environment"]
@@ -475,7 +478,7 @@ def test_superset_is_healthy() -> None:
 
 def test_the_dashboard_files_hang_together_and_ship_in_the_image() -> None:
     """docker/superset/dashboards/pagila, checked offline: every chart's dataset, every dataset's
-    database and every chart on the dashboard is in the bundle; the image and init.sh agree on
+    database and every chart on the dashboard is in the bundle; the image and init.py agree on
     where it lies; Metabase's questions are the same charts."""
     import yaml
 
@@ -497,8 +500,7 @@ def test_the_dashboard_files_hang_together_and_ship_in_the_image() -> None:
     assert dashboard["slug"] == "pagila"
     dockerfile = (DOCKER / "superset" / "Dockerfile").read_text()
     assert "COPY dashboards /app/docker/dashboards" in dockerfile
-    assert (
-        "${DASHBOARDS_DIR:-/app/docker/dashboards}" in (DOCKER / "superset" / "init.sh").read_text()
-    )
+    init = (DOCKER / "superset" / "init.py").read_text()
+    assert 'os.environ.get("DASHBOARDS_DIR") or "/app/docker/dashboards"' in init
     questions = json.loads((DOCKER / "metabase" / "questions.json").read_text())["questions"]
     assert sorted(q["name"] for q in questions) == sorted(c["slice_name"] for c in charts)
