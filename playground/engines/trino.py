@@ -123,15 +123,16 @@ def connect(catalog: str = "iceberg", schema: str | None = None, settings: Setti
     certificate verified; else basic auth over HTTPS when PLAYGROUND_TRINO_PASSWORD is set."""
     settings = settings or get_settings()
     auth, user, scheme, session = None, settings.trino_user, settings.trino_scheme, None
-    encoding = ["json+zstd", "json"]
+    encoding: list[str] | None = ["json+zstd", "json"]
     login = local_login(settings)
     if login:
         auth = trino.auth.BasicAuthentication(login["user"], login["password"])
         user, scheme, session = login["user"], "https", _session(login["certificate"])
         if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
             # the client fetches spooled segments with a session of its own, whose `verify`
-            # that variable replaces: results come through the coordinator instead
-            encoding = ["json"]
+            # that variable replaces (every encoding is spooled, "json" too): no encoding asks
+            # for the direct protocol, whose pages come through this session
+            encoding = None
     elif settings.trino_password:
         auth = trino.auth.BasicAuthentication(settings.trino_user, settings.trino_password)
     return trino.dbapi.connect(
@@ -148,7 +149,7 @@ def connect(catalog: str = "iceberg", schema: str | None = None, settings: Setti
         # so timestamps come back, and literals are read, as UTC instants
         timezone="UTC",
         # The spooling protocol (docker/trino/*/config.properties): results as zstd-compressed
-        # segments. A server without it answers with the direct protocol instead.
+        # segments (None: the direct protocol). A server without it answers with the direct one.
         encoding=encoding,
     )
 
